@@ -43,6 +43,8 @@ FUZZERS     :=
 BENCHES     :=
 INSTALL_TARGETS :=
 STATIC_LIBS :=
+# V=1 shows whole command lines.
+Q := $(if $(V),,@)
 
 all: build-all
 
@@ -50,7 +52,8 @@ include $(sort $(wildcard */build.mk))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 build-all: $(STATIC_LIBS) $(BINS) $(PLUGINS)
 tests-build: $(UNIT_TESTS) $(BENCHES)
