@@ -87,3 +87,21 @@ void audit_emit(AuditEmitter *e, AuditEventId id, const char *peer,
 		const AuditField *fields, size_t n_fields);
 /* How many events could not be written (for status/health). */
 unsigned long long audit_emitter_errors(const AuditEmitter *e);
+
+/* --- Extensions used by the collector, reports and tests. --- */
+
+#define AUDIT_FIELD_NAME_MAX 48
+/* Longest JSON line readers accept; longer lines are skipped with a warning. */
+#define AUDIT_LINE_MAX (64u * 1024u)
+
+/* The kind whose MESSAGE_ID (32 lower-case hex) is message_id, or NULL. */
+const AuditKind *audit_kind_by_message_id(const char *message_id);
+/* Field names are [a-z0-9_]+, at most AUDIT_FIELD_NAME_MAX long. */
+bool audit_field_name_valid(const char *name);
+/* RFC 3339 UTC with microseconds ("2026-11-26T07:30:00.123456Z"); buf >= 40. */
+const char *audit_format_time(unsigned long long usec, char *buf, size_t len);
+/* The JSON line (with trailing '\n') audit_emit writes.  Returns the number
+ * of fields dropped (invalid names, over the limit) or -ENOMEM. */
+int audit_event_format_json(const char *time, const char *host, const char *source,
+			    const AuditKind *k, const char *peer, const AuditField *fields,
+			    size_t n_fields, char **ret, size_t *ret_len);
