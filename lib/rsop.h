@@ -47,7 +47,37 @@ int rsop_resolve_group(Store *s, const Catalog *c, const char *group, Rsop **ret
 void rsop_free(Rsop *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Rsop *, rsop_free)
 
-/* The complete policy document (every setting) named "rsop:HOST". */
+/* Batch resolution: one snapshot of the store's groups and links, each
+ * linked policy version parsed at most once, each group resolved at most
+ * once.  Resolving every host of a large store goes through this.  The
+ * cache borrows s and c, which must outlive it; the store must not change
+ * while the cache is used (rsop_resolve_all holds a snapshot for that). */
+typedef struct RsopCache RsopCache;
+int rsop_cache_new(Store *s, const Catalog *c, RsopCache **ret);
+void rsop_cache_free(RsopCache *cache);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RsopCache *, rsop_cache_free)
+/* The result for a group (r->host NULL), owned by the cache.  Returns 0,
+ * -EINVAL with *ret set (constraint violations, or a stored policy version
+ * the catalog no longer accepts: reported in diag the first time only),
+ * -ENOENT / -EINVAL for an unknown / invalid group. */
+int rsop_cache_group(RsopCache *cache, const char *group, const Rsop **ret, DiagList *diag);
+
+/* Called once per host; r->host is the host during the call only.  status
+ * is rsop_cache_group's for the host's group.  A negative return stops. */
+typedef int (*RsopHostFunc)(const Rsop *r, int status, void *userdata);
+/* Resolve every host of the store, group by group.  Returns the number of
+ * hosts whose result has problems (diag says which, once per group), or
+ * -errno (a store error, or the callback's). */
+int rsop_resolve_all(Store *s, const Catalog *c, RsopHostFunc cb, void *userdata,
+		     DiagList *diag);
+
+/* The complete policy document (every setting), named "rsop:HOST" (or
+ * "rsop:GROUP" for a group result), valid against schema/policy.xsd and
+ * parseable by policy_parse_memory(). */
 int rsop_to_policy_xml(const Rsop *r, char **ret);
-/* {"host":...,"settings":[{"id","value","source":{policy,version,group}|null}]} */
+/* {"host":...,"settings":[{"id","value","source":{policy,version,group}|null}]}
+ * in catalog order, on one line.  "value" follows the setting's type: bool ->
+ * JSON true/false, int -> JSON number, enum and string -> JSON string, list
+ * -> JSON array of strings (in policy order).  "host" is null for a group
+ * result. */
 int rsop_to_json(const Rsop *r, char **ret);

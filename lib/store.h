@@ -14,7 +14,18 @@
  *
  * Errors: -ENOENT (no such policy/group/host/version), -EEXIST (already
  * there), -ENOTEMPTY (group has children, hosts or links), -EINVAL (bad
- * path/name), -EIO (SQLite error; store_errmsg() says which).
+ * path/name; removing "/"; a database that is not a smbpolicy store),
+ * -EBUSY (another writer held the lock past the busy timeout),
+ * -EPROTONOSUPPORT (the store was made by a newer smbpolicy), -EIO (other
+ * SQLite error).  store_errmsg() says what failed.
+ *
+ * Names: a group path is "/" or "/" followed by components separated by
+ * "/", each 1..64 of [A-Za-z0-9._-] and not "." or ".."; no empty component,
+ * no trailing slash, at most STORE_PATH_MAX bytes.  A host name is an IP
+ * address, NetBIOS name or FQDN: 1..253 of [A-Za-z0-9._:-], starting with a
+ * letter, digit or ':' and not ending in '.'; host names compare without
+ * case.  Link orders are >= 0; adding a link at an order that is taken moves
+ * that link and the ones after it down by one (as GPMC does).
  */
 #pragma once
 
@@ -28,6 +39,22 @@ int store_open(const char *path, Store **ret);
 void store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close)
 const char *store_errmsg(Store *s);
+
+#define STORE_PATH_MAX 1024
+bool store_group_path_is_valid(const char *path);
+bool store_host_name_is_valid(const char *name);
+
+/* Batch: one transaction (BEGIN IMMEDIATE) around many calls, e.g. to build
+ * a large tree fast.  Inside it each call is still atomic on its own (a
+ * savepoint); nothing is visible to others, or durable, before
+ * store_batch_commit().  -EBUSY when a batch or snapshot is already open. */
+int store_batch_begin(Store *s);
+int store_batch_commit(Store *s);
+void store_batch_rollback(Store *s);
+/* Snapshot: a read transaction, so several reads see one state of the
+ * store (rsop uses it).  Only reads may happen inside. */
+int store_snapshot_begin(Store *s);
+void store_snapshot_end(Store *s);
 
 typedef struct StoreVersion {
 	char *policy;
@@ -73,6 +100,11 @@ int store_host_move(Store *s, const char *name, const char *group);
 int store_host_rm(Store *s, const char *name);
 int store_host_list(Store *s, StoreHost **ret, size_t *ret_n);
 int store_host_group(Store *s, const char *name, char **ret_group);
+/* Call cb for every host without building a list; the hosts of one group
+ * come one after another.  The strings are valid during the call only.  A
+ * negative return of cb stops the walk and is returned. */
+typedef int (*StoreHostFunc)(const char *name, const char *group, void *userdata);
+int store_host_foreach(Store *s, StoreHostFunc cb, void *userdata);
 void store_hosts_free(StoreHost *h, size_t n);
 
 typedef struct StoreLink {
