@@ -110,9 +110,17 @@ const AuditKind *audit_kind_by_message_id(const char *message_id) {
 	return NULL;
 }
 
+/* Names the journal form already uses for the common part of an event. */
+static const char *const audit_reserved_fields[] = {
+	"time", "host", "source", "peer", "event", "event_id",
+};
+
 bool audit_field_name_valid(const char *name) {
 	if (!name || !*name || strlen(name) > AUDIT_FIELD_NAME_MAX)
 		return false;
+	for (size_t i = 0; i < ELEMENTSOF(audit_reserved_fields); i++)
+		if (streq(name, audit_reserved_fields[i]))
+			return false;
 	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
 }
 
@@ -257,11 +265,13 @@ static int audit_write_line(AuditEmitter *e, const char *line, size_t len) {
 	}
 }
 
-static void audit_send_journal(AuditEmitter *e, const AuditKind *k, const char *peer,
-			       const AuditField *fields, size_t n_fields) {
-	/* Fixed fields, then one SMBPOLICY_<NAME>= per valid field. */
-	char *strs[8 + AUDIT_FIELDS_MAX] = {0};
-	struct iovec iov[8 + AUDIT_FIELDS_MAX];
+static void audit_send_journal(AuditEmitter *e, const char *time, const AuditKind *k,
+			       const char *peer, const AuditField *fields, size_t n_fields) {
+	/* Fixed fields, then one SMBPOLICY_<NAME>= per valid field.
+	 * SMBPOLICY_TIME is the JSON line's time, so a collector reading both
+	 * the journal and the JSON file sees one event, not two. */
+	char *strs[9 + AUDIT_FIELDS_MAX] = {0};
+	struct iovec iov[9 + AUDIT_FIELDS_MAX];
 	size_t n = 0;
 	strs[n++] = strdup_printf("MESSAGE_ID=%s", k->message_id);
 	strs[n++] = strdup_printf("MESSAGE=%s: %s%s", k->summary, peer ? "peer " : "",
@@ -272,6 +282,7 @@ static void audit_send_journal(AuditEmitter *e, const AuditKind *k, const char *
 	strs[n++] = strdup_printf("SMBPOLICY_HOST=%s", e->host);
 	strs[n++] = strdup_printf("SMBPOLICY_SOURCE=%s", e->source);
 	strs[n++] = strdup_printf("SMBPOLICY_PEER=%s", peer ? peer : "");
+	strs[n++] = strdup_printf("SMBPOLICY_TIME=%s", time);
 	for (size_t i = 0; i < n_fields && i < AUDIT_FIELDS_MAX; i++) {
 		if (!audit_field_name_valid(fields[i].name))
 			continue;
@@ -308,17 +319,43 @@ void audit_emit(AuditEmitter *e, AuditEventId id, const char *peer, const AuditF
 	}
 	if (!fields)
 		n_fields = 0;
+	char tbuf[48];
+	audit_format_time(now_usec(), tbuf, sizeof tbuf);
 	if (e->use_journal)
-		audit_send_journal(e, k, peer, fields, n_fields);
+		audit_send_journal(e, tbuf, k, peer, fields, n_fields);
 	if (e->fd < 0)
 		return;
-	char tbuf[48];
 	_cleanup_free_ char *line = NULL;
 	size_t len = 0;
-	int r = audit_event_format_json(audit_format_time(now_usec(), tbuf, sizeof tbuf), e->host,
-					e->source, k, peer, fields, n_fields, &line, &len);
+	int r = audit_event_format_json(tbuf, e->host, e->source, k, peer, fields, n_fields, &line,
+					&len);
 	if (r != 0)
 		audit_emitter_count_error(e);
 	if (r >= 0 && audit_write_line(e, line, len) < 0)
 		audit_emitter_count_error(e);
+}
+
+int audit_parse_time(const char *s, unsigned long long *ret_usec) {
+	struct tm tm = {0};
+	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+	if (!p)
+		return -EINVAL;
+	unsigned long long frac = 0;
+	if (*p == '.') {
+		unsigned digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 6)
+				frac = frac * 10 + (unsigned long long)(*p - '0');
+		if (digits == 0)
+			return -EINVAL;
+		for (; digits < 6; digits++)
+			frac *= 10;
+	}
+	if (!streq(p, "Z") && !streq(p, "+00:00"))
+		return -EINVAL;
+	time_t t = timegm(&tm);
+	if (t < 0)
+		return -ERANGE;
+	*ret_usec = (unsigned long long)t * 1000000ULL + frac;
+	return 0;
 }

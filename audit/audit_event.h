@@ -96,7 +96,8 @@ unsigned long long audit_emitter_errors(const AuditEmitter *e);
 
 /* The kind whose MESSAGE_ID (32 lower-case hex) is message_id, or NULL. */
 const AuditKind *audit_kind_by_message_id(const char *message_id);
-/* Field names are [a-z0-9_]+, at most AUDIT_FIELD_NAME_MAX long. */
+/* Field names are [a-z0-9_]+, at most AUDIT_FIELD_NAME_MAX long, and not
+ * one of the common names (time, host, source, peer, event, event_id). */
 bool audit_field_name_valid(const char *name);
 /* RFC 3339 UTC with microseconds ("2026-11-26T07:30:00.123456Z"); buf >= 40. */
 const char *audit_format_time(unsigned long long usec, char *buf, size_t len);
@@ -105,3 +106,5 @@ const char *audit_format_time(unsigned long long usec, char *buf, size_t len);
 int audit_event_format_json(const char *time, const char *host, const char *source,
 			    const AuditKind *k, const char *peer, const AuditField *fields,
 			    size_t n_fields, char **ret, size_t *ret_len);
+/* Parse audit_format_time()'s form (fraction optional, 'Z' or "+00:00"). */
+int audit_parse_time(const char *s, unsigned long long *ret_usec);

@@ -1,0 +1,47 @@
+/*
+ * audit_json.h - a small, strict JSON reader for the audit inputs: event
+ * lines (audit_emit's JSON lines), the fields column of the audit DB, the
+ * agent's per-host actual-state reports and smbstatus --json output.
+ *
+ * Invariants: the parser never reads past len, never recurses deeper than
+ * AUDIT_JSON_MAX_DEPTH, rejects trailing garbage and invalid escapes, and
+ * keeps strings NUL-terminated UTF-8 (\u0000 is refused so C strings are
+ * exact).  A failed parse returns nothing.
+ *
+ * Must never: allocate without bound (input size bounds everything), or
+ * print: callers decide how to report -EINVAL.
+ */
+#pragma once
+
+#include "util.h"
+
+#define AUDIT_JSON_MAX_DEPTH 32
+
+typedef enum AuditJsonType {
+	AUDIT_JSON_NULL,
+	AUDIT_JSON_BOOL,
+	AUDIT_JSON_NUMBER,
+	AUDIT_JSON_STRING,
+	AUDIT_JSON_ARRAY,
+	AUDIT_JSON_OBJECT,
+} AuditJsonType;
+
+typedef struct AuditJson AuditJson;
+struct AuditJson {
+	AuditJsonType type;
+	char *key;         /* member name when the parent is an object */
+	char *text;        /* STRING: unescaped value; NUMBER: its text */
+	bool boolean;
+	AuditJson *child;  /* first element / member */
+	AuditJson *next;   /* next sibling */
+};
+
+/* Parse exactly one JSON value (surrounding white space allowed). */
+int audit_json_parse(const char *buf, size_t len, AuditJson **ret);
+void audit_json_free(AuditJson *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(AuditJson *, audit_json_free)
+
+/* Member of an object by name, or NULL. */
+const AuditJson *audit_json_get(const AuditJson *obj, const char *key);
+/* Text of a string or number member; NULL when absent or another type. */
+const char *audit_json_get_str(const AuditJson *obj, const char *key);
