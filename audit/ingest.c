@@ -7,7 +7,7 @@
  * positive event id and only valid field names with string values.
  * Must never: accept a record partly (fields dropped silently).
  */
-#include "ingest.h"
+#include "audit_ingest.h"
 
 void audit_ingest_warn(AuditIngestStats *stats, const char *where, unsigned long long line,
 		       const char *why) {

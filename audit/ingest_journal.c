@@ -12,7 +12,7 @@
  * valid event (no host, oversized field) is skipped with a warning.
  * Must never: write to the journal directory.
  */
-#include "ingest.h"
+#include "audit_ingest.h"
 
 #include <dirent.h>
 #include <systemd/sd-journal.h>

@@ -11,7 +11,7 @@
  * Must never: hold more than AUDIT_LINE_MAX + one read buffer in memory:
  * an overlong line is skipped while it streams past.
  */
-#include "ingest.h"
+#include "audit_ingest.h"
 
 #include <fcntl.h>
 #include <inttypes.h>

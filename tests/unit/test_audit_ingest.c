@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "ingest.h"
+#include "audit_ingest.h"
 
 static char dir[64];
 

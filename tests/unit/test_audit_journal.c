@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "ingest.h"
+#include "audit_ingest.h"
 
 #define JOURNAL_REMOTE "/lib/systemd/systemd-journal-remote"
 

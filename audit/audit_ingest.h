@@ -1,5 +1,5 @@
 /*
- * ingest.h - reading audit events into the audit DB from every source:
+ * audit_ingest.h - reading audit events into the audit DB from every source:
  * JSON-lines files (audit_emit's form), journal directories or files
  * (sd-journal, by MESSAGE_ID), Samba's smbstatus --json (sessions that
  * neither sign nor encrypt), and the agent's actual-state reports.
