@@ -1,6 +1,6 @@
 /*
  * catalog.h - the settings catalog: every setting smbpolicy knows, read from
- * schema/catalog/*.xml (validated against schema/catalog.xsd).
+ * schema/catalog/NAME.xml (validated against schema/catalog.xsd).
  *
  * The catalog is data, not C: types, ranges, defaults, allowed values,
  * targets and cross-setting constraints come from the XML.  Adding a setting
@@ -62,6 +62,10 @@ typedef struct CatalogSetting {
 	char *windows;             /* cmdlet parameter / GPO path */
 	char *feature;             /* seed feature name it belongs to */
 	char **targets;            /* plugin names implementing it */
+	unsigned min_items;        /* LIST: fewest items allowed */
+	unsigned max_items;        /* LIST: most items allowed, 0 = no limit */
+	char *source_file;         /* catalog file and line that define it */
+	unsigned source_line;
 } CatalogSetting;
 
 /* A cross-setting constraint, declared in the catalog.  Operators are kept
@@ -77,6 +81,7 @@ typedef struct Catalog {
 	size_t n_settings;
 	CatalogConstraint *constraints;
 	size_t n_constraints;
+	void *policy_schema; /* compiled schema/policy.xsd (xmlSchema *), shared */
 } Catalog;
 
 /* Load every *.xml of dir (or one file), validate each against the catalog
@@ -110,6 +115,17 @@ int catalog_check_value(const CatalogSetting *s, char *const *value,
  * NULL) is the line to blame. */
 int catalog_check_constraints(const Catalog *c, char **const *values,
 			      const unsigned *lines, const char *file, DiagList *diag);
+
+/* Bring one already whitespace-stripped value item to canonical form in
+ * place (host names and sha256 hex lower-cased).  Call before
+ * catalog_check_value(). */
+void catalog_canonicalize_item(const CatalogSetting *s, char *item);
+
+/* Id and message of constraint i (for listings); NULL when out of range. */
+const char *catalog_constraint_id(const Catalog *c, size_t i);
+const char *catalog_constraint_message(const Catalog *c, size_t i);
+
+const char *catalog_item_type_to_string(CatalogItemType t);
 
 /* Position of v in s->enum_values, or -ENOENT (dialect ordering). */
 int catalog_enum_index(const CatalogSetting *s, const char *v);
