@@ -1,0 +1,345 @@
+/*
+ * smbpolicyd.c - the per-host agent: main() -> run(), the Context, the
+ * cycles it runs (at start, on the timer, on SIGHUP/Refresh, on drift, on
+ * D-Bus Apply) and its signals.
+ *
+ * Overview of the daemon (agent/):
+ *   smbpolicyd.c  options, Context, sd-event loop, cycles, SIGTERM/SIGHUP
+ *   bus.c         org.smbpolicy.Agent1 object (properties, methods, signals,
+ *                 root-or-polkit check for Apply/Refresh)
+ *   drift.c       inotify on the managed files' directories -> verify
+ *   engine.c      the cycle itself (library, shared with `smbpolicy --local`)
+ *   plugin_host.c dlopen + ABI check; state.c SQLite state; journal.c logs
+ *
+ * Invariants: main() only calls run(); run() returns 0 or -errno and
+ * releases everything through _cleanup_; READY=1 is sent only after the bus
+ * name is owned; the process never forks (Type=notify).
+ * Must never: exit from inside a callback (sd_event_exit instead), or keep
+ * running after the bus name was lost.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+
+#include "context.h"
+#include "journal.h"
+#include "report_bus.h"
+
+#ifndef SMBPOLICY_VERSION
+#define SMBPOLICY_VERSION "0.1"
+#endif
+
+#define DEFAULT_INTERVAL_SEC 900
+
+static void help(void) {
+	printf("usage: smbpolicyd [OPTIONS]\n\n"
+	       "The smbpolicy agent: applies the resultant SMB security policy to this host's\n"
+	       "targets (Samba, ksmbd, cifs, nftables, smbrefd) through plugins, watches for\n"
+	       "drift and serves org.smbpolicy.Agent1 on D-Bus.\n\n"
+	       "  --bus system|session|ADDRESS  bus to serve on (default system)\n"
+	       "  --root DIR          apply under DIR instead of / (tests, dry runs)\n"
+	       "  --policy FILE       policy document to enforce (e.g. `smbpolicy rsop H --xml`)\n"
+	       "  --store PATH        central store to resolve from, with --host\n"
+	       "  --host NAME         this host's name in the store (default hostname)\n"
+	       "  --state PATH        local state DB (default [ROOT]%s)\n"
+	       "  --plugin-dir DIR    plugins (default $SMBPOLICY_PLUGIN_DIR or %s)\n"
+	       "  --interval SEC      re-verify/remediate every SEC seconds (default %d, 0 = never)\n"
+	       "  --audit-only        report drift, never remediate it automatically\n"
+	       "  --once              run one cycle, print its report, exit (no bus)\n"
+	       "  --foreground        stay in the foreground (always the case; for scripts)\n"
+	       "  -h, --help          this help\n"
+	       "  --version           print the version\n\n"
+	       "Exit status: 0 success (--once: compliant), 1 failure or not compliant, 2 usage.\n",
+	       ENGINE_STATE_PATH, SMBPOLICY_PLUGINDIR, DEFAULT_INTERVAL_SEC);
+}
+
+enum { PARSE_EXIT_OK = 1 };
+static bool usage_error; /* parse_argv() refused the command line: exit 2 */
+
+/* 0: run; PARSE_EXIT_OK: help/version printed; -EINVAL: usage error (printed). */
+static int parse_argv(Context *c, int argc, char *argv[]) {
+	enum {
+		OPT_BUS = 0x100,
+		OPT_ROOT,
+		OPT_POLICY,
+		OPT_STORE,
+		OPT_HOST,
+		OPT_STATE,
+		OPT_PLUGIN_DIR,
+		OPT_INTERVAL,
+		OPT_AUDIT_ONLY,
+		OPT_ONCE,
+		OPT_FOREGROUND,
+		OPT_VERSION,
+	};
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "audit-only", no_argument, NULL, OPT_AUDIT_ONLY },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
+		{},
+	};
+	c->bus_spec = "system";
+	c->interval_usec = DEFAULT_INTERVAL_SEC * 1000000ULL;
+	long long v;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (opt) {
+		case 'h':
+			help();
+			return PARSE_EXIT_OK;
+		case OPT_VERSION:
+			printf("smbpolicyd %s (plugin ABI %u)\n", SMBPOLICY_VERSION,
+			       SMBPOLICY_PLUGIN_ABI_VERSION);
+			return PARSE_EXIT_OK;
+		case OPT_BUS:
+			c->bus_spec = optarg;
+			break;
+		case OPT_ROOT:
+			c->cfg.root = optarg;
+			break;
+		case OPT_POLICY:
+			c->cfg.policy_path = optarg;
+			break;
+		case OPT_STORE:
+			c->cfg.store_path = optarg;
+			break;
+		case OPT_HOST:
+			c->cfg.host = optarg;
+			break;
+		case OPT_STATE:
+			c->cfg.state_path = optarg;
+			break;
+		case OPT_PLUGIN_DIR:
+			c->cfg.plugin_dir = optarg;
+			break;
+		case OPT_INTERVAL:
+			if (parse_int64(optarg, &v) < 0 || v < 0 || v > 7 * 24 * 3600) {
+				fprintf(stderr, "smbpolicyd: --interval: not a number of seconds: %s\n",
+					optarg);
+				return -EINVAL;
+			}
+			c->interval_usec = (uint64_t)v * 1000000ULL;
+			break;
+		case OPT_AUDIT_ONLY:
+			c->audit_only = true;
+			break;
+		case OPT_ONCE:
+			c->once = true;
+			break;
+		case OPT_FOREGROUND:
+			break;
+		default:
+			fprintf(stderr, "Try 'smbpolicyd --help'.\n");
+			return -EINVAL;
+		}
+	if (optind < argc) {
+		fprintf(stderr, "smbpolicyd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!!c->cfg.policy_path == !!c->cfg.store_path) {
+		fprintf(stderr, "smbpolicyd: give either --policy FILE or --store PATH\n");
+		return -EINVAL;
+	}
+	if (!c->cfg.state_path) {
+		c->state_path = engine_default_state_path(c->cfg.root);
+		if (!c->state_path)
+			return -ENOMEM;
+		c->cfg.state_path = c->state_path;
+	}
+	return 0;
+}
+
+static void context_done(Context *c) {
+	drift_free(c->drift);
+	report_free(c->last);
+	engine_free(c->engine);
+	sd_event_source_unref(c->timer);
+	sd_bus_flush_close_unref(c->bus);
+	sd_event_unref(c->event);
+	free(c->state_path);
+}
+
+int context_cycle(Context *c, ReportKind kind, const Report **ret) {
+	Report *r = NULL;
+	int k = engine_run(c->engine, kind, &r);
+	if (k < 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "%s cycle failed: %s",
+			    report_kind_to_string(kind), strerror(-k));
+		return k;
+	}
+	report_free(c->last);
+	c->last = r;
+	c->compliant = r->compliant;
+	if (kind == REPORT_APPLY)
+		c->last_applied_usec = r->finished_usec;
+	if (c->drift)
+		(void)drift_watch(c->drift, engine_managed_paths(c->engine));
+	if (c->bus) {
+		if (kind == REPORT_APPLY)
+			bus_emit_policy_applied(c, r);
+		bus_emit_properties_changed(c);
+	}
+	if (ret)
+		*ret = r;
+	return 0;
+}
+
+int context_remediate(Context *c) {
+	return context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, NULL);
+}
+
+int context_refresh(Context *c) {
+	DiagList diag = {};
+	int k = engine_load_policy(c->engine, &diag);
+	if (k < 0) {
+		for (size_t i = 0; i < diag.n; i++)
+			journal_log(JOURNAL_AGENT, LOG_ERR,
+				    &(JournalFields){ .setting = diag.items[i].setting,
+						      .path = diag.items[i].file },
+				    "policy: %s%s%u: %s", diag.items[i].file ? diag.items[i].file : "",
+				    diag.items[i].line ? ":" : "", diag.items[i].line,
+				    diag.items[i].message);
+		diag_clear(&diag);
+		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot load policy (%s)%s", strerror(-k),
+			    engine_policy_name(c->engine) ? ", keeping the previous one" : "");
+		if (!engine_policy_name(c->engine))
+			return k;
+	}
+	return context_remediate(c);
+}
+
+void context_on_drift(Context *c, const char *path) {
+	const Report *r = NULL;
+	if (context_cycle(c, REPORT_VERIFY, &r) < 0 || r->compliant)
+		return;
+	const char *owner = engine_path_owner(c->engine, path);
+	_cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
+	for (size_t i = 0; ids && i < r->n_settings; i++)
+		if (r->settings[i].status == RS_DRIFT && !strv_contains(ids, r->settings[i].setting))
+			(void)strv_push_dup(&ids, r->settings[i].setting);
+	bool remediated = false;
+	if (!c->audit_only && context_cycle(c, REPORT_APPLY, &r) >= 0)
+		remediated = r->compliant;
+	journal_log(JOURNAL_DRIFT, LOG_WARNING,
+		    &(JournalFields){ .plugin = owner, .path = path },
+		    "drift in %zu setting(s) after a change of %s; %s", strv_length(ids), path,
+		    c->audit_only ? "audit-only: not remediated"
+				  : remediated ? "remediated" : "remediation FAILED");
+	if (c->bus)
+		bus_emit_drift(c, owner ? owner : "", path, ids, remediated);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
+	Context *c = userdata;
+	(void)context_remediate(c);
+	uint64_t now;
+	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
+		(void)sd_event_source_set_time(s, now + c->interval_usec);
+	return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
+		     void *userdata) {
+	journal_log(JOURNAL_AGENT, LOG_INFO, NULL, "SIGHUP: reloading the policy");
+	(void)context_refresh(userdata);
+	return 0;
+}
+
+static int on_start(sd_event_source *s _unused_, void *userdata) {
+	(void)context_remediate(userdata);
+	return 0;
+}
+
+static int run_once(Context *c) {
+	const Report *r = NULL;
+	int k = context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, &r);
+	if (k < 0)
+		return k;
+	(void)report_print(r, stdout, false, false);
+	return r->compliant ? 0 : -EBADE;
+}
+
+static int run(int argc, char *argv[]) {
+	_cleanup_(context_done) Context c = {};
+	int k = parse_argv(&c, argc, argv);
+	if (k != 0) {
+		usage_error = k < 0;
+		return k == PARSE_EXIT_OK ? 0 : k;
+	}
+
+	k = engine_new(&c.cfg, &c.engine);
+	if (k < 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot start the engine: %s", strerror(-k));
+		return k;
+	}
+	DiagList diag = {};
+	k = engine_load_policy(c.engine, &diag);
+	if (k < 0) {
+		diag_print(&diag, stderr);
+		diag_clear(&diag);
+		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot load the policy: %s", strerror(-k));
+		return k;
+	}
+	if (c.once)
+		return run_once(&c);
+
+	k = sd_event_default(&c.event);
+	if (k < 0)
+		return k;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* NULL handler: SIGTERM/SIGINT exit the loop cleanly. */
+	if ((k = sd_event_add_signal(c.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (k = sd_event_add_signal(c.event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (k = sd_event_add_signal(c.event, NULL, SIGHUP, on_sighup, &c)) < 0)
+		return k;
+	(void)sd_event_set_watchdog(c.event, true);
+
+	k = drift_new(&c, &c.drift);
+	if (k < 0)
+		return k;
+	k = bus_setup(&c);
+	if (k < 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot serve %s on the %s bus: %s",
+			    AGENT_BUS_NAME, c.bus_spec, strerror(-k));
+		return k;
+	}
+	if ((k = sd_event_add_defer(c.event, NULL, on_start, &c)) < 0)
+		return k;
+	if (c.interval_usec > 0 &&
+	    (k = sd_event_add_time_relative(c.event, &c.timer, CLOCK_MONOTONIC, c.interval_usec, 0,
+					    on_timer, &c)) < 0)
+		return k;
+
+	(void)sd_notifyf(false, "READY=1\nSTATUS=serving %s, policy %s", AGENT_BUS_NAME,
+			 engine_policy_name(c.engine));
+	journal_log(JOURNAL_AGENT, LOG_INFO, NULL, "serving %s on the %s bus, policy %s, root %s%s",
+		    AGENT_BUS_NAME, c.bus_spec, engine_policy_name(c.engine), engine_root(c.engine),
+		    c.audit_only ? ", audit-only" : "");
+	k = sd_event_loop(c.event);
+	(void)sd_notify(false, "STOPPING=1");
+	journal_log(JOURNAL_AGENT, LOG_INFO, NULL, "stopping");
+	return k;
+}
+
+int main(int argc, char *argv[]) {
+	int k = run(argc, argv);
+	if (usage_error)
+		return 2;
+	return k < 0 ? 1 : 0;
+}

@@ -1,0 +1,341 @@
+/*
+ * state.c - the agent's local SQLite state DB (runs, per-plugin and
+ * per-setting results, audit events).
+ *
+ * Invariants: see state.h.  Every write is one transaction rolled back on
+ * any error; statements are finalised on every path (_cleanup_).  Migrations
+ * are a table of SQL scripts indexed by the version they produce.
+ * Must never: build SQL from data (always bind parameters).
+ */
+#include "state.h"
+
+#include <sqlite3.h>
+
+struct AgentState {
+	sqlite3 *db;
+};
+
+/* migrations[i] brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL, host TEXT NOT NULL, policy TEXT NOT NULL,"
+	"  version TEXT NOT NULL, started_usec INTEGER NOT NULL,"
+	"  finished_usec INTEGER NOT NULL, compliant INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL, failed INTEGER NOT NULL);"
+	"CREATE TABLE plugin_results ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL, plugin TEXT NOT NULL, status TEXT NOT NULL,"
+	"  message TEXT NOT NULL, PRIMARY KEY (run_id, seq));"
+	"CREATE TABLE setting_results ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL, plugin TEXT NOT NULL, setting TEXT NOT NULL,"
+	"  target TEXT NOT NULL, actual TEXT NOT NULL, desired TEXT NOT NULL, status TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, seq));"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT, time_usec INTEGER NOT NULL,"
+	"  event_id INTEGER NOT NULL, name TEXT NOT NULL, peer TEXT NOT NULL);"
+	"CREATE TABLE event_fields ("
+	"  event INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
+	"  PRIMARY KEY (event, seq));"
+	"CREATE INDEX events_time ON events(time_usec);",
+};
+
+static void finalizep(sqlite3_stmt **st) { sqlite3_finalize(*st); }
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+static int exec(AgentState *s, const char *sql) {
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int prepare(AgentState *s, const char *sql, sqlite3_stmt **ret) {
+	return sqlite3_prepare_v2(s->db, sql, -1, ret, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Run fn inside BEGIN IMMEDIATE ... COMMIT; ROLLBACK when it fails. */
+static int in_transaction(AgentState *s, int (*fn)(AgentState *, const void *, void *),
+			  const void *in, void *out) {
+	int r = exec(s, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = fn(s, in, out);
+	if (r >= 0)
+		r = exec(s, "COMMIT");
+	if (r < 0)
+		(void)exec(s, "ROLLBACK");
+	return r;
+}
+
+static int migrate(AgentState *s, const void *in _unused_, void *out _unused_) {
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (prepare(s, "PRAGMA user_version", &st) < 0 || sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	int v = sqlite3_column_int(st, 0);
+	if (v > (int)ELEMENTSOF(migrations))
+		return -EPROTONOSUPPORT; /* written by a newer agent */
+	for (; v < (int)ELEMENTSOF(migrations); v++)
+		if (exec(s, migrations[v]) < 0)
+			return -EIO;
+	_cleanup_free_ char *set = strdup_printf("PRAGMA user_version=%zu", ELEMENTSOF(migrations));
+	return set ? exec(s, set) : -ENOMEM;
+}
+
+void state_close(AgentState *s) {
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int state_open(const char *path, AgentState **ret) {
+	_cleanup_(state_closep) AgentState *s = calloc(1, sizeof(AgentState));
+	if (!s)
+		return -ENOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	sqlite3_busy_timeout(s->db, 5000);
+	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL") <
+	    0)
+		return -EIO;
+	int r = in_transaction(s, migrate, NULL, NULL);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *v) {
+	return sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int step_done(sqlite3_stmt *st) {
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int record_tx(AgentState *s, const void *in, void *out) {
+	const Report *r = in;
+	_cleanup_stmt_ sqlite3_stmt *run = NULL, *pl = NULL, *se = NULL, *prune = NULL;
+	if (prepare(s,
+		    "INSERT INTO runs (kind, host, policy, version, started_usec, finished_usec,"
+		    " compliant, changed, failed) VALUES (?,?,?,?,?,?,?,?,?)",
+		    &run) < 0 ||
+	    prepare(s, "INSERT INTO plugin_results VALUES (?,?,?,?,?)", &pl) < 0 ||
+	    prepare(s, "INSERT INTO setting_results VALUES (?,?,?,?,?,?,?,?)", &se) < 0 ||
+	    prepare(s, "DELETE FROM runs WHERE id <= (SELECT max(id) FROM runs) - ?", &prune) < 0)
+		return -EIO;
+	if (bind_text(run, 1, report_kind_to_string(r->kind)) < 0 || bind_text(run, 2, r->host) < 0 ||
+	    bind_text(run, 3, r->policy) < 0 || bind_text(run, 4, r->version) < 0)
+		return -EIO;
+	sqlite3_bind_int64(run, 5, (sqlite3_int64)r->started_usec);
+	sqlite3_bind_int64(run, 6, (sqlite3_int64)r->finished_usec);
+	sqlite3_bind_int(run, 7, r->compliant);
+	sqlite3_bind_int(run, 8, (int)r->changed);
+	sqlite3_bind_int(run, 9, (int)r->failed);
+	if (step_done(run) < 0)
+		return -EIO;
+	sqlite3_int64 id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < r->n_plugins; i++) {
+		const ReportPlugin *p = &r->plugins[i];
+		sqlite3_reset(pl);
+		sqlite3_bind_int64(pl, 1, id);
+		sqlite3_bind_int64(pl, 2, (sqlite3_int64)i);
+		if (bind_text(pl, 3, p->name) < 0 ||
+		    bind_text(pl, 4, report_plugin_status_to_string(p->status)) < 0 ||
+		    bind_text(pl, 5, p->message) < 0 || step_done(pl) < 0)
+			return -EIO;
+	}
+	for (size_t i = 0; i < r->n_settings; i++) {
+		const ReportSetting *x = &r->settings[i];
+		sqlite3_reset(se);
+		sqlite3_bind_int64(se, 1, id);
+		sqlite3_bind_int64(se, 2, (sqlite3_int64)i);
+		if (bind_text(se, 3, x->plugin) < 0 || bind_text(se, 4, x->setting) < 0 ||
+		    bind_text(se, 5, x->target) < 0 || bind_text(se, 6, x->actual) < 0 ||
+		    bind_text(se, 7, x->desired) < 0 ||
+		    bind_text(se, 8, report_setting_status_to_string(x->status)) < 0 ||
+		    step_done(se) < 0)
+			return -EIO;
+	}
+	sqlite3_bind_int(prune, 1, STATE_KEEP_RUNS);
+	if (step_done(prune) < 0)
+		return -EIO;
+	if (out)
+		*(int64_t *)out = id;
+	return 0;
+}
+
+int state_record(AgentState *s, const Report *r, int64_t *ret_id) {
+	return in_transaction(s, record_tx, r, ret_id);
+}
+
+static const char *col(sqlite3_stmt *st, int i) {
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+int state_last(AgentState *s, int kind, Report **ret) {
+	_cleanup_stmt_ sqlite3_stmt *run = NULL, *pl = NULL, *se = NULL;
+	if (prepare(s,
+		    "SELECT id, kind, host, policy, version, started_usec, finished_usec,"
+		    " compliant, changed, failed FROM runs WHERE (?1 IS NULL OR kind = ?1)"
+		    " ORDER BY id DESC LIMIT 1",
+		    &run) < 0 ||
+	    prepare(s,
+		    "SELECT plugin, status, message FROM plugin_results WHERE run_id = ?"
+		    " ORDER BY seq",
+		    &pl) < 0 ||
+	    prepare(s,
+		    "SELECT plugin, setting, target, actual, desired, status FROM setting_results"
+		    " WHERE run_id = ? ORDER BY seq",
+		    &se) < 0)
+		return -EIO;
+	if (kind >= 0 && bind_text(run, 1, report_kind_to_string(kind)) < 0)
+		return -EIO;
+	int k = sqlite3_step(run);
+	if (k == SQLITE_DONE)
+		return -ENOENT;
+	if (k != SQLITE_ROW)
+		return -EIO;
+	int rk = report_kind_from_string(col(run, 1));
+	_cleanup_(report_freep) Report *r = NULL;
+	int e = report_new(rk < 0 ? REPORT_VERIFY : rk, col(run, 2), col(run, 3), col(run, 4), &r);
+	if (e < 0)
+		return e;
+	r->started_usec = (unsigned long long)sqlite3_column_int64(run, 5);
+	r->finished_usec = (unsigned long long)sqlite3_column_int64(run, 6);
+	r->compliant = sqlite3_column_int(run, 7);
+	r->changed = (unsigned)sqlite3_column_int(run, 8);
+	r->failed = (unsigned)sqlite3_column_int(run, 9);
+	sqlite3_int64 id = sqlite3_column_int64(run, 0);
+	sqlite3_bind_int64(pl, 1, id);
+	while ((k = sqlite3_step(pl)) == SQLITE_ROW) {
+		int st = report_plugin_status_from_string(col(pl, 1));
+		e = report_add_plugin(r, col(pl, 0), st < 0 ? RP_FAILED : st, col(pl, 2));
+		if (e < 0)
+			return e;
+	}
+	if (k != SQLITE_DONE)
+		return -EIO;
+	sqlite3_bind_int64(se, 1, id);
+	while ((k = sqlite3_step(se)) == SQLITE_ROW) {
+		int st = report_setting_status_from_string(col(se, 5));
+		e = report_add_setting(r, col(se, 0), col(se, 1), col(se, 2), col(se, 3), col(se, 4),
+				       st < 0 ? RS_FAILED : st);
+		if (e < 0)
+			return e;
+	}
+	if (k != SQLITE_DONE)
+		return -EIO;
+	*ret = TAKE_PTR(r);
+	return 0;
+}
+
+int state_last_applied_usec(AgentState *s, unsigned long long *ret) {
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT coalesce(max(finished_usec), 0) FROM runs WHERE kind = 'apply'",
+		    &st) < 0 ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		return -EIO;
+	*ret = (unsigned long long)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+static int add_event_tx(AgentState *s, const void *in, void *out _unused_) {
+	const StateEvent *e = in;
+	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *f = NULL, *prune = NULL;
+	if (prepare(s, "INSERT INTO events (time_usec, event_id, name, peer) VALUES (?,?,?,?)",
+		    &ev) < 0 ||
+	    prepare(s, "INSERT INTO event_fields VALUES (?,?,?,?)", &f) < 0 ||
+	    prepare(s, "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", &prune) <
+		    0)
+		return -EIO;
+	sqlite3_bind_int64(ev, 1, (sqlite3_int64)e->time_usec);
+	sqlite3_bind_int64(ev, 2, e->event_id);
+	if (bind_text(ev, 3, e->name) < 0 || bind_text(ev, 4, e->peer) < 0 || step_done(ev) < 0)
+		return -EIO;
+	sqlite3_int64 id = sqlite3_last_insert_rowid(s->db);
+	size_t n = strv_length(e->fields) / 2;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(f);
+		sqlite3_bind_int64(f, 1, id);
+		sqlite3_bind_int64(f, 2, (sqlite3_int64)i);
+		if (bind_text(f, 3, e->fields[2 * i]) < 0 || bind_text(f, 4, e->fields[2 * i + 1]) < 0 ||
+		    step_done(f) < 0)
+			return -EIO;
+	}
+	sqlite3_bind_int(prune, 1, STATE_KEEP_EVENTS);
+	return step_done(prune);
+}
+
+int state_add_event(AgentState *s, const StateEvent *e) {
+	return in_transaction(s, add_event_tx, e, NULL);
+}
+
+void state_events_free(StateEvent *e, size_t n) {
+	for (size_t i = 0; e && i < n; i++) {
+		free(e[i].name);
+		free(e[i].peer);
+		strv_free(e[i].fields);
+	}
+	free(e);
+}
+
+int state_list_events(AgentState *s, unsigned long long since_usec, unsigned limit,
+		      StateEvent **ret, size_t *ret_n) {
+	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *f = NULL;
+	if (prepare(s,
+		    "SELECT id, time_usec, event_id, name, peer FROM events WHERE time_usec >= ?"
+		    " ORDER BY time_usec, id LIMIT ?",
+		    &ev) < 0 ||
+	    prepare(s, "SELECT name, value FROM event_fields WHERE event = ? ORDER BY seq", &f) < 0)
+		return -EIO;
+	sqlite3_bind_int64(ev, 1, (sqlite3_int64)since_usec);
+	sqlite3_bind_int(ev, 2, limit ? (int)limit : 1000);
+	StateEvent *list = NULL;
+	size_t n = 0;
+	int k, r = 0;
+	while ((k = sqlite3_step(ev)) == SQLITE_ROW) {
+		StateEvent *nl = reallocarray(list, n + 1, sizeof(StateEvent));
+		if (!nl) {
+			r = -ENOMEM;
+			break;
+		}
+		list = nl;
+		StateEvent *e = &list[n++];
+		*e = (StateEvent){ .time_usec = (unsigned long long)sqlite3_column_int64(ev, 1),
+				   .event_id = (uint32_t)sqlite3_column_int64(ev, 2),
+				   .name = strdup(col(ev, 3)),
+				   .peer = strdup(col(ev, 4)),
+				   .fields = calloc(1, sizeof(char *)) };
+		if (!e->name || !e->peer || !e->fields) {
+			r = -ENOMEM;
+			break;
+		}
+		sqlite3_reset(f);
+		sqlite3_bind_int64(f, 1, sqlite3_column_int64(ev, 0));
+		int kf;
+		while ((kf = sqlite3_step(f)) == SQLITE_ROW)
+			if (strv_push_dup(&e->fields, col(f, 0)) < 0 ||
+			    strv_push_dup(&e->fields, col(f, 1)) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+		if (r < 0)
+			break;
+		if (kf != SQLITE_DONE) {
+			r = -EIO;
+			break;
+		}
+	}
+	if (r == 0 && k != SQLITE_DONE)
+		r = -EIO;
+	if (r < 0) {
+		state_events_free(list, n);
+		return r;
+	}
+	*ret = list;
+	*ret_n = n;
+	return (int)n;
+}
