@@ -275,26 +275,47 @@ static int rsop_entry_set(RsopEntry *e, char *const *value, const RsopPolicy *p,
 	return e->source->policy && e->source->group ? 0 : -ENOMEM;
 }
 
-/* After a failed constraint check: say where each blamed setting's value
- * came from, so the conflicting policies are named. */
-static void report_sources(const Rsop *r, const Catalog *c, DiagList *diag, size_t first) {
+/* Whether diagnostic d is about setting id: it names it as its setting or
+ * in its message (a constraint's message names both sides). */
+static bool diag_names_setting(const Diag *d, const char *id) {
+	if (streq_ptr(d->setting, id))
+		return true;
+	size_t n = strlen(id);
+	for (const char *m = d->message ? strstr(d->message, id) : NULL; m; m = strstr(m + 1, id)) {
+		char after = m[n];
+		bool id_char = (after >= 'a' && after <= 'z') || (after >= '0' && after <= '9') ||
+			       after == '.' || after == '-';
+		if ((m == d->message || m[-1] == ' ' || m[-1] == '\'') && !id_char)
+			return true;
+	}
+	return false;
+}
+
+/* After a failed constraint check: say where the value of each setting the
+ * new diagnostics name came from, so the conflicting policies are named. */
+static int report_sources(const Rsop *r, const Catalog *c, DiagList *diag, size_t first) {
 	size_t end = diag->n;
-	for (size_t i = first; i < end; i++) {
-		const char *id = diag->items[i].setting;
-		int si = id ? catalog_index(c, id) : -ENOENT;
-		if (si < 0)
+	_cleanup_free_ bool *named = calloc(r->n_entries ? r->n_entries : 1, sizeof(bool));
+	if (!named)
+		return -ENOMEM;
+	for (size_t i = first; i < end; i++)
+		for (size_t si = 0; si < r->n_entries; si++)
+			named[si] = named[si] || diag_names_setting(&diag->items[i], c->settings[si].id);
+	for (size_t si = 0; si < r->n_entries; si++) {
+		if (!named[si])
 			continue;
 		const RsopEntry *e = &r->entries[si];
 		_cleanup_free_ char *v = strv_join(e->value, ",");
 		if (e->source)
-			diag_add(diag, r->group, 0, id,
+			diag_add(diag, r->group, 0, e->setting->id,
 				 "value '%s' comes from policy '%s' version %u linked at '%s'%s",
 				 v ? v : "?", e->source->policy, e->source->version,
 				 e->source->group, e->source->enforced ? " (enforced)" : "");
 		else
-			diag_add(diag, r->group, 0, id, "value '%s' is the catalog default",
+			diag_add(diag, r->group, 0, e->setting->id, "value '%s' is the catalog default",
 				 v ? v : "?");
 	}
+	return 0;
 }
 
 /* Resolve group gi into a new Rsop.  Returns 0, -EINVAL (result returned:
@@ -356,8 +377,9 @@ static int resolve_group(RsopCache *cache, size_t gi, Rsop **ret, DiagList *diag
 	}
 	size_t first = diag->n;
 	if (catalog_check_constraints(c, values, NULL, g->path, diag) < 0) {
-		report_sources(r, c, diag, first);
-		status = -EINVAL;
+		status = report_sources(r, c, diag, first);
+		if (status >= 0)
+			status = -EINVAL;
 	}
 	*ret = TAKE_PTR(r);
 	return status;

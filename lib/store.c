@@ -927,6 +927,8 @@ int store_host_group(Store *s, const char *name, char **ret_group) {
 	r = store_step(s, st);
 	if (r <= 0)
 		return r < 0 ? r : store_fail(s, -ENOENT, "no such host '%s'", name);
+	if (!ret_group)
+		return 0;
 	char *g = column_strdup(st, 0);
 	if (!g)
 		return -ENOMEM;

@@ -99,6 +99,7 @@ int store_host_add(Store *s, const char *name, const char *group);
 int store_host_move(Store *s, const char *name, const char *group);
 int store_host_rm(Store *s, const char *name);
 int store_host_list(Store *s, StoreHost **ret, size_t *ret_n);
+/* ret_group may be NULL to test that the host exists. */
 int store_host_group(Store *s, const char *name, char **ret_group);
 /* Call cb for every host without building a list; the hosts of one group
  * come one after another.  The strings are valid during the call only.  A
