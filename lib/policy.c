@@ -166,8 +166,13 @@ static int setting_value(const CatalogSetting *s, const xmlNode *n, const char *
 
 static int policy_check_root(const xmlNode *root, const char *file, DiagList *diag) {
 	if (xmldoc_is(root, "policy") && root->ns &&
-	    streq((const char *)root->ns->href, POLICY_NAMESPACE))
-		return 0;
+	    streq((const char *)root->ns->href, POLICY_NAMESPACE)) {
+		if (xmlHasProp(root, (const xmlChar *)"name"))
+			return 0;
+		diag_add(diag, file, (unsigned)xmlGetLineNo(root), NULL,
+			 "<policy> has no name attribute: expected name=\"POLICY-NAME\"");
+		return -EINVAL;
+	}
 	diag_add(diag, file, root ? (unsigned)xmlGetLineNo(root) : 0, NULL,
 		 "expected root element <policy xmlns=\"%s\">, found <%s>%s%s%s", POLICY_NAMESPACE,
 		 root ? (const char *)root->name : "", root && root->ns ? " in namespace \"" : " without a namespace",

@@ -36,6 +36,27 @@ typedef struct XmlHandlers {
 	void *gctx;
 } XmlHandlers;
 
+/* libxml2 messages that would mislead a user (they suggest options we
+ * refuse on purpose), by error code. */
+static const struct {
+	int code;
+	const char *needle;
+	const char *text;
+} xmldoc_rewrites[] = {
+	{ XML_ERR_INTERNAL_ERROR, "Excessive depth", "elements nested too deeply" },
+	{ XML_ERR_INVALID_CHAR, "not proper UTF-8", "document is not valid UTF-8" },
+	{ XML_ERR_INVALID_ENCODING, NULL, "document is not valid UTF-8" },
+};
+
+static const char *xmldoc_friendly_message(const xmlError *err) {
+	for (size_t i = 0; i < ELEMENTSOF(xmldoc_rewrites); i++)
+		if (err->code == xmldoc_rewrites[i].code &&
+		    (!xmldoc_rewrites[i].needle ||
+		     (err->message && strstr(err->message, xmldoc_rewrites[i].needle))))
+			return xmldoc_rewrites[i].text;
+	return NULL;
+}
+
 static void xmldoc_capture(void *userdata, xmlErrorPtr err) {
 	XmlErrCtx *e = userdata;
 	if (!e || !err || err->level == XML_ERR_WARNING)
@@ -44,11 +65,14 @@ static void xmldoc_capture(void *userdata, xmlErrorPtr err) {
 		e->diag->truncated = true;
 		return;
 	}
-	_cleanup_free_ char *msg = strdup(err->message ? err->message : "XML error");
+	const char *text = xmldoc_friendly_message(err);
+	_cleanup_free_ char *msg = strdup(text ? text : err->message ? err->message : "XML error");
 	if (msg) {
-		size_t l = strlen(msg);
-		while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
-			msg[--l] = 0;
+		/* one diagnostic, one line: libxml2 appends details after '\n' */
+		for (char *p = msg; *p; p++)
+			if (*p == '\n')
+				*p = p[1] ? ';' : 0;
+		xmldoc_strip(msg);
 	}
 	diag_add(e->diag, e->file, err->line > 0 ? (unsigned)err->line : 0, NULL, "%s",
 		 msg ? msg : "XML error");
