@@ -1,4 +1,5 @@
-# bash completion for smbpolicy(1).
+# bash completion for smbpolicy(1).  Self-contained: works with or without
+# the bash-completion package.
 #
 # Completes verbs, sub-verbs, options and, from the store the command line
 # names (--store, else $SMBPOLICY_STORE), policy, group and host names by
@@ -13,9 +14,14 @@ _smbpolicy_names() { # VERB...: first column of `smbpolicy [--store S] VERB... l
 	"${COMP_WORDS[0]}" "${store[@]}" "$@" 2>/dev/null | awk 'NR > 1 { print $1 }'
 }
 
+_smbpolicy_files() {
+	compopt -o filenames 2>/dev/null
+	COMPREPLY=($(compgen -f -- "$cur"))
+}
+
 _smbpolicy() {
-	local cur prev words cword
-	_init_completion || return
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+	local words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
 
 	local verbs="catalog validate import list show history diff rollback group host link rsop"
 	local common="--help --json --store"
@@ -27,7 +33,7 @@ _smbpolicy() {
 
 	case $prev in
 	--store)
-		_filedir db
+		_smbpolicy_files
 		return
 		;;
 	--comment | --order | --version)
@@ -83,7 +89,7 @@ _smbpolicy() {
 	# Positional arguments: what the argn-th one of this verb is.
 	local what=""
 	case "$verb${sub:+ $sub}:$argn" in
-	validate:* | import:0) _filedir xml; return ;;
+	validate:* | import:0) _smbpolicy_files; return ;;
 	show:0 | history:0 | diff:0 | rollback:0 | "link add:0" | "link rm:0") what=policy ;;
 	"group rm:0" | "group block-inheritance:0" | "link add:1" | "link rm:1" | "link list:0" | \
 		"host add:1" | "host move:1") what=group ;;

@@ -180,6 +180,22 @@ run 0 "$SP" link rm b /paris
 run 0 "$SP" link add b /paris --enforced
 run 0 "$SP" rsop fs1; has "^server.dialect.min  *3.0.2  *b v1 @ /paris (enforced)$"
 run 2 "$SP" rsop fs1 --xml --json
+# each policy is valid alone; together min 3.1.1 > max 3.0 breaks a constraint
+policy lowmax "old max" '<setting id="server.dialect.max">3.0</setting>'
+policy highmin "new min" '<setting id="server.dialect.min">3.1.1</setting>'
+run 0 "$SP" import "$T/lowmax.xml"
+run 0 "$SP" import "$T/highmin.xml"
+run 0 "$SP" group add /clash
+run 0 "$SP" host add c1 /clash
+run 0 "$SP" link add lowmax /clash --order 1
+run 0 "$SP" link add highmin /clash --order 2
+run 1 "$SP" rsop c1; has "^server.dialect.min  *3.1.1  *highmin v1 @ /clash$"; has "^smbpolicy: .*server.dialect.min" err
+run 1 "$SP" rsop c1 --json; json_ok
+run 1 "$SP" rsop c1 --xml; [ ! -s "$T/out" ] || fail "rsop --xml wrote an invalid resultant policy"
+run 0 "$SP" host rm c1
+run 0 "$SP" link rm lowmax /clash
+run 0 "$SP" link rm highmin /clash
+run 0 "$SP" group rm /clash
 run 1 "$SP" rsop nohost; has "nohost" err
 run 0 "$SP" link rm a /paris/fileservers
 run 1 "$SP" link rm a /paris/fileservers
