@@ -323,12 +323,22 @@ int store_open(const char *path, Store **ret) {
 	if (fk != 1)
 		return store_fail(s, -EIO, "SQLite without foreign key support");
 
-	r = store_tx_begin(s);
+	/* Only take the write lock when the schema must change, so an
+	 * up-to-date store opens for reading even where it cannot be written.
+	 * The version is read again under the lock: another process may have
+	 * migrated in between. */
+	long long have;
+	r = store_pragma_int(s, "PRAGMA user_version", &have);
 	if (r < 0)
 		return r;
-	r = store_tx_end(s, store_migrate_locked(s));
-	if (r < 0)
-		return r;
+	if (have != (long long)store_schema_version()) {
+		r = store_tx_begin(s);
+		if (r < 0)
+			return r;
+		r = store_tx_end(s, store_migrate_locked(s));
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
 }

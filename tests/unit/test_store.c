@@ -514,6 +514,46 @@ static void test_host_foreach_stops(void **state) {
 	assert_int_equal(seen, 2);
 }
 
+/* Another writer holds the lock past the busy timeout: -EBUSY, and the
+ * call changed nothing. */
+static void test_busy(void **state) {
+	Fixture *f = *state;
+	sqlite3 *other;
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(store_db(f->store), 50);
+	assert_int_equal(store_group_add(f->store, "/a"), -EBUSY);
+	assert_non_null(strstr(store_errmsg(f->store), "locked"));
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(store_group_add(f->store, "/a"), 0);
+}
+
+/* Opening an up-to-date store takes no write lock: readers open and read
+ * while a writer holds the lock. */
+static void test_open_while_locked(void **state) {
+	Fixture *f = *state;
+	assert_int_equal(store_group_add(f->store, "/a"), 0);
+	sqlite3 *other;
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO groups (path, parent)"
+					     " VALUES ('/uncommitted', 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	unsigned long long start = now_mono_usec();
+	Store *s = NULL;
+	assert_int_equal(store_open(f->path, &s), 0);
+	StoreGroup *g = NULL;
+	size_t n = 0;
+	assert_int_equal(store_group_list(s, &g, &n), 0);
+	assert_int_equal(n, 2); /* "/" and "/a", not the uncommitted one */
+	store_groups_free(g, n);
+	assert_true(now_mono_usec() - start < 1000000);
+	store_close(s);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_creates_schema, setup, teardown),
@@ -528,6 +568,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_failed_call_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_foreach_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_while_locked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
