@@ -273,9 +273,12 @@ static size_t log_findings(const SmbpolicyPlugin *p, const PluginPlan *plan) {
 	for (size_t i = 0; i < plan->n_findings; i++) {
 		const PluginFinding *f = &plan->findings[i];
 		int pr = f->level < ELEMENTSOF(prio) ? prio[f->level] : LOG_ERR;
+		char where[64] = "";
+		if (f->line)
+			snprintf(where, sizeof(where), ":%u", f->line);
 		journal_log(JOURNAL_FINDING, pr,
 			    &(JournalFields){ .plugin = p->name, .setting = f->id, .path = f->path },
-			    "%s%s%u%s%s", f->path ? f->path : "", f->line ? ":" : "", f->line,
+			    "%s%s%s%s", f->path ? f->path : "", f->path ? where : "",
 			    f->path ? ": " : "", f->message ? f->message : "");
 		if (f->level == PLUGIN_FINDING_ERROR)
 			errors++;

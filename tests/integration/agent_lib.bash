@@ -1,0 +1,86 @@
+# tests/integration/agent_lib.bash - sourced by tests/integration/agent_*.sh
+# after lib.sh: a private system-like dbus-daemon, a scratch root with the
+# files the plugins manage, and smbpolicyd on that bus.
+#
+# Gives: start_bus (sets BUS, exports DBUS_SYSTEM_BUS_ADDRESS), make_root DIR,
+# start_agent ARGS... (sets AGENT_PID, waits for the bus name), bus_call
+# METHOD [SIG ARGS...], as_nobody CMD..., AGENT_POLICY (strict.xml).
+# The bus config is like the system bus (deny by default) and includes the
+# shipped dist/dbus/org.smbpolicy.Agent1.conf, so that file is what is tested.
+AGENT_POLICY=$TOP/schema/policies/strict.xml
+AGENT_NAME=org.smbpolicy.Agent1
+AGENT_PATH=/org/smbpolicy/Agent1
+
+start_bus() {
+	chmod 755 "$T"
+	cat >"$T/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$T/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <policy user="root">
+    <allow eavesdrop="true"/>
+    <allow eavesdrop="true" send_type="signal"/>
+    <allow send_type="method_call" send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
+</busconfig>
+CONF
+	local out
+	out=$(dbus-daemon --config-file="$T/bus.conf" --fork --print-address=1 --print-pid=1) ||
+		fail "dbus-daemon did not start"
+	BUS=$(echo "$out" | sed -n 1p)
+	_pids+=("$(echo "$out" | sed -n 2p)")
+	export DBUS_SYSTEM_BUS_ADDRESS=$BUS
+	[ -S "$T/bus.sock" ] || fail "no bus socket"
+}
+
+# A root directory with an admin's smb.conf (comments kept by the plugin).
+make_root() {
+	local root=$1
+	mkdir -p "$root/etc/samba" "$root/etc/ksmbd" "$root/etc/modprobe.d"
+	printf '# admin smb.conf\n[global]\n\tworkgroup = TEST\n\n[share]\n\tpath = /srv\n' \
+		>"$root/etc/samba/smb.conf"
+}
+
+# start_agent ARGS...: smbpolicyd on $BUS; waits until it owns the name.
+start_agent() {
+	start_bg "$T/agent.log" "$BIN/smbpolicyd" --bus "$BUS" --plugin-dir "$PLUGIN_DIR" "$@"
+	AGENT_PID=$BG_PID
+	local i
+	for i in $(seq 1 100); do
+		busctl --address="$BUS" status "$AGENT_NAME" >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || { cat "$T/agent.log" >&2; fail "smbpolicyd exited"; }
+		sleep 0.1
+	done
+	cat "$T/agent.log" >&2
+	fail "smbpolicyd did not take $AGENT_NAME"
+}
+
+# bus_call METHOD [SIGNATURE ARGS...]: busctl call as the current user, JSON out.
+bus_call() {
+	local m=$1; shift
+	busctl --address="$BUS" --json=short call "$AGENT_NAME" "$AGENT_PATH" "$AGENT_NAME" "$m" "$@"
+}
+
+# as_nobody CMD...: run as uid/gid 65534 with no supplementary groups.
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
