@@ -122,7 +122,10 @@ static int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret, const ch
 		if (rc != SQLITE_OK)
 			return store_sqlite_fail(s, rc);
 		s->stmts[s->n_stmts++] = (StoreStmt){ .sql = sql, .stmt = st };
-	}
+	} else if (sqlite3_stmt_busy(st))
+		/* Still stepping in a caller up the stack (e.g. a host walk's
+		 * callback walking again): resetting it would break that walk. */
+		return store_fail(s, -EBUSY, "re-entrant use of a store query");
 
 	va_list ap;
 	va_start(ap, fmt);

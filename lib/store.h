@@ -103,7 +103,8 @@ int store_host_list(Store *s, StoreHost **ret, size_t *ret_n);
 int store_host_group(Store *s, const char *name, char **ret_group);
 /* Call cb for every host without building a list; the hosts of one group
  * come one after another.  The strings are valid during the call only.  A
- * negative return of cb stops the walk and is returned. */
+ * negative return of cb stops the walk and is returned.  cb may call other
+ * store functions, but not walk the hosts again (-EBUSY). */
 typedef int (*StoreHostFunc)(const char *name, const char *group, void *userdata);
 int store_host_foreach(Store *s, StoreHostFunc cb, void *userdata);
 void store_hosts_free(StoreHost *h, size_t n);

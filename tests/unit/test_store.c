@@ -504,6 +504,17 @@ static int count_host(const char *name, const char *group, void *userdata) {
 	return *(int *)userdata == 2 ? -ECANCELED : 0;
 }
 
+static int walk_again(const char *name, const char *group, void *userdata) {
+	(void)name;
+	(void)group;
+	Store *s = userdata;
+	StoreHost *h = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *g = NULL;
+	assert_int_equal(store_host_group(s, "h2", &g), 0); /* other queries work */
+	return store_host_list(s, &h, &n);
+}
+
 static void test_host_foreach_stops(void **state) {
 	Fixture *f = *state;
 	assert_int_equal(store_host_add(f->store, "h1", "/"), 0);
@@ -512,6 +523,9 @@ static void test_host_foreach_stops(void **state) {
 	int seen = 0;
 	assert_int_equal(store_host_foreach(f->store, count_host, &seen), -ECANCELED);
 	assert_int_equal(seen, 2);
+	assert_int_equal(store_host_foreach(f->store, walk_again, f->store), -EBUSY);
+	seen = 0; /* the failed walk left the query reusable */
+	assert_int_equal(store_host_foreach(f->store, count_host, &seen), -ECANCELED);
 }
 
 /* Another writer holds the lock past the busy timeout: -EBUSY, and the
