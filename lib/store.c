@@ -65,7 +65,6 @@ static const struct {
 	{ SQLITE_READONLY, EROFS },
 	{ SQLITE_FULL, ENOSPC },
 	{ SQLITE_NOTADB, EINVAL },
-	{ SQLITE_CANTOPEN, EACCES },
 };
 
 static int store_errno(int rc) {
@@ -311,8 +310,13 @@ int store_open(const char *path, Store **ret) {
 		return -ENOMEM;
 	int rc = sqlite3_open_v2(path, &s->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
-		return s->db ? store_errno(rc) : -ENOMEM;
+	if (rc != SQLITE_OK) {
+		if (!s->db)
+			return -ENOMEM;
+		/* The OS reason (ENOENT, EACCES...) says more than SQLITE_CANTOPEN. */
+		int e = sqlite3_system_errno(s->db);
+		return e > 0 ? -e : store_errno(rc);
+	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 
