@@ -51,6 +51,15 @@ expect "/ /paris" link add strictish ""
 expect "fs1" rsop f
 expect "off on" group block-inheritance /paris ""
 expect "fs1" --store "$SMBPOLICY_STORE" host rm ""
+step "every verb of 'smbpolicy --help' is completed and in smbpolicy(1)"
+verbs=$("$SP" --help | awk '/^Verbs:/ { on = 1; next } on && /^  [a-z]/ { print $1 }')
+[ -n "$verbs" ] || fail "no verbs in smbpolicy --help"
+for v in $verbs; do
+	[[ " $(complete_line "$v") " == *" $v "* ]] ||
+		fail "verb '$v' is not completed: add it to dist/completion/smbpolicy.bash"
+	grep -Eq "^\*$v[* ]" "$TOP/dist/man/smbpolicy.1.scd" ||
+		fail "verb '$v' is not documented: add it to dist/man/smbpolicy.1.scd"
+done
 step "files"
 expect "$T/p.xml" import "$T/p."
 echo PASS
