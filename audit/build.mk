@@ -15,3 +15,9 @@ $(LIBSMBAUDIT): $(AUDIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 STATIC_LIBS += $(LIBSMBAUDIT)
 FUZZ_SRCS += $(AUDIT_SRCS)
+
+# The smbpolicy CLI's audit verbs (cli/cmd_audit.c, cmd_impact.c,
+# cmd_report.c) use this library: link it into the binary cli/build.mk
+# makes (named literally: that fragment is read after this one).
+$(BUILD)/bin/smbpolicy: $(LIBSMBAUDIT)
+$(BUILD)/bin/smbpolicy: LIB_LIBS += $(LIBSMBAUDIT) $(LIBSMBPOLICY) $(AUDIT_LIBS)

@@ -48,7 +48,9 @@
 	V("group", verb_group, "add|rm|list|block-inheritance ...", "manage the group tree")  \
 	V("host", verb_host, "add|move|rm|list ...", "manage hosts")                          \
 	V("link", verb_link, "add|rm|list ...", "link policies to groups")                    \
-	V("rsop", verb_rsop, "HOST [--json | --xml]", "resultant policy of a host")
+	V("rsop", verb_rsop, "HOST [--json | --xml]", "resultant policy of a host")         \
+	V("audit", verb_audit, "ingest|list ...", "collect and list audit events")           \
+	V("impact", verb_impact, "SETTING=VALUE...", "peers in the audit data a change would break")
 
 #define DECLARE_VERB(name, fn, synopsis, summary) int fn(Cli *cli, int argc, char *argv[]);
 SMBPOLICY_VERBS(DECLARE_VERB)

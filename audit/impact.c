@@ -1,0 +1,270 @@
+/*
+ * impact.c - the setting -> evidence table for the impact preview and for
+ * compliance's "observed" part.  See audit_impact.h.
+ *
+ * Invariants: every rule names a catalog setting and a value valid for it
+ * (tests/unit/test_audit_impact.c checks); ordered rules (dialects) compare
+ * positions in the setting's own enum list, never strings.
+ * Must never: treat a field it does not find as evidence (except the rules
+ * whose test is "field missing").
+ */
+#include "audit_impact.h"
+
+#include "strbuf.h"
+
+typedef enum ImpactTest {
+	IMPACT_ANY,           /* the event itself is the evidence */
+	IMPACT_FIELD_EQ,      /* field == field_value */
+	IMPACT_FIELD_BELOW,   /* field's enum position < new value's */
+	IMPACT_FIELD_ABOVE,   /* field's enum position > new value's */
+	IMPACT_FIELD_MISSING, /* field absent or empty */
+} ImpactTest;
+
+typedef struct ImpactRule {
+	const char *setting;
+	const char *value; /* NULL: any value (ordered tests compare with it) */
+	AuditEventId event;
+	ImpactTest test;
+	const char *field;
+	const char *field_value;
+	AuditPeerRole breaks;
+	const char *why;
+} ImpactRule;
+
+static const ImpactRule impact_rules[] = {
+	{"server.encryption.required", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_CLIENT, "client does not encrypt"},
+	{"server.encryption.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "encryption",
+	 "false", AUDIT_PEER_CLIENT, "unencrypted session"},
+	{"server.encryption.required", "true", AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_ANY, NULL,
+	 NULL, AUDIT_PEER_CLIENT, "unprotected session seen by Samba"},
+	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY,
+	 NULL, NULL, AUDIT_PEER_CLIENT, "client does not encrypt"},
+	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ,
+	 "encryption", "false", AUDIT_PEER_CLIENT, "unencrypted session"},
+	{"server.signing.required", "true", AUDIT_SERVER_CLIENT_NO_SIGNING, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_CLIENT, "client does not sign"},
+	{"server.signing.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "signing", "false",
+	 AUDIT_PEER_CLIENT, "unsigned session"},
+	{"server.signing.required", "true", AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_CLIENT, "unprotected session seen by Samba"},
+	{"server.dialect.min", NULL, AUDIT_SERVER_SESSION, IMPACT_FIELD_BELOW, "dialect", NULL,
+	 AUDIT_PEER_CLIENT, "session dialect below the new minimum"},
+	{"server.dialect.min", NULL, AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_FIELD_BELOW, "dialect",
+	 NULL, AUDIT_PEER_CLIENT, "session dialect below the new minimum"},
+	{"server.dialect.max", NULL, AUDIT_SERVER_SESSION, IMPACT_FIELD_ABOVE, "dialect", NULL,
+	 AUDIT_PEER_CLIENT, "session dialect above the new maximum"},
+	{"server.guest.allowed", "false", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "auth", "guest",
+	 AUDIT_PEER_CLIENT, "guest session"},
+	{"server.guest.allowed", "false", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "auth", "anonymous",
+	 AUDIT_PEER_CLIENT, "anonymous session"},
+	{"server.transport.quic.enabled", "false", AUDIT_SERVER_QUIC_CONNECTION, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_CLIENT, "client connects over QUIC"},
+	{"server.transport.tcp.enabled", "false", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "transport",
+	 "tcp", AUDIT_PEER_CLIENT, "client connects over TCP"},
+	{"server.quic.client-access.required", "true", AUDIT_SERVER_QUIC_CONNECTION,
+	 IMPACT_FIELD_MISSING, "cert_sha256", NULL, AUDIT_PEER_CLIENT,
+	 "QUIC client without a certificate"},
+	{"client.ntlm.block", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "auth", "ntlm",
+	 AUDIT_PEER_CLIENT, "client authenticates with NTLM"},
+	{"client.signing.required", "true", AUDIT_CLIENT_SERVER_NO_SIGNING, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_SERVER, "server does not sign"},
+	{"client.encryption.required", "true", AUDIT_CLIENT_SERVER_NO_ENCRYPTION, IMPACT_ANY, NULL,
+	 NULL, AUDIT_PEER_SERVER, "server does not encrypt"},
+	{"client.dialect.min", NULL, AUDIT_CLIENT_SERVER_NO_SIGNING, IMPACT_FIELD_BELOW, "dialect",
+	 NULL, AUDIT_PEER_SERVER, "server dialect below the new minimum"},
+	{"client.dialect.min", NULL, AUDIT_CLIENT_SERVER_NO_ENCRYPTION, IMPACT_FIELD_BELOW, "dialect",
+	 NULL, AUDIT_PEER_SERVER, "server dialect below the new minimum"},
+	{"client.guest.insecure-logons", "false", AUDIT_CLIENT_INSECURE_GUEST_USED, IMPACT_ANY, NULL,
+	 NULL, AUDIT_PEER_SERVER, "server needs an insecure guest logon"},
+	{"client.quic.enabled", "false", AUDIT_CLIENT_QUIC_CONNECTION, IMPACT_ANY, NULL, NULL,
+	 AUDIT_PEER_SERVER, "server is reached over QUIC"},
+};
+
+const char *audit_peer_role_to_string(AuditPeerRole r) {
+	return r == AUDIT_PEER_SERVER ? "server" : "client";
+}
+
+const char *audit_peer_address(const char *peer, char *buf, size_t len) {
+	if (!peer)
+		return "";
+	const char *colon = strrchr(peer, ':');
+	size_t n;
+	if (peer[0] == '[') {
+		const char *close = strchr(peer, ']');
+		if (!close)
+			return peer;
+		snprintf(buf, len, "%.*s", (int)(close - peer - 1), peer + 1);
+		return buf;
+	}
+	/* One colon followed by digits only: host:port. */
+	if (!colon || strchr(peer, ':') != colon || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return peer;
+	n = (size_t)(colon - peer);
+	snprintf(buf, len, "%.*s", (int)n, peer);
+	return buf;
+}
+
+const char *audit_record_field(const AuditRecord *r, const char *name) {
+	for (size_t i = 0; i < r->n_fields; i++)
+		if (streq(r->fields[i].name, name))
+			return r->fields[i].value;
+	return NULL;
+}
+
+bool audit_impact_known(const char *setting_id) {
+	for (size_t i = 0; i < ELEMENTSOF(impact_rules); i++)
+		if (streq(impact_rules[i].setting, setting_id))
+			return true;
+	return false;
+}
+
+static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const char *value,
+			const AuditRecord *rec) {
+	const char *f = rule->field ? audit_record_field(rec, rule->field) : NULL;
+	int have, want;
+	switch (rule->test) {
+	case IMPACT_ANY:
+		return true;
+	case IMPACT_FIELD_EQ:
+		return f && streq(f, rule->field_value);
+	case IMPACT_FIELD_MISSING:
+		return !f || !*f;
+	case IMPACT_FIELD_BELOW:
+	case IMPACT_FIELD_ABOVE:
+		if (!f || (have = catalog_enum_index(s, f)) < 0 || (want = catalog_enum_index(s, value)) < 0)
+			return false;
+		return rule->test == IMPACT_FIELD_BELOW ? have < want : have > want;
+	}
+	return false;
+}
+
+const char *audit_impact_match(const CatalogSetting *s, const char *value,
+			       const AuditRecord *rec, AuditPeerRole *ret_role) {
+	for (size_t i = 0; i < ELEMENTSOF(impact_rules); i++) {
+		const ImpactRule *rule = &impact_rules[i];
+		if ((int)rule->event != rec->event_id || !streq(rule->setting, s->id) ||
+		    (rule->value && !streq(rule->value, value)) || !impact_test(rule, s, value, rec))
+			continue;
+		if (ret_role)
+			*ret_role = rule->breaks;
+		return rule->why;
+	}
+	return NULL;
+}
+
+int audit_change_parse(const Catalog *c, const char *arg, AuditChange *ret, DiagList *diag) {
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		diag_add(diag, NULL, 0, NULL, "expected SETTING=VALUE, got '%s'", arg);
+		return -EINVAL;
+	}
+	_cleanup_free_ char *id = strndup(arg, (size_t)(eq - arg));
+	if (!id)
+		return -ENOMEM;
+	const CatalogSetting *s = catalog_find(c, id);
+	if (!s) {
+		diag_add(diag, NULL, 0, id, "unknown setting");
+		return -EINVAL;
+	}
+	char *value[] = {(char *)eq + 1, NULL};
+	int r = catalog_check_value(s, value, NULL, 0, diag);
+	if (r < 0)
+		return r;
+	ret->setting = s;
+	ret->value = strdup(eq + 1);
+	return ret->value ? 0 : -ENOMEM;
+}
+
+void audit_change_clear(AuditChange *ch) {
+	free(ch->value);
+	*ch = (AuditChange){0};
+}
+
+typedef struct ImpactScan {
+	const AuditChange *changes;
+	size_t n_changes;
+	AuditTally tally; /* key "change\trole\tpeer" */
+	unsigned long long scanned;
+} ImpactScan;
+
+static int impact_visit(const AuditRecord *rec, void *userdata) {
+	ImpactScan *sc = userdata;
+	sc->scanned++;
+	for (size_t i = 0; i < sc->n_changes; i++) {
+		AuditPeerRole role;
+		const char *why = audit_impact_match(sc->changes[i].setting, sc->changes[i].value, rec,
+						     &role);
+		if (!why)
+			continue;
+		char addr[256], key[320];
+		snprintf(key, sizeof key, "%zu\t%d\t%s", i, (int)role,
+			 audit_peer_address(rec->peer, addr, sizeof addr));
+		if (!audit_tally_add(&sc->tally, key, why, rec->host, rec->time_usec))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int impact_row_cmp(const void *a, const void *b) {
+	const AuditImpactRow *x = a, *y = b;
+	if (x->change != y->change)
+		return x->change < y->change ? -1 : 1;
+	if (x->role != y->role)
+		return x->role < y->role ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->peer, y->peer);
+}
+
+int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,
+		     unsigned long long since_usec, AuditImpact *ret) {
+	ImpactScan sc = {.changes = changes, .n_changes = n_changes};
+	AuditQuery q = {.since_usec = since_usec};
+	int r = auditdb_foreach(db, &q, impact_visit, &sc);
+	if (r < 0) {
+		audit_tally_clear(&sc.tally);
+		return r;
+	}
+	*ret = (AuditImpact){.events_scanned = sc.scanned};
+	ret->rows = calloc(sc.tally.n + 1, sizeof *ret->rows);
+	if (!ret->rows) {
+		audit_tally_clear(&sc.tally);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < sc.tally.cap; i++) {
+		AuditTallyEntry *e = sc.tally.slots[i];
+		if (!e)
+			continue;
+		AuditImpactRow *row = &ret->rows[ret->n_rows++];
+		size_t change;
+		int role, off = 0;
+		sscanf(e->key, "%zu\t%d\t%n", &change, &role, &off);
+		row->change = change;
+		row->role = (AuditPeerRole)role;
+		row->peer = strdup(e->key + off);
+		row->host = e->host ? strdup(e->host) : strdup("");
+		row->why = strdup(e->detail ? e->detail : "");
+		row->count = e->count;
+		row->last_usec = e->last_usec;
+		if (!row->peer || !row->host || !row->why) {
+			audit_tally_clear(&sc.tally);
+			audit_impact_clear(ret);
+			return -ENOMEM;
+		}
+	}
+	audit_tally_clear(&sc.tally);
+	qsort(ret->rows, ret->n_rows, sizeof *ret->rows, impact_row_cmp);
+	return 0;
+}
+
+void audit_impact_clear(AuditImpact *im) {
+	for (size_t i = 0; i < im->n_rows; i++) {
+		free(im->rows[i].peer);
+		free(im->rows[i].host);
+		free(im->rows[i].why);
+	}
+	free(im->rows);
+	*im = (AuditImpact){0};
+}
