@@ -495,10 +495,30 @@ int rsop_resolve_all(Store *s, const Catalog *c, RsopHostFunc cb, void *userdata
 
 /* ---- output -------------------------------------------------------------- */
 
+/* Policy names (schema/policy.xsd) allow no '/' and at most this many
+ * bytes; host names and group paths may be longer. */
+#define RSOP_NAME_MAX 128
+
+/* "rsop:HOST", or for a group "rsop-group" + the path with '/' as ':'
+ * ("/" -> "rsop-group:", "/paris/fs" -> "rsop-group:paris:fs"); cut to
+ * RSOP_NAME_MAX (the description keeps the full name). */
+static char *rsop_document_name(const Rsop *r) {
+	char *name = r->host ? strdup_printf("rsop:%s", r->host)
+			     : strdup_printf("rsop-group%s", r->group);
+	if (!name)
+		return NULL;
+	for (char *p = name; *p; p++)
+		if (*p == '/')
+			*p = ':';
+	if (strlen(name) > RSOP_NAME_MAX)
+		name[RSOP_NAME_MAX] = 0;
+	return name;
+}
+
 int rsop_to_policy_xml(const Rsop *r, char **ret) {
 	_cleanup_free_ PolicyEntry *entries = calloc(r->n_entries ? r->n_entries : 1,
 						     sizeof(PolicyEntry));
-	_cleanup_free_ char *name = strdup_printf("rsop:%s", r->host ? r->host : r->group);
+	_cleanup_free_ char *name = rsop_document_name(r);
 	_cleanup_free_ char *description =
 		r->host ? strdup_printf("Resultant policy of host %s (group %s)", r->host, r->group)
 			: strdup_printf("Resultant policy of group %s", r->group);

@@ -71,9 +71,11 @@ typedef int (*RsopHostFunc)(const Rsop *r, int status, void *userdata);
 int rsop_resolve_all(Store *s, const Catalog *c, RsopHostFunc cb, void *userdata,
 		     DiagList *diag);
 
-/* The complete policy document (every setting), named "rsop:HOST" (or
- * "rsop:GROUP" for a group result), valid against schema/policy.xsd and
- * parseable by policy_parse_memory(). */
+/* The complete policy document (every setting), valid against
+ * schema/policy.xsd and parseable by policy_parse_memory().  Named
+ * "rsop:HOST", or for a group result "rsop-group" + the path with '/' as
+ * ':' ("rsop-group:paris:fs"), cut to the 128 bytes a policy name may have;
+ * the description names host and group in full. */
 int rsop_to_policy_xml(const Rsop *r, char **ret);
 /* {"host":...,"settings":[{"id","value","source":{policy,version,group}|null}]}
  * in catalog order, on one line.  "value" follows the setting's type: bool ->

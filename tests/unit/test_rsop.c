@@ -409,6 +409,36 @@ static void test_policy_xml_roundtrip(void **state) {
 	}
 }
 
+static void expect_roundtrip_name(Fixture *f, const Rsop *r, const char *name) {
+	_cleanup_free_ char *xml = NULL;
+	assert_int_equal(rsop_to_policy_xml(r, &xml), 0);
+	_cleanup_(policy_freep) Policy *p = NULL;
+	int q = policy_parse_memory(f->catalog, xml, strlen(xml), "rsop.xml", &p, &f->diag);
+	diag_print(&f->diag, stderr);
+	assert_int_equal(q, 0);
+	assert_string_equal(p->name, name);
+}
+
+/* Group results and very long host names still make valid documents. */
+static void test_policy_xml_names(void **state) {
+	Fixture *f = *state;
+	groups(f, (const char *const[]){ "/paris", "/paris/fs", NULL });
+	_cleanup_(rsop_freep) Rsop *root = NULL, *fs = NULL, *longhost = NULL;
+	assert_int_equal(rsop_resolve_group(f->store, f->catalog, "/", &root, &f->diag), 0);
+	expect_roundtrip_name(f, root, "rsop-group:");
+	assert_int_equal(rsop_resolve_group(f->store, f->catalog, "/paris/fs", &fs, &f->diag), 0);
+	expect_roundtrip_name(f, fs, "rsop-group:paris:fs");
+	char host[254];
+	memset(host, 'a', sizeof(host) - 1);
+	host[sizeof(host) - 1] = 0;
+	assert_int_equal(store_host_add(f->store, host, "/paris"), 0);
+	assert_int_equal(rsop_resolve(f->store, f->catalog, host, &longhost, &f->diag), 0);
+	char want[129] = "rsop:";
+	memset(want + 5, 'a', sizeof(want) - 6);
+	want[128] = 0;
+	expect_roundtrip_name(f, longhost, want);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_defaults_when_unset, setup, teardown),
@@ -424,6 +454,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_resolve_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_xml_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_xml_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
