@@ -443,7 +443,8 @@ int engine_run(Engine *e, ReportKind kind, Report **ret) {
 	e->managed = TAKE_PTR(paths);
 	e->managed_owner = TAKE_PTR(owners);
 
-	journal_log(JOURNAL_POLICY_APPLIED, rep->compliant ? LOG_INFO : LOG_WARNING, NULL,
+	journal_log(JOURNAL_POLICY_APPLIED,
+		    rep->compliant || kind == REPORT_PLAN ? LOG_INFO : LOG_WARNING, NULL,
 		    "%s of %s (%.12s): %s, %u changed, %u failed", report_kind_to_string(kind),
 		    rep->policy, rep->version, rep->compliant ? "compliant" : "not compliant",
 		    rep->changed, rep->failed);

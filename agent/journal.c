@@ -7,6 +7,7 @@
  */
 #include "journal.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <syslog.h>
 #include <systemd/sd-journal.h>
@@ -25,7 +26,7 @@ static const struct {
 	[JOURNAL_PLUGIN_LOG] = { "plugin-log", "8182affc43c84640992af054626ef792" },
 };
 
-static int stderr_level = LOG_INFO;
+static int stderr_level = LOG_NOTICE;
 
 void journal_set_stderr_level(int level) { stderr_level = level; }
 
@@ -55,6 +56,6 @@ void journal_log(JournalKind kind, int priority, const JournalFields *f, const c
 			f->setting ? f->setting : "", "SMBPOLICY_PATH=%s", f->path ? f->path : "",
 			"SYSLOG_IDENTIFIER=smbpolicyd", NULL);
 	if (priority <= stderr_level)
-		fprintf(stderr, "smbpolicyd: %s%s%s\n", f->plugin ? f->plugin : "",
+		fprintf(stderr, "%s: %s%s%s\n", program_invocation_short_name, f->plugin ? f->plugin : "",
 			f->plugin ? ": " : "", msg);
 }

@@ -32,7 +32,7 @@ typedef struct JournalFields {
 	const char *path;
 } JournalFields;
 
-/* syslog priority threshold for the stderr copy (-1: none). Default LOG_INFO. */
+/* syslog priority threshold for the stderr copy (-1: none). Default LOG_NOTICE. */
 void journal_set_stderr_level(int level);
 /* The kind's MESSAGE_ID (32 hex digits) and name, for tests and docs. */
 const char *journal_kind_message_id(JournalKind k);

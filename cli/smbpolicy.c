@@ -49,6 +49,11 @@
 	V("host", verb_host, "add|move|rm|list ...", "manage hosts")                          \
 	V("link", verb_link, "add|rm|list ...", "link policies to groups")                    \
 	V("rsop", verb_rsop, "HOST [--json | --xml]", "resultant policy of a host")         \
+	V("targets", verb_targets, "[--plugin-dir DIR]", "settings each plugin maps to its target") \
+	V("plan", verb_plan, "[--local [--root DIR]]", "what the agent would change (dry run)")    \
+	V("apply", verb_apply, "[--local [--root DIR]]", "apply the policy to this host")          \
+	V("status", verb_status, "[--local [--root DIR]]", "the agent's latest result")            \
+	V("drift", verb_drift, "[--local [--root DIR]]", "re-read the targets, list what differs") \
 	V("audit", verb_audit, "ingest|list ...", "collect and list audit events")           \
 	V("impact", verb_impact, "SETTING=VALUE...", "peers in the audit data a change would break")
 

@@ -23,7 +23,7 @@ _smbpolicy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
 
-	local verbs="catalog validate import list show history diff rollback group host link rsop"
+	local verbs="catalog validate import list show history diff rollback group host link rsop targets plan apply status drift"
 	local common="--help --json --store"
 	local -A subverbs=(
 		[group]="add rm list block-inheritance"
@@ -79,6 +79,8 @@ _smbpolicy() {
 	show) opts+=" --version" ;;
 	diff) opts+=" --exit-code" ;;
 	rsop) opts+=" --xml" ;;
+	plan | apply | status | drift) opts+=" --local --bus --root --policy --host --plugin-dir --state --verbose" ;;
+	targets) opts+=" --plugin-dir" ;;
 	"link add") opts+=" --order --enforced --disabled" ;;
 	esac
 	if [[ $cur == -* ]]; then
