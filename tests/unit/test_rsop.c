@@ -364,6 +364,38 @@ static void test_resolve_all(void **state) {
 	assert_int_equal(cache->policies[1].status, 1);
 }
 
+static int count_problems(const Rsop *r, int status, void *userdata) {
+	(void)r;
+	Seen *s = userdata;
+	s->hosts++;
+	s->problems += status < 0;
+	return 0;
+}
+
+/* Hosts of a group whose combined result breaks a constraint are counted,
+ * and the group's problem is reported once, not once per host. */
+static void test_resolve_all_problems(void **state) {
+	Fixture *f = *state;
+	groups(f, (const char *const[]){ "/a", "/b", NULL });
+	import(f, "modern", "server.dialect.min", "3.1.1", NULL);
+	import(f, "old", "server.dialect.max", "3.0", NULL);
+	link_(f, "modern", "/", -1, false, false);
+	link_(f, "old", "/a", -1, false, false);
+	static const char *const hosts[][2] = {
+		{ "a1", "/a" }, { "a2", "/a" }, { "a3", "/a" }, { "b1", "/b" }, { "r1", "/" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
+		assert_int_equal(store_host_add(f->store, hosts[i][0], hosts[i][1]), 0);
+	Seen seen = { .catalog = f->catalog };
+	assert_int_equal(rsop_resolve_all(f->store, f->catalog, count_problems, &seen, &f->diag), 3);
+	assert_int_equal(seen.hosts, 5);
+	assert_int_equal(seen.problems, 3);
+	size_t constraint_lines = 0;
+	for (size_t i = 0; i < f->diag.n; i++)
+		constraint_lines += strstr(f->diag.items[i].message, "server-dialect-order") != NULL;
+	assert_int_equal(constraint_lines, 1);
+}
+
 static void test_json(void **state) {
 	Fixture *f = *state;
 	import(f, "p1", DELAY, "500", "client.ntlm.block", "true", "client.ntlm.exceptions",
@@ -452,6 +484,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_combined_constraint_violation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_stored_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_all_problems, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_xml_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_xml_names, setup, teardown),
