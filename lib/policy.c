@@ -38,18 +38,17 @@ const PolicyEntry *policy_find(const Policy *p, const char *id) {
 	return NULL;
 }
 
-int policy_effective_values(const Catalog *c, const Policy *p, char ***ret_values) {
-	char **v = calloc(c->n_settings + 1, sizeof(char *));
+int policy_effective_values(const Catalog *c, const Policy *p, char ****ret_values) {
+	char ***v = calloc(c->n_settings + 1, sizeof(char **));
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_settings; i++)
-		v[i] = (char *)c->settings[i].default_value;
+		v[i] = c->settings[i].default_value;
 	for (size_t i = 0; p && i < p->n_entries; i++) {
 		int k = catalog_index(c, p->entries[i].setting->id);
 		if (k >= 0)
-			v[k] = (char *)p->entries[i].value;
+			v[k] = p->entries[i].value;
 	}
-	/* The header's type is char ** per setting; hand it out as such. */
 	*ret_values = v;
 	return 0;
 }
@@ -255,10 +254,10 @@ int policy_parse_memory(const Catalog *c, const char *buf, size_t len, const cha
 	if ((r = policy_from_doc(c, root, file, p, lines, diag)) < 0)
 		return r;
 
-	_cleanup_free_ char **values = NULL;
+	_cleanup_free_ char ***values = NULL;
 	if ((r = policy_effective_values(c, p, &values)) < 0)
 		return r;
-	if ((r = catalog_check_constraints(c, (char **const *)values, lines, file, diag)) < 0)
+	if ((r = catalog_check_constraints(c, values, lines, file, diag)) < 0)
 		return r;
 	if ((r = policy_hash(p)) < 0)
 		return r;

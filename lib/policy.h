@@ -49,6 +49,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Policy *, policy_free)
 /* The entry for a setting id, or NULL when the document does not set it. */
 const PolicyEntry *policy_find(const Policy *p, const char *id);
 
-/* A complete value vector indexed like c->settings: the document's value or
- * the catalog default.  Borrowed pointers, valid while p and c live. */
-int policy_effective_values(const Catalog *c, const Policy *p, char ***ret_values);
+/* A complete value vector indexed like c->settings: (*ret_values)[i] is the
+ * document's strv for setting i or the catalog default, NULL-terminated after
+ * the last setting.  Borrowed strvs, valid while p and c live; free only the
+ * vector itself (free()).  Suits catalog_check_constraints(). */
+int policy_effective_values(const Catalog *c, const Policy *p, char ****ret_values);
