@@ -104,6 +104,48 @@ const CatalogSetting *catalog_find(const Catalog *c, const char *id) {
 	return i >= 0 ? &c->settings[i] : NULL;
 }
 
+/* Levenshtein distance of a and b, giving up (returning max + 1) once it
+ * exceeds max.  Ids are short (< 64 chars); longer input is "far". */
+static size_t edit_distance(const char *a, const char *b, size_t max) {
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63 || (la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	size_t row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], best = row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t v = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+			if (v < best)
+				best = v;
+		}
+		if (best > max)
+			return max + 1;
+	}
+	return row[lb];
+}
+
+const char *catalog_suggest(const Catalog *c, const char *id) {
+	const char *best = NULL;
+	size_t best_d = 4;
+	for (size_t i = 0; c && id && i < c->n_settings; i++) {
+		size_t d = edit_distance(id, c->settings[i].id, best_d - 1);
+		if (d < best_d) {
+			best_d = d;
+			best = c->settings[i].id;
+		}
+	}
+	return best;
+}
+
 /* Split a whitespace-separated attribute into a strv. */
 static int split_words(const char *s, char ***ret) {
 	_cleanup_strv_free_ char **l = NULL;

@@ -101,6 +101,9 @@ void catalog_free(Catalog *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Catalog *, catalog_free)
 
 const CatalogSetting *catalog_find(const Catalog *c, const char *id);
+/* The known id closest to a mistyped one (edit distance <= 3), or NULL. */
+const char *catalog_suggest(const Catalog *c, const char *id);
+
 /* Index of a setting in c->settings, or -ENOENT. */
 int catalog_index(const Catalog *c, const char *id);
 

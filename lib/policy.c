@@ -207,8 +207,12 @@ static int policy_from_doc(const Catalog *c, const xmlNode *root, const char *fi
 			return -ENOMEM;
 		int k = catalog_index(c, id);
 		if (k < 0) {
-			diag_add(diag, file, line, id,
-				 "unknown setting id: expected one of the catalog's ids (smbpolicy catalog)");
+			const char *near = catalog_suggest(c, id);
+			if (near)
+				diag_add(diag, file, line, id, "unknown setting id: did you mean %s?", near);
+			else
+				diag_add(diag, file, line, id,
+					 "unknown setting id: expected one of the catalog's ids (smbpolicy catalog)");
 			r = -EINVAL;
 			continue;
 		}

@@ -116,6 +116,9 @@ static void test_catalog_has_every_design_setting(void **state) {
 	}
 	for (size_t i = 1; i < cat->n_settings; i++)
 		assert_true(strcmp(cat->settings[i - 1].id, cat->settings[i].id) < 0);
+	assert_string_equal(catalog_suggest(cat, "server.dialect.mn"), "server.dialect.min");
+	assert_string_equal(catalog_suggest(cat, "client.ntlm.blok"), "client.ntlm.block");
+	assert_null(catalog_suggest(cat, "completely.different.thing"));
 	assert_null(catalog_find(cat, "no.such.setting"));
 	assert_int_equal(catalog_index(cat, "no.such.setting"), -ENOENT);
 }

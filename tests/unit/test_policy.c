@@ -227,7 +227,9 @@ static const struct {
 	const char *why;
 } error_cases[] = {
 	{ "unknown-id", P("<setting id=\"server.signing.requird\">true</setting>\n"),
-	  "server.signing.requird", 3, "unknown setting id" },
+	  "server.signing.requird", 3, "unknown setting id: did you mean server.signing.required?" },
+	{ "unknown-id-far", P("<setting id=\"x.y\">true</setting>\n"), "x.y", 3,
+	  "unknown setting id: expected one of the catalog's ids" },
 	{ "duplicate", P("<setting id=\"client.ntlm.block\">true</setting>\n<setting id=\"client.ntlm.block\">false</setting>\n"),
 	  "client.ntlm.block", 4, "twice (first at line 3)" },
 	{ "wrong-namespace", "<policy xmlns=\"urn:smbpolicy:policy:2\" name=\"t\"/>", NULL, 1,
