@@ -1,0 +1,160 @@
+/*
+ * config.c - the policy settings smbrefd enforces, read from the resolved
+ * policy document (`smbpolicy rsop HOST --xml`) through lib's catalog and
+ * policy API.
+ *
+ * The one table below maps each setting id to a Config field and a value
+ * parser; setting ids appear nowhere else in endpoint/.  Values come from
+ * policy_effective_values(): the document's value or the catalog default,
+ * already checked against the catalog (type, range, constraints).
+ *
+ * Invariants: a Config is immutable once config_load() returns it (shared
+ * by every worker thread through its refcount); a failed load returns
+ * nothing, so a bad policy on SIGHUP keeps the old config in force.
+ * Must never: invent a default (defaults are the catalog's).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "catalog.h"
+#include "policy.h"
+#include "server.h"
+
+typedef int (*ValueParser)(char *const *value, void *field);
+
+static int parse_bool(char *const *v, void *field) {
+	if (!v[0] || v[1])
+		return -EINVAL;
+	if (streq(v[0], "true"))
+		*(bool *)field = true;
+	else if (streq(v[0], "false"))
+		*(bool *)field = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_uint(char *const *v, void *field) {
+	long long n;
+	if (!v[0] || v[1] || parse_int64(v[0], &n) < 0 || n < 0 || n > 65535)
+		return -EINVAL;
+	*(unsigned *)field = (unsigned)n;
+	return 0;
+}
+
+static int parse_dialect(char *const *v, void *field) {
+	if (!v[0] || v[1])
+		return -EINVAL;
+	return smb2_dialect_from_string(v[0], field);
+}
+
+/* Policy spelling of ciphers -> wire ids (crypto.h). */
+static const struct {
+	const char *name;
+	uint16_t id;
+} cipher_names[] = {
+	{ "aes-128-ccm", SMB2_CRYPTO_CIPHER_AES128_CCM },
+	{ "aes-128-gcm", SMB2_CRYPTO_CIPHER_AES128_GCM },
+	{ "aes-256-ccm", SMB2_CRYPTO_CIPHER_AES256_CCM },
+	{ "aes-256-gcm", SMB2_CRYPTO_CIPHER_AES256_GCM },
+};
+
+static int parse_ciphers(char *const *v, void *field) {
+	Config *c = (Config *)((char *)field - offsetof(Config, ciphers));
+	c->n_ciphers = 0;
+	STRV_FOREACH(s, v) {
+		size_t i;
+		for (i = 0; i < ELEMENTSOF(cipher_names); i++)
+			if (streq(cipher_names[i].name, *s))
+				break;
+		if (i == ELEMENTSOF(cipher_names) || c->n_ciphers >= CONFIG_MAX_CIPHERS)
+			return -EINVAL;
+		c->ciphers[c->n_ciphers++] = cipher_names[i].id;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *id;
+	size_t offset;
+	ValueParser parse;
+} setting_table[] = {
+	{ "server.signing.required", offsetof(Config, signing_required), parse_bool },
+	{ "server.guest.allowed", offsetof(Config, guest_allowed), parse_bool },
+	{ "server.dialect.min", offsetof(Config, dialect_min), parse_dialect },
+	{ "server.dialect.max", offsetof(Config, dialect_max), parse_dialect },
+	{ "server.encryption.required", offsetof(Config, encryption_required), parse_bool },
+	{ "server.encryption.reject-unencrypted", offsetof(Config, reject_unencrypted), parse_bool },
+	{ "server.encryption.ciphers", offsetof(Config, ciphers), parse_ciphers },
+	{ "server.auth-rate-limiter.enabled", offsetof(Config, ratelimit_enabled), parse_bool },
+	{ "server.auth-rate-limiter.delay-ms", offsetof(Config, ratelimit_delay_ms), parse_uint },
+	{ "server.audit.client-no-signing", offsetof(Config, audit_client_no_signing), parse_bool },
+	{ "server.audit.client-no-encryption", offsetof(Config, audit_client_no_encryption), parse_bool },
+	{ "server.transport.tcp.enabled", offsetof(Config, tcp_enabled), parse_bool },
+	{ "server.transport.tcp.port", offsetof(Config, tcp_port), parse_uint },
+};
+
+Config *config_ref(Config *c) {
+	if (c)
+		atomic_fetch_add(&c->refcount, 1);
+	return c;
+}
+
+Config *config_unref(Config *c) {
+	if (c && atomic_fetch_sub(&c->refcount, 1) == 1) {
+		free(c->policy_name);
+		free(c);
+	}
+	return NULL;
+}
+
+int config_load(const char *path, Config **ret) {
+	_cleanup_(catalog_freep) Catalog *cat = NULL;
+	_cleanup_(policy_freep) Policy *pol = NULL;
+	_cleanup_free_ char ***values = NULL;
+	DiagList diag = {};
+	int r;
+
+	r = catalog_load_default(&cat);
+	if (r < 0)
+		return r;
+	r = policy_parse_file(cat, path, &pol, &diag);
+	if (r < 0) {
+		diag_print(&diag, stderr);
+		diag_clear(&diag);
+		return r;
+	}
+	r = policy_effective_values(cat, pol, &values);
+	if (r < 0)
+		return r;
+
+	_cleanup_(config_unrefp) Config *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	atomic_init(&c->refcount, 1);
+	c->policy_name = strdup(pol->name ? pol->name : "");
+	if (!c->policy_name)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(setting_table); i++) {
+		int idx = catalog_index(cat, setting_table[i].id);
+		if (idx < 0) {
+			fprintf(stderr, "%s: %s: setting missing from the catalog\n", path,
+				setting_table[i].id);
+			return -EINVAL;
+		}
+		r = setting_table[i].parse(values[idx], (char *)c + setting_table[i].offset);
+		if (r < 0) {
+			fprintf(stderr, "%s: %s: value not usable by smbrefd\n", path, setting_table[i].id);
+			return -EINVAL;
+		}
+	}
+	if (c->dialect_min > c->dialect_max) {
+		fprintf(stderr, "%s: dialect minimum above maximum\n", path);
+		return -EINVAL;
+	}
+	if (!c->ratelimit_enabled)
+		c->ratelimit_delay_ms = 0;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
