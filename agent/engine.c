@@ -136,6 +136,13 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 				    "cannot open state DB: %s", strerror(-r));
 			return r;
 		}
+		char **paths = NULL, **owners = NULL;
+		if (state_managed_load(e->state, &paths, &owners) >= 0) {
+			strv_free(e->managed);
+			strv_free(e->managed_owner);
+			e->managed = paths;
+			e->managed_owner = owners;
+		}
 	}
 	*ret = TAKE_PTR(e);
 	return 0;
@@ -428,8 +435,10 @@ int engine_run(Engine *e, ReportKind kind, Report **ret) {
 		.n_settings = e->policy->n_settings,
 		.xml = e->policy->xml,
 	};
-	_cleanup_strv_free_ char **paths = calloc(1, sizeof(char *));
-	_cleanup_strv_free_ char **owners = calloc(1, sizeof(char *));
+	/* Managed paths accumulate: a plan without changes may list no files,
+	 * yet its plugin still manages them. */
+	_cleanup_strv_free_ char **paths = strv_copy(e->managed);
+	_cleanup_strv_free_ char **owners = strv_copy(e->managed_owner);
 	if (!paths || !owners)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->plugins->n; i++) {
@@ -443,13 +452,17 @@ int engine_run(Engine *e, ReportKind kind, Report **ret) {
 	e->managed = TAKE_PTR(paths);
 	e->managed_owner = TAKE_PTR(owners);
 
-	journal_log(JOURNAL_POLICY_APPLIED,
-		    rep->compliant || kind == REPORT_PLAN ? LOG_INFO : LOG_WARNING, NULL,
+	int prio = !rep->compliant && kind != REPORT_PLAN ? LOG_WARNING
+		   : kind == REPORT_APPLY			 ? LOG_NOTICE
+								 : LOG_INFO;
+	journal_log(JOURNAL_POLICY_APPLIED, prio, NULL,
 		    "%s of %s (%.12s): %s, %u changed, %u failed", report_kind_to_string(kind),
 		    rep->policy, rep->version, rep->compliant ? "compliant" : "not compliant",
 		    rep->changed, rep->failed);
 	if (e->state) {
 		r = state_record(e->state, rep, NULL);
+		if (r >= 0)
+			r = state_managed_save(e->state, e->managed, e->managed_owner);
 		if (r < 0)
 			journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot record run in state DB: %s",
 				    strerror(-r));

@@ -15,8 +15,8 @@
  * and reported, and the next plugin still runs; a plan/verify cycle writes
  * nothing (plugins run with dry_run); each finished report is recorded in
  * the state DB when one is open.  The engine keeps no state between cycles
- * except the loaded policy, the plugins and the managed paths of the last
- * plan.  Must never: write outside cfg->root, or leave a plugin applied but
+ * except the loaded policy, the plugins and the managed paths the plans
+ * named.  Must never: write outside cfg->root, or leave a plugin applied but
  * unverified.
  */
 #pragma once
@@ -62,8 +62,8 @@ const char *engine_root(const Engine *e);
 /* The resultant policy document text, borrowed. */
 const char *engine_policy_xml(const Engine *e);
 
-/* Files the plugins manage (from the last cycle's plans), borrowed strv;
- * and the plugin that owns path (NULL if none). */
+/* Files the plugins manage (every file any cycle's plans named), borrowed
+ * strv; and the plugin that owns path (NULL if none). */
 char *const *engine_managed_paths(const Engine *e);
 const char *engine_path_owner(const Engine *e, const char *path);
 

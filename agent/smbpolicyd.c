@@ -223,7 +223,9 @@ void context_on_drift(Context *c, const char *path) {
 	const Report *r = NULL;
 	if (context_cycle(c, REPORT_VERIFY, &r) < 0 || r->compliant)
 		return;
-	const char *owner = engine_path_owner(c->engine, path);
+	/* Copied: the next cycle replaces the engine's managed-path table. */
+	const char *o = engine_path_owner(c->engine, path);
+	_cleanup_free_ char *owner = o ? strdup(o) : NULL;
 	_cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
 	for (size_t i = 0; ids && i < r->n_settings; i++)
 		if (r->settings[i].status == RS_DRIFT && !strv_contains(ids, r->settings[i].setting))

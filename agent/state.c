@@ -40,6 +40,7 @@ static const char *const migrations[] = {
 	"  seq INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
 	"  PRIMARY KEY (event, seq));"
 	"CREATE INDEX events_time ON events(time_usec);",
+	"CREATE TABLE managed (path TEXT PRIMARY KEY, plugin TEXT NOT NULL);",
 };
 
 static void finalizep(sqlite3_stmt **st) { sqlite3_finalize(*st); }
@@ -239,6 +240,48 @@ int state_last_applied_usec(AgentState *s, unsigned long long *ret) {
 	    sqlite3_step(st) != SQLITE_ROW)
 		return -EIO;
 	*ret = (unsigned long long)sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+typedef struct ManagedLists {
+	char *const *paths, *const *owners;
+} ManagedLists;
+
+static int managed_save_tx(AgentState *s, const void *in, void *out _unused_) {
+	const ManagedLists *m = in;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (exec(s, "DELETE FROM managed") < 0 ||
+	    prepare(s, "INSERT OR REPLACE INTO managed VALUES (?,?)", &st) < 0)
+		return -EIO;
+	for (size_t i = 0; m->paths && m->paths[i] && m->owners[i]; i++) {
+		sqlite3_reset(st);
+		if (bind_text(st, 1, m->paths[i]) < 0 || bind_text(st, 2, m->owners[i]) < 0 ||
+		    step_done(st) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+int state_managed_save(AgentState *s, char *const *paths, char *const *owners) {
+	return in_transaction(s, managed_save_tx, &(ManagedLists){ paths, owners }, NULL);
+}
+
+int state_managed_load(AgentState *s, char ***ret_paths, char ***ret_owners) {
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (prepare(s, "SELECT path, plugin FROM managed ORDER BY path", &st) < 0)
+		return -EIO;
+	_cleanup_strv_free_ char **paths = calloc(1, sizeof(char *));
+	_cleanup_strv_free_ char **owners = calloc(1, sizeof(char *));
+	if (!paths || !owners)
+		return -ENOMEM;
+	int k;
+	while ((k = sqlite3_step(st)) == SQLITE_ROW)
+		if (strv_push_dup(&paths, col(st, 0)) < 0 || strv_push_dup(&owners, col(st, 1)) < 0)
+			return -ENOMEM;
+	if (k != SQLITE_DONE)
+		return -EIO;
+	*ret_paths = TAKE_PTR(paths);
+	*ret_owners = TAKE_PTR(owners);
 	return 0;
 }
 

@@ -33,6 +33,11 @@ int state_last(AgentState *s, int kind, Report **ret);
  * not: its finish time, 0 when never. */
 int state_last_applied_usec(AgentState *s, unsigned long long *ret);
 
+/* The files the plugins manage, with the owning plugin (parallel strv),
+ * so a restarted agent watches them before its first plan names them. */
+int state_managed_save(AgentState *s, char *const *paths, char *const *owners);
+int state_managed_load(AgentState *s, char ***ret_paths, char ***ret_owners);
+
 typedef struct StateEvent {
 	unsigned long long time_usec;
 	uint32_t event_id;
