@@ -55,7 +55,8 @@
 	V("status", verb_status, "[--local [--root DIR]]", "the agent's latest result")            \
 	V("drift", verb_drift, "[--local [--root DIR]]", "re-read the targets, list what differs") \
 	V("audit", verb_audit, "ingest|list ...", "collect and list audit events")           \
-	V("impact", verb_impact, "SETTING=VALUE...", "peers in the audit data a change would break")
+	V("impact", verb_impact, "SETTING=VALUE...", "peers in the audit data a change would break") \
+	V("report", verb_report, "[--format html|json|csv] [-o FILE]", "compliance report")
 
 #define DECLARE_VERB(name, fn, synopsis, summary) int fn(Cli *cli, int argc, char *argv[]);
 SMBPOLICY_VERBS(DECLARE_VERB)
