@@ -51,7 +51,8 @@ static const char html_css[] =
 	"color:#fff;white-space:nowrap}"
 	".b-compliant{background:var(--ok)}.b-not-compliant{background:var(--bad)}"
 	".b-unknown{background:var(--unk)}"
-	".mono{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;word-break:break-all}"
+	".mono{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}"
+	".id{white-space:nowrap}"
 	".note{color:var(--mute);font-size:12px;margin:6px 0 0}"
 	".legend span{margin-right:14px;font-size:12px;color:var(--mute)}"
 	".legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}"
@@ -97,8 +98,12 @@ static void badge(StrBuf *b, AuditVerdict v) {
 /* A horizontal bar split by verdict, width w px. */
 static void stacked_bar(StrBuf *b, const unsigned long long n[_AUDIT_VERDICT_MAX], int w, int h) {
 	unsigned long long total = n[0] + n[1] + n[2];
-	strbuf_printf(b, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", w, h,
-		      w, h);
+	/* w >= 1000: as wide as its box. */
+	char width[16];
+	snprintf(width, sizeof width, w >= 1000 ? "100%%" : "%d", w);
+	strbuf_printf(b, "<svg width=\"%s\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+			 "preserveAspectRatio=\"none\" role=\"img\">",
+		      width, h, w, h);
 	if (!total)
 		strbuf_printf(b, "<rect width=\"%d\" height=\"%d\" rx=\"3\" fill=\"#e5e8ee\"/>", w, h);
 	double x = 0;
@@ -180,6 +185,8 @@ static void day_chart(StrBuf *b, const AuditSection *sec) {
 			max = sec->rows[i]->count;
 	int w = 1000, h = 170, base = 140, plot = 120;
 	double slot = (double)(w - 60) / (double)(n - first ? n - first : 1);
+	if (slot > 48)
+		slot = 48; /* a few days: narrow bars, not one wall */
 	strbuf_printf(b, "<svg width=\"100%%\" viewBox=\"0 0 %d %d\" role=\"img\">"
 			 "<line x1=\"50\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#99a\"/>"
 			 "<text x=\"44\" y=\"%d\" text-anchor=\"end\">%llu</text>"
@@ -293,7 +300,7 @@ static void drill_down(StrBuf *b, const AuditReport *r) {
 				 "<th>Verdict</th><th>Evidence</th></tr></thead><tbody>");
 		for (size_t k = 0; k < h->n_settings; k++) {
 			const AuditSettingResult *s = &h->settings[k];
-			strbuf_append(b, "<tr><td class=\"mono\">");
+			strbuf_append(b, "<tr><td class=\"mono id\">");
 			esc(b, s->setting);
 			strbuf_append(b, "</td><td class=\"mono\">");
 			esc(b, s->desired);
