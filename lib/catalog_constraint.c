@@ -68,9 +68,23 @@ static bool op_nonempty(const CatalogSetting *s, char *const *a, char *const *b)
 static bool op_contains(const CatalogSetting *s _unused_, char *const *a, char *const *b) {
 	return strv_contains(a, b[0]);
 }
+static int compare_str_ptrs(const void *x, const void *y) {
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* No item of a is in b.  Sorts a copy of b and searches it: O((n+m) log m),
+ * so long lists cannot make a check quadratic.  On ENOMEM, falls back to
+ * the plain scan (correct, only slower). */
 static bool op_disjoint(const CatalogSetting *s _unused_, char *const *a, char *const *b) {
+	size_t m = strv_length(b);
+	_cleanup_free_ char **sorted = m ? malloc(m * sizeof(char *)) : NULL;
+	if (sorted) {
+		memcpy(sorted, b, m * sizeof(char *));
+		qsort(sorted, m, sizeof(char *), compare_str_ptrs);
+	}
 	STRV_FOREACH(x, a)
-		if (strv_contains(b, *x))
+		if (sorted ? bsearch(x, sorted, m, sizeof(char *), compare_str_ptrs) != NULL
+			   : strv_contains(b, *x))
 			return false;
 	return true;
 }

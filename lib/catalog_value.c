@@ -244,30 +244,43 @@ const char *catalog_type_to_string(CatalogType t) {
 	return t < _CATALOG_TYPE_MAX ? type_checks[t].name : NULL;
 }
 
-static int check_list_shape(const CheckCtx *k, char *const *value) {
-	const CatalogSetting *s = k->s;
-	size_t n = strv_length(value);
+static int compare_str_ptrs(const void *a, const void *b) {
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Report each item that appears more than once.  Sorts a copy of the
+ * pointers: O(n log n), so a hostile 4 MiB list cannot make this quadratic. */
+static int check_unique(const CheckCtx *k, char *const *value, size_t n) {
+	if (n < 2)
+		return 0;
+	_cleanup_free_ char **sorted = malloc(n * sizeof(char *));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, value, n * sizeof(char *));
+	qsort(sorted, n, sizeof(char *), compare_str_ptrs);
 	int r = 0;
+	for (size_t i = 1; i < n; i++)
+		if (streq(sorted[i], sorted[i - 1]) && (i < 2 || !streq(sorted[i - 1], sorted[i - 2]))) {
+			diag_add(k->diag, k->file, k->line, k->s->id,
+				 "item \"%s\" appears more than once: items must be unique", sorted[i]);
+			r = -EINVAL;
+		}
+	return r;
+}
+
+static int check_list_shape(const CheckCtx *k, char *const *value, size_t n) {
+	const CatalogSetting *s = k->s;
 	if (n < s->min_items) {
 		diag_add(k->diag, k->file, k->line, s->id, "list has %zu items: expected at least %u",
 			 n, s->min_items);
-		r = -EINVAL;
+		return -EINVAL;
 	}
 	if (s->max_items && n > s->max_items) {
 		diag_add(k->diag, k->file, k->line, s->id, "list has %zu items: expected at most %u",
 			 n, s->max_items);
-		r = -EINVAL;
+		return -EINVAL;
 	}
-	if (s->unique_items)
-		for (size_t i = 0; i < n; i++)
-			for (size_t j = 0; j < i; j++)
-				if (streq(value[i], value[j])) {
-					diag_add(k->diag, k->file, k->line, s->id,
-						 "item \"%s\" appears twice: items must be unique",
-						 value[i]);
-					r = -EINVAL;
-				}
-	return r;
+	return s->unique_items ? check_unique(k, value, n) : 0;
 }
 
 int catalog_check_value(const CatalogSetting *s, char *const *value, const char *file,
@@ -282,9 +295,12 @@ int catalog_check_value(const CatalogSetting *s, char *const *value, const char 
 		}
 		return t->check(&k, value[0]);
 	}
-	int r = check_list_shape(&k, value);
+	size_t n = strv_length(value);
+	int r = check_list_shape(&k, value, n);
+	if (r < 0 && n > s->max_items && s->max_items)
+		return r; /* too long: do not spend time on each item */
 	STRV_FOREACH(v, value)
-		if (t->check(&k, *v) < 0)
+		if (t->check(&k, *v) < 0 && r >= 0)
 			r = -EINVAL;
 	return r;
 }

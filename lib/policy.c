@@ -132,7 +132,11 @@ static bool has_items(const xmlNode *n) {
 static int setting_value(const CatalogSetting *s, const xmlNode *n, const char *file,
 			 DiagList *diag, char ***ret) {
 	unsigned line = (unsigned)xmlGetLineNo(n);
-	_cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+	size_t n_items = 0;
+	for (const xmlNode *c = n->children; c; c = c->next)
+		n_items += xmldoc_is(c, "item");
+	/* sized once: strv_push per item would make long lists quadratic */
+	_cleanup_strv_free_ char **v = calloc(n_items + 2, sizeof(char *));
 	if (!v)
 		return -ENOMEM;
 	if (s->type == CATALOG_LIST) {
@@ -141,8 +145,9 @@ static int setting_value(const CatalogSetting *s, const xmlNode *n, const char *
 				 "a list setting takes <item> elements, not text (one <item> per entry)");
 			return -EINVAL;
 		}
+		size_t i = 0;
 		for (const xmlNode *c = n->children; c; c = c->next)
-			if (xmldoc_is(c, "item") && strv_push(&v, xmldoc_text(c)) < 0)
+			if (xmldoc_is(c, "item") && !(v[i++] = xmldoc_text(c)))
 				return -ENOMEM;
 	} else {
 		if (has_items(n)) {
@@ -207,7 +212,9 @@ static int policy_from_doc(const Catalog *c, const xmlNode *root, const char *fi
 			return -ENOMEM;
 		int k = catalog_index(c, id);
 		if (k < 0) {
-			const char *near = catalog_suggest(c, id);
+			/* suggestions cost an edit distance per catalog id: not once
+			 * the diagnostics are full anyway */
+			const char *near = diag && diag->n < DIAG_MAX ? catalog_suggest(c, id) : NULL;
 			if (near)
 				diag_add(diag, file, line, id, "unknown setting id: did you mean %s?", near);
 			else
