@@ -979,7 +979,7 @@ struct NtlmClient {
 	uint8_t *negotiate_msg;
 	size_t negotiate_len;
 	uint8_t session_key[16];
-	bool has_key;
+	bool has_key, mic_sent;
 	NtlmSession *session;
 
 	/* Fixed inputs for the [MS-NLMP] 4.2.4 test vectors (tests only). */
@@ -1251,6 +1251,7 @@ int ntlm_client_authenticate(NtlmClient *c, const uint8_t *chal, size_t len, uin
 		Part parts[] = { { c->negotiate_msg, c->negotiate_len }, { chal, len }, { msg, total } };
 		r = hmac_md5(cr.exported, 16, parts, ELEMENTSOF(parts), msg + AUTH_MIC);
 	}
+	c->mic_sent = cr.mic && r >= 0;
 	if (r >= 0 && !c->anonymous) {
 		memcpy(c->session_key, cr.exported, 16);
 		c->has_key = true;
@@ -1273,4 +1274,8 @@ const uint8_t *ntlm_client_session_key(const NtlmClient *c) {
 
 NtlmSession *ntlm_client_session(NtlmClient *c) {
 	return c ? c->session : NULL;
+}
+
+bool ntlm_client_mic_sent(const NtlmClient *c) {
+	return c && c->mic_sent;
 }

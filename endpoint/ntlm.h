@@ -177,6 +177,9 @@ int ntlm_client_authenticate(NtlmClient *c, const uint8_t *challenge, size_t len
  * before and for anonymous. */
 const uint8_t *ntlm_client_session_key(const NtlmClient *c);
 NtlmSession *ntlm_client_session(NtlmClient *c);
+/* True when the AUTHENTICATE carried a MIC (the server sent a timestamp);
+ * SPNEGO then sends a mechListMIC. */
+bool ntlm_client_mic_sent(const NtlmClient *c);
 
 /* True when buf starts with the "NTLMSSP\0" signature (raw NTLMSSP token,
  * no SPNEGO wrapper). */

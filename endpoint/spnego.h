@@ -54,7 +54,8 @@ static inline void spnego_server_freep(SpnegoServer **s) { spnego_server_free(*s
 /*
  * One SESSION_SETUP round.  in/len: the request's security buffer.  Output
  * (*ret, malloc'd, may be NULL with *ret_len 0) is the response's security
- * buffer, to be sent even on failure when not NULL (a reject token).
+ * buffer; on failure it is NULL except for -EPROTONOSUPPORT, where it is a
+ * reject NegTokenResp the caller may send with the error status.
  * Returns:
  *   SPNEGO_CONTINUE  STATUS_MORE_PROCESSING_REQUIRED with the output;
  *   0                authenticated: STATUS_SUCCESS with the output;

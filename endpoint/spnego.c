@@ -1,0 +1,507 @@
+/*
+ * spnego.c - SPNEGO tokens around NTLMSSP (see spnego.h): NegTokenInit /
+ * NegTokenInit2 / NegTokenResp encoding and decoding, and the server and
+ * client state machines of [RFC 4178] with [MS-SPNG]'s mechListMIC rules.
+ *
+ * Invariants:
+ *  - Parsing is done by parse_init() and parse_resp() only, on the strict
+ *    DER reader; they fill borrowed pointers and never allocate.
+ *  - The raw DER of the client's mechTypes list is kept for the
+ *    mechListMIC, which signs exactly the bytes the client sent.
+ *  - A mechListMIC is required when NTLMSSP was not the client's first
+ *    choice (we sent request-mic); otherwise it is verified when present
+ *    and answered with ours.
+ *
+ * Never: reuse a context after success or failure; log.
+ */
+#include "spnego.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asn1.h"
+#include "util.h"
+
+/* Raw DER of the OIDs (tag, length, contents). */
+static const uint8_t oid_spnego[] = { 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
+static const uint8_t oid_ntlmssp[] = { 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
+				       0x82, 0x37, 0x02, 0x02, 0x0a };
+
+/* negState ([RFC 4178] 4.2.2). */
+enum { NEG_ACCEPT_COMPLETED = 0, NEG_ACCEPT_INCOMPLETE = 1, NEG_REJECT = 2, NEG_REQUEST_MIC = 3 };
+
+#define MAX_MECHS 32
+static const char hint_name[] = "not_defined_in_RFC4178@please_ignore";
+
+/* ---- decoding ---- */
+
+typedef struct InitToken {
+	const uint8_t *mech_types; /* DER of the MechTypeList SEQUENCE */
+	size_t mech_types_len;
+	bool ntlm_offered, ntlm_first;
+	const uint8_t *mech_token;
+	size_t mech_token_len;
+} InitToken;
+
+typedef struct RespToken {
+	bool has_state;
+	uint32_t state;
+	const uint8_t *supported_mech; /* contents of the OID */
+	size_t supported_mech_len;
+	const uint8_t *response_token, *mic;
+	size_t response_token_len, mic_len;
+} RespToken;
+
+static bool is_ntlm_oid(const Asn1Reader *content) {
+	return content->len == sizeof oid_ntlmssp - 2 &&
+	       memcmp(content->p, oid_ntlmssp + 2, content->len) == 0;
+}
+
+/* [0] MechTypeList: SEQUENCE OF OID. */
+static int parse_mech_types(Asn1Reader *field, InitToken *t) {
+	t->mech_types = field->p;
+	t->mech_types_len = field->len;
+	Asn1Reader seq;
+	if (asn1_read(field, ASN1_TAG_SEQUENCE, &seq) < 0 || !asn1_eof(field))
+		return -EBADMSG;
+	for (unsigned n = 0; !asn1_eof(&seq); n++) {
+		Asn1Reader oid;
+		if (n >= MAX_MECHS || asn1_read(&seq, ASN1_TAG_OID, &oid) < 0 || oid.len == 0)
+			return -EBADMSG;
+		if (is_ntlm_oid(&oid)) {
+			t->ntlm_offered = true;
+			t->ntlm_first = t->ntlm_first || n == 0;
+		}
+	}
+	return 0;
+}
+
+/* InitialContextToken carrying a NegTokenInit (or NegTokenInit2). */
+static int parse_init(const uint8_t *in, size_t len, InitToken *t) {
+	*t = (InitToken){ 0 };
+	Asn1Reader r = asn1_reader(in, len), app, oid, choice, seq;
+	if (asn1_read(&r, ASN1_TAG_APPLICATION0, &app) < 0 || !asn1_eof(&r) ||
+	    asn1_read(&app, ASN1_TAG_OID, &oid) < 0 ||
+	    oid.len != sizeof oid_spnego - 2 || memcmp(oid.p, oid_spnego + 2, oid.len) != 0 ||
+	    asn1_read(&app, ASN1_TAG_CONTEXT(0), &choice) < 0 || !asn1_eof(&app) ||
+	    asn1_read(&choice, ASN1_TAG_SEQUENCE, &seq) < 0 || !asn1_eof(&choice))
+		return -EBADMSG;
+	Asn1Reader field;
+	if (asn1_read(&seq, ASN1_TAG_CONTEXT(0), &field) < 0 || parse_mech_types(&field, t) < 0)
+		return -EBADMSG;
+	/* [1] reqFlags, [2] mechToken, then [3] mechListMIC (RFC 4178) or
+	 * negHints (MS-SPNG NegTokenInit2), [4] mechListMIC: in order, each
+	 * at most once; only the token is used. */
+	int last = 0;
+	while (!asn1_eof(&seq)) {
+		uint8_t tag;
+		if (asn1_read_any(&seq, &tag, &field) < 0)
+			return -EBADMSG;
+		int n = tag - ASN1_TAG_CONTEXT(0);
+		if (n <= last || n > 4)
+			return -EBADMSG;
+		last = n;
+		if (n == 2) {
+			Asn1Reader octets;
+			if (asn1_read(&field, ASN1_TAG_OCTET_STRING, &octets) < 0 || !asn1_eof(&field))
+				return -EBADMSG;
+			t->mech_token = octets.p;
+			t->mech_token_len = octets.len;
+		}
+	}
+	return 0;
+}
+
+/* NegotiationToken choice [1] NegTokenResp. */
+static int parse_resp(const uint8_t *in, size_t len, RespToken *t) {
+	*t = (RespToken){ 0 };
+	Asn1Reader r = asn1_reader(in, len), choice, seq, field, v;
+	if (asn1_read(&r, ASN1_TAG_CONTEXT(1), &choice) < 0 || !asn1_eof(&r) ||
+	    asn1_read(&choice, ASN1_TAG_SEQUENCE, &seq) < 0 || !asn1_eof(&choice))
+		return -EBADMSG;
+	int last = -1;
+	while (!asn1_eof(&seq)) {
+		uint8_t tag;
+		if (asn1_read_any(&seq, &tag, &field) < 0)
+			return -EBADMSG;
+		int n = tag - ASN1_TAG_CONTEXT(0);
+		if (n <= last || n > 3)
+			return -EBADMSG;
+		last = n;
+		static const uint8_t inner_tag[] = { ASN1_TAG_ENUMERATED, ASN1_TAG_OID,
+						     ASN1_TAG_OCTET_STRING, ASN1_TAG_OCTET_STRING };
+		if (asn1_read(&field, inner_tag[n], &v) < 0 || !asn1_eof(&field))
+			return -EBADMSG;
+		switch (n) {
+		case 0:
+			if (asn1_get_uint(&v, &t->state) < 0 || t->state > NEG_REQUEST_MIC)
+				return -EBADMSG;
+			t->has_state = true;
+			break;
+		case 1:
+			t->supported_mech = v.p;
+			t->supported_mech_len = v.len;
+			break;
+		case 2:
+			t->response_token = v.p;
+			t->response_token_len = v.len;
+			break;
+		case 3:
+			t->mic = v.p;
+			t->mic_len = v.len;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- encoding ---- */
+
+/* NegTokenResp; negative neg_state / NULL token / mic leave the field out. */
+static int build_resp(int neg_state, bool supported_mech, const uint8_t *token, size_t token_len,
+		      const uint8_t *mic, size_t mic_len, uint8_t **ret, size_t *ret_len) {
+	Asn1Writer w = { 0 };
+	asn1_begin(&w, ASN1_TAG_CONTEXT(1));
+	asn1_begin(&w, ASN1_TAG_SEQUENCE);
+	if (neg_state >= 0) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(0));
+		asn1_put_enumerated(&w, (uint32_t)neg_state);
+		asn1_end(&w);
+	}
+	if (supported_mech) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(1));
+		asn1_put_raw(&w, oid_ntlmssp, sizeof oid_ntlmssp);
+		asn1_end(&w);
+	}
+	if (token) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(2));
+		asn1_put(&w, ASN1_TAG_OCTET_STRING, token, token_len);
+		asn1_end(&w);
+	}
+	if (mic) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(3));
+		asn1_put(&w, ASN1_TAG_OCTET_STRING, mic, mic_len);
+		asn1_end(&w);
+	}
+	asn1_end(&w);
+	asn1_end(&w);
+	return asn1_writer_finish(&w, ret, ret_len);
+}
+
+/* InitialContextToken { spnego, [0] NegTokenInit{ [0] {NTLMSSP},
+ * [2] token } } or, with hints, NegTokenInit2 { [0] {NTLMSSP},
+ * [3] negHints { [0] hintName } }. */
+static int build_init(const uint8_t *token, size_t token_len, bool hints, uint8_t **ret,
+		      size_t *ret_len) {
+	Asn1Writer w = { 0 };
+	asn1_begin(&w, ASN1_TAG_APPLICATION0);
+	asn1_put_raw(&w, oid_spnego, sizeof oid_spnego);
+	asn1_begin(&w, ASN1_TAG_CONTEXT(0));
+	asn1_begin(&w, ASN1_TAG_SEQUENCE);
+	asn1_begin(&w, ASN1_TAG_CONTEXT(0));
+	asn1_begin(&w, ASN1_TAG_SEQUENCE);
+	asn1_put_raw(&w, oid_ntlmssp, sizeof oid_ntlmssp);
+	asn1_end(&w);
+	asn1_end(&w);
+	if (token) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(2));
+		asn1_put(&w, ASN1_TAG_OCTET_STRING, token, token_len);
+		asn1_end(&w);
+	}
+	if (hints) {
+		asn1_begin(&w, ASN1_TAG_CONTEXT(3));
+		asn1_begin(&w, ASN1_TAG_SEQUENCE);
+		asn1_begin(&w, ASN1_TAG_CONTEXT(0));
+		asn1_put(&w, ASN1_TAG_GENERAL_STRING, hint_name, sizeof hint_name - 1);
+		asn1_end(&w);
+		asn1_end(&w);
+		asn1_end(&w);
+	}
+	asn1_end(&w);
+	asn1_end(&w);
+	asn1_end(&w);
+	return asn1_writer_finish(&w, ret, ret_len);
+}
+
+int spnego_negotiate_hints(uint8_t **ret, size_t *ret_len) {
+	if (!ret || !ret_len)
+		return -EINVAL;
+	return build_init(NULL, 0, true, ret, ret_len);
+}
+
+/* DER of our own MechTypeList (SEQUENCE { NTLMSSP }), which the client's
+ * mechListMIC covers. */
+static const uint8_t our_mech_types[] = { 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
+					  0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a };
+
+/* ---- server ---- */
+
+typedef enum SrvState {
+	SRV_START,          /* expecting NegTokenInit or raw NEGOTIATE */
+	SRV_WANT_NEGOTIATE, /* NTLM chosen without a token yet */
+	SRV_WANT_AUTH,      /* CHALLENGE sent */
+	SRV_FINISHED,
+} SrvState;
+
+struct SpnegoServer {
+	NtlmServer *ntlm;
+	SrvState state;
+	bool raw;         /* bare NTLMSSP, no SPNEGO */
+	bool mic_required; /* NTLMSSP was not the client's first mech */
+	uint8_t *mech_types;
+	size_t mech_types_len;
+};
+
+int spnego_server_new(const NtlmServerConfig *cfg, SpnegoServer **ret) {
+	if (!ret)
+		return -EINVAL;
+	SpnegoServer *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	int r = ntlm_server_new(cfg, &s->ntlm);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void spnego_server_free(SpnegoServer *s) {
+	if (!s)
+		return;
+	ntlm_server_free(s->ntlm);
+	free(s->mech_types);
+	free(s);
+}
+
+const NtlmAuthInfo *spnego_server_info(const SpnegoServer *s) {
+	return s ? ntlm_server_info(s->ntlm) : NULL;
+}
+
+/* NEGOTIATE -> CHALLENGE wrapped as this mode wants. */
+static int server_challenge(SpnegoServer *s, const uint8_t *neg, size_t neg_len, bool first,
+			    uint8_t **ret, size_t *ret_len) {
+	_cleanup_free_ uint8_t *chal = NULL;
+	size_t chal_len = 0;
+	int r = ntlm_server_negotiate(s->ntlm, neg, neg_len, &chal, &chal_len);
+	if (r < 0)
+		return r;
+	s->state = SRV_WANT_AUTH;
+	if (s->raw) {
+		*ret = TAKE_PTR(chal);
+		*ret_len = chal_len;
+		return SPNEGO_CONTINUE;
+	}
+	r = build_resp(NEG_ACCEPT_INCOMPLETE, first, chal, chal_len, NULL, 0, ret, ret_len);
+	return r < 0 ? r : SPNEGO_CONTINUE;
+}
+
+static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t **ret,
+			size_t *ret_len) {
+	if (ntlm_is_ntlmssp(in, len)) {
+		s->raw = true;
+		return server_challenge(s, in, len, false, ret, ret_len);
+	}
+	InitToken t;
+	if (parse_init(in, len, &t) < 0)
+		return -EBADMSG;
+	if (!t.ntlm_offered) {
+		int r = build_resp(NEG_REJECT, false, NULL, 0, NULL, 0, ret, ret_len);
+		return r < 0 ? r : -EPROTONOSUPPORT;
+	}
+	s->mech_types = malloc(t.mech_types_len);
+	if (!s->mech_types)
+		return -ENOMEM;
+	memcpy(s->mech_types, t.mech_types, t.mech_types_len);
+	s->mech_types_len = t.mech_types_len;
+	if (t.ntlm_first && t.mech_token)
+		return server_challenge(s, t.mech_token, t.mech_token_len, true, ret, ret_len);
+	/* The optimistic token (if any) is for another mechanism: select
+	 * NTLMSSP and ask for its first token, and for a mechListMIC. */
+	s->mic_required = !t.ntlm_first;
+	s->state = SRV_WANT_NEGOTIATE;
+	int r = build_resp(s->mic_required ? NEG_REQUEST_MIC : NEG_ACCEPT_INCOMPLETE, true, NULL, 0,
+			   NULL, 0, ret, ret_len);
+	return r < 0 ? r : SPNEGO_CONTINUE;
+}
+
+static int server_finish(SpnegoServer *s, const RespToken *t, uint8_t **ret, size_t *ret_len) {
+	int r = ntlm_server_authenticate(s->ntlm, t->response_token, t->response_token_len);
+	if (r < 0)
+		return r;
+	NtlmSession *ns = ntlm_server_session(s->ntlm);
+	uint8_t mic[NTLM_SIGNATURE_SIZE];
+	bool send_mic = false;
+	if (t->mic) {
+		if (!ns)
+			return -EACCES; /* guest/anonymous cannot sign a MIC */
+		r = ntlm_session_verify(ns, s->mech_types, s->mech_types_len, t->mic, t->mic_len);
+		if (r < 0)
+			return -EACCES;
+		r = ntlm_session_sign(ns, s->mech_types, s->mech_types_len, mic);
+		if (r < 0)
+			return r;
+		send_mic = true;
+	} else if (s->mic_required && ns)
+		return -EACCES;
+	r = build_resp(NEG_ACCEPT_COMPLETED, false, NULL, 0, send_mic ? mic : NULL, sizeof mic, ret,
+		       ret_len);
+	return r < 0 ? r : 0;
+}
+
+int spnego_server_step(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t **ret,
+		       size_t *ret_len) {
+	if (!s || !ret || !ret_len)
+		return -EINVAL;
+	*ret = NULL;
+	*ret_len = 0;
+	if (s->state == SRV_FINISHED)
+		return -EALREADY;
+	SrvState state = s->state;
+	s->state = SRV_FINISHED; /* a failure below ends the context */
+	int r;
+	if (!in || len == 0)
+		return -EBADMSG;
+	if (state == SRV_START)
+		return server_start(s, in, len, ret, ret_len);
+	if (s->raw) {
+		if (state != SRV_WANT_AUTH)
+			return -EPROTO;
+		r = ntlm_server_authenticate(s->ntlm, in, len);
+		return r < 0 ? r : 0;
+	}
+	RespToken t;
+	if (parse_resp(in, len, &t) < 0 || !t.response_token)
+		return -EBADMSG;
+	if (t.has_state && t.state != NEG_ACCEPT_INCOMPLETE && t.state != NEG_ACCEPT_COMPLETED)
+		return -EACCES; /* the client gave up */
+	if (state == SRV_WANT_NEGOTIATE)
+		return server_challenge(s, t.response_token, t.response_token_len, false, ret, ret_len);
+	return server_finish(s, &t, ret, ret_len);
+}
+
+/* ---- client ---- */
+
+typedef enum CliState { CLI_START, CLI_SENT_INIT, CLI_SENT_AUTH, CLI_FINISHED } CliState;
+
+struct SpnegoClient {
+	NtlmClient *ntlm;
+	CliState state;
+	bool sent_mic;
+};
+
+int spnego_client_new(const NtlmClientConfig *cfg, SpnegoClient **ret) {
+	if (!ret)
+		return -EINVAL;
+	SpnegoClient *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	int r = ntlm_client_new(cfg, &c->ntlm);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+void spnego_client_free(SpnegoClient *c) {
+	if (!c)
+		return;
+	ntlm_client_free(c->ntlm);
+	free(c);
+}
+
+const uint8_t *spnego_client_session_key(const SpnegoClient *c) {
+	return c ? ntlm_client_session_key(c->ntlm) : NULL;
+}
+
+static int client_start(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t **ret,
+			size_t *ret_len) {
+	if (in && len > 0) {
+		InitToken hints;
+		if (parse_init(in, len, &hints) < 0)
+			return -EBADMSG;
+		if (!hints.ntlm_offered)
+			return -EPROTONOSUPPORT;
+	}
+	_cleanup_free_ uint8_t *neg = NULL;
+	size_t neg_len = 0;
+	int r = ntlm_client_negotiate(c->ntlm, &neg, &neg_len);
+	if (r < 0)
+		return r;
+	r = build_init(neg, neg_len, false, ret, ret_len);
+	if (r < 0)
+		return r;
+	c->state = CLI_SENT_INIT;
+	return SPNEGO_CONTINUE;
+}
+
+static bool supported_mech_ok(const RespToken *t) {
+	return !t->supported_mech || (t->supported_mech_len == sizeof oid_ntlmssp - 2 &&
+				      memcmp(t->supported_mech, oid_ntlmssp + 2,
+					     t->supported_mech_len) == 0);
+}
+
+static int client_authenticate(SpnegoClient *c, const RespToken *t, uint8_t **ret,
+			       size_t *ret_len) {
+	_cleanup_free_ uint8_t *auth = NULL;
+	size_t auth_len = 0;
+	int r = ntlm_client_authenticate(c->ntlm, t->response_token, t->response_token_len, &auth,
+					 &auth_len);
+	if (r < 0)
+		return r;
+	uint8_t mic[NTLM_SIGNATURE_SIZE];
+	NtlmSession *ns = ntlm_client_session(c->ntlm);
+	bool want_mic = ns && (ntlm_client_mic_sent(c->ntlm) || t->state == NEG_REQUEST_MIC);
+	if (want_mic) {
+		r = ntlm_session_sign(ns, our_mech_types, sizeof our_mech_types, mic);
+		if (r < 0)
+			return r;
+		c->sent_mic = true;
+	}
+	r = build_resp(-1, false, auth, auth_len, want_mic ? mic : NULL, sizeof mic, ret, ret_len);
+	if (r < 0)
+		return r;
+	c->state = CLI_SENT_AUTH;
+	return SPNEGO_CONTINUE;
+}
+
+int spnego_client_step(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t **ret,
+		       size_t *ret_len) {
+	if (!c || !ret || !ret_len)
+		return -EINVAL;
+	*ret = NULL;
+	*ret_len = 0;
+	if (c->state == CLI_FINISHED)
+		return -EALREADY;
+	CliState state = c->state;
+	c->state = CLI_FINISHED;
+	if (state == CLI_START)
+		return client_start(c, in, len, ret, ret_len);
+	if (state == CLI_SENT_AUTH && (!in || len == 0))
+		return 0; /* STATUS_SUCCESS without a final token */
+	RespToken t;
+	if (!in || parse_resp(in, len, &t) < 0)
+		return -EBADMSG;
+	if (t.has_state && t.state == NEG_REJECT)
+		return -EACCES;
+	if (!supported_mech_ok(&t))
+		return -EPROTONOSUPPORT;
+	if (state == CLI_SENT_INIT) {
+		if (!t.response_token)
+			return -EBADMSG; /* we always send NTLM's first token */
+		return client_authenticate(c, &t, ret, ret_len);
+	}
+	if (t.has_state && t.state != NEG_ACCEPT_COMPLETED)
+		return -EBADMSG;
+	if (t.mic) {
+		NtlmSession *ns = ntlm_client_session(c->ntlm);
+		if (!ns || ntlm_session_verify(ns, our_mech_types, sizeof our_mech_types, t.mic,
+					       t.mic_len) < 0)
+			return -EACCES;
+	}
+	return 0;
+}
