@@ -65,9 +65,21 @@ static size_t utf8_valid_len(const unsigned char *s) {
 	return n;
 }
 
+/* True for bytes that need no escaping and start no multi-byte sequence. */
+static inline bool json_plain(unsigned char c) {
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 void strbuf_json_string(StrBuf *b, const char *s) {
 	strbuf_append_len(b, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)s; p && *p;) {
+		const unsigned char *run = p;
+		while (json_plain(*p))
+			p++;
+		if (p > run)
+			strbuf_append_len(b, (const char *)run, (size_t)(p - run));
+		if (!*p)
+			break;
 		size_t n = utf8_valid_len(p);
 		if (n == 0) {
 			strbuf_append(b, "\\ufffd");
