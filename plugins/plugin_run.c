@@ -233,7 +233,7 @@ static const char *finding_name(PluginFindingLevel l) {
 static void print_plan(const PluginPlan *p) {
 	for (size_t i = 0; i < p->n_changes; i++) {
 		const PluginChange *c = &p->changes[i];
-		printf("change %s [%s]: %s -> %s\n", c->id, c->target, c->actual ? c->actual : "(unset)",
+		printf("change %s [%s]: %s -> %s\n", c->id ? c->id : "-", c->target, c->actual ? c->actual : "(unset)",
 		       c->desired ? c->desired : "(unset)");
 	}
 	for (size_t i = 0; i < p->n_findings; i++) {

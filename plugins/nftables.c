@@ -1,0 +1,413 @@
+/*
+ * nftables.c - the firewall plugin: one table, `inet smbpolicy`, through
+ * libnftables.  Its input chain drops the legacy NetBIOS ports (UDP 137,
+ * UDP 138, TCP 139) unless firewall.netbios.legacy, and accepts the port of
+ * each enabled server transport (TCP, QUIC over UDP, SMB Direct over TCP).
+ * Each rule carries the setting id as its comment, which is how
+ * read_actual and verify find it again.
+ *
+ * Invariants: the table is replaced in one nft transaction (`table` +
+ * `flush table` + the table body in one buffer), checked first with the
+ * same buffer in dry-run mode, so the kernel holds either the old or the
+ * new ruleset.  The backup is the old table's own listing.
+ *
+ * Must never: name, flush or delete any table other than inet smbpolicy;
+ * change the ruleset in dry-run mode; work in another network namespace
+ * than ctx->tools.netns (or the caller's).
+ */
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+
+#include "plugin_util.h"
+
+#define NFT_NAME "nftables"
+#define NFT_TABLE "inet smbpolicy"
+#define NFT_CHAIN_HEAD "type filter hook input priority filter - 10; policy accept;"
+
+typedef struct NftRule {
+	const char *proto;      /* "tcp" / "udp" */
+	unsigned port;          /* fixed port, or 0: from port_id */
+	const char *port_id;    /* setting holding the port */
+	const char *enabled_id; /* rule only while this is true; NULL = always */
+	const char *when_true;  /* verdict when the row's own bool is true; NULL: port rows */
+	const char *when_false;
+} NftRule;
+
+#define NFT_ROW(id_, target_, xform_, ...)                                                     \
+	{ .id = id_, .target = target_, .transform = xform_, .impl = &(const NftRule){ __VA_ARGS__ } }
+/* A setting that only feeds another row's rule. */
+#define NFT_INPUT(id_, target_, xform_) { .id = id_, .target = target_, .transform = xform_, .impl = NULL }
+
+static const PluginSettingInfo nft_settings[] = {
+	NFT_ROW("firewall.netbios.legacy", "udp dport 137", "false -> drop, true -> accept", .proto = "udp",
+		.port = 137, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("firewall.netbios.legacy", "udp dport 138", "false -> drop, true -> accept", .proto = "udp",
+		.port = 138, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("firewall.netbios.legacy", "tcp dport 139", "false -> drop, true -> accept", .proto = "tcp",
+		.port = 139, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("server.transport.tcp.port", "tcp dport PORT accept", "while tcp.enabled", .proto = "tcp",
+		.port_id = "server.transport.tcp.port", .enabled_id = "server.transport.tcp.enabled"),
+	NFT_INPUT("server.transport.tcp.enabled", "tcp dport PORT accept", "true -> rule present"),
+	NFT_ROW("server.transport.quic.port", "udp dport PORT accept", "while quic.enabled", .proto = "udp",
+		.port_id = "server.transport.quic.port", .enabled_id = "server.transport.quic.enabled"),
+	NFT_INPUT("server.transport.quic.enabled", "udp dport PORT accept", "true -> rule present"),
+	NFT_ROW("server.transport.rdma.port", "tcp dport PORT accept", "while rdma.enabled", .proto = "tcp",
+		.port_id = "server.transport.rdma.port", .enabled_id = "server.transport.rdma.enabled"),
+	NFT_INPUT("server.transport.rdma.enabled", "tcp dport PORT accept", "true -> rule present"),
+};
+
+/* ---- network namespace ---- */
+
+typedef struct NetnsGuard {
+	int saved; /* -1: nothing to restore */
+} NetnsGuard;
+
+static int netns_enter(const PluginContext *ctx, NetnsGuard *g) {
+	g->saved = -1;
+	if (!ctx->tools.netns)
+		return 0;
+	_cleanup_close_ int target = open(ctx->tools.netns, O_RDONLY | O_CLOEXEC);
+	if (target < 0)
+		return -errno;
+	g->saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (g->saved < 0)
+		return -errno;
+	if (setns(target, CLONE_NEWNET) < 0) {
+		int r = -errno;
+		close(g->saved);
+		g->saved = -1;
+		return r;
+	}
+	return 0;
+}
+
+static void netns_leave(NetnsGuard *g) {
+	if (g->saved < 0)
+		return;
+	(void)setns(g->saved, CLONE_NEWNET);
+	close(g->saved);
+	g->saved = -1;
+}
+
+/* ---- libnftables ---- */
+
+static void nft_freep(struct nft_ctx **n) {
+	if (*n)
+		nft_ctx_free(*n);
+}
+
+/* Run one buffer (dry_run: check only).  *ret_out gets the output. */
+static int nft_run(const PluginContext *ctx, const char *buf, bool dry_run, char **ret_out) {
+	NetnsGuard g;
+	int r = netns_enter(ctx, &g);
+	if (r < 0) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, ctx->tools.netns, "cannot enter: %s", strerror(-r));
+		return r;
+	}
+	_cleanup_(nft_freep) struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		netns_leave(&g);
+		return -ENOMEM;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	nft_ctx_set_dry_run(nft, dry_run);
+	r = nft_run_cmd_from_buffer(nft, buf);
+	netns_leave(&g);
+	if (r != 0) {
+		const char *err = nft_ctx_get_error_buffer(nft);
+		if (err && strstr(err, "No such file or directory"))
+			return -ENOENT;
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "nft: %s", err ? err : "failed");
+		return -EBADMSG;
+	}
+	if (ret_out) {
+		const char *out = nft_ctx_get_output_buffer(nft);
+		*ret_out = strdup(out ? out : "");
+		if (!*ret_out)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Listing of our table, NULL (and 0) when it does not exist. */
+static int nft_list(const PluginContext *ctx, char **ret) {
+	*ret = NULL;
+	int r = nft_run(ctx, "list table " NFT_TABLE, false, ret);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* ---- rendering ---- */
+
+/* The rule text of a row ("udp dport 137 drop"), NULL when it has none. */
+static int nft_rule(const PluginContext *ctx, const PluginPolicy *p, const PluginSettingInfo *row, char **ret) {
+	const NftRule *n = row->impl;
+	*ret = NULL;
+	if (!n)
+		return 0;
+	if (n->enabled_id && !plugin_policy_bool_or(p, n->enabled_id, false))
+		return 0;
+	unsigned port = n->port;
+	const char *verdict = "accept";
+	if (n->port_id) {
+		const char *v = plugin_policy_scalar(p, n->port_id);
+		long long x;
+		if (!v || parse_int64(v, &x) < 0 || x < 1 || x > 65535) {
+			plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, n->port_id, NULL, "no valid port");
+			return -EINVAL;
+		}
+		port = (unsigned)x;
+	} else
+		verdict = plugin_policy_bool_or(p, row->id, false) ? n->when_true : n->when_false;
+	*ret = strdup_printf("%s dport %u %s comment \"%s\"", n->proto, port, verdict, row->id);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int nft_render(const PluginContext *ctx, const PluginPolicy *p, char ***ret_rules) {
+	char **rules = calloc(1, sizeof(char *));
+	if (!rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(nft_settings); i++) {
+		char *rule = NULL;
+		int r = nft_rule(ctx, p, &nft_settings[i], &rule);
+		if (r < 0 || (rule && (r = strv_push(&rules, rule)) < 0)) {
+			strv_free(rules);
+			return r;
+		}
+	}
+	*ret_rules = rules;
+	return 0;
+}
+
+/* The one-transaction buffer that replaces our table. */
+static char *nft_buffer(char *const *rules) {
+	StrBuf b = {};
+	strbuf_append(&b, "table " NFT_TABLE "\nflush table " NFT_TABLE "\ntable " NFT_TABLE " {\n"
+			  "\tchain input {\n\t\t" NFT_CHAIN_HEAD "\n");
+	STRV_FOREACH(r, rules)
+		strbuf_printf(&b, "\t\t%s\n", *r);
+	strbuf_append(&b, "\t}\n}\n");
+	char *s = NULL;
+	return strbuf_finish(&b, &s) < 0 ? NULL : s;
+}
+
+/* Rule lines of a listing (chain input, without its header), trimmed. */
+static int nft_listing_rules(const char *listing, char ***ret) {
+	char **l = calloc(1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	for (const char *s = listing; s && *s;) {
+		const char *e = strchr(s, '\n');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		const char *t = s;
+		while (n > 0 && (*t == '\t' || *t == ' '))
+			t++, n--;
+		char *line = strndup(t, n);
+		if (!line) {
+			strv_free(l);
+			return -ENOMEM;
+		}
+		bool rule = strstr(line, " dport ") && !startswith(line, "type ") && !strchr(line, '{');
+		if (rule ? strv_push(&l, line) < 0 : (free(line), false)) {
+			strv_free(l);
+			return -ENOMEM;
+		}
+		s = e ? e + 1 : s + n;
+	}
+	*ret = l;
+	return 0;
+}
+
+/* The rule in list whose comment names id and matches proto/port prefix. */
+static const char *find_rule(char *const *list, const char *prefix) {
+	STRV_FOREACH(r, list)
+		if (startswith(*r, prefix))
+			return *r;
+	return NULL;
+}
+
+/* "udp dport 137 " of a rule text. */
+static char *rule_prefix(const char *rule) {
+	const char *sp = strchr(rule, ' ');
+	sp = sp ? strchr(sp + 1, ' ') : NULL;
+	sp = sp ? strchr(sp + 1, ' ') : NULL;
+	return sp ? strndup(rule, (size_t)(sp - rule) + 1) : strdup(rule);
+}
+
+/* ---- ops ---- */
+
+static int nft_detect(const PluginContext *ctx, PluginDetect *ret) {
+	*ret = (PluginDetect){ .installed = true };
+	_cleanup_free_ char *out = NULL;
+	int r = nft_run(ctx, "list tables", false, &out);
+	ret->running = r == 0;
+	ret->applicable = r == 0;
+	ret->version = strdup("libnftables");
+	ret->detail = strdup_printf("nftables %s%s", r == 0 ? "reachable" : "not reachable: ",
+				    r == 0 ? "" : strerror(-r));
+	return ret->detail ? 0 : -ENOMEM;
+}
+
+static int nft_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *ret_n) {
+	_cleanup_free_ char *listing = NULL;
+	int r = nft_list(ctx, &listing);
+	bool known = r >= 0;
+	_cleanup_strv_free_ char **rules = NULL;
+	if (known && (r = nft_listing_rules(listing, &rules)) < 0)
+		return r;
+	PluginActual *a = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ELEMENTSOF(nft_settings); i++) {
+		const PluginSettingInfo *row = &nft_settings[i];
+		_cleanup_free_ char *pat = strdup_printf("comment \"%s\"", row->id);
+		const char *have = NULL;
+		STRV_FOREACH(x, rules)
+			if (pat && strstr(*x, pat) && (!row->impl || startswith(*x, ((const NftRule *)row->impl)->proto)))
+				have = *x;
+		r = plugin_actual_add(&a, &n, row->id, row->target,
+				      !known ? PLUGIN_VALUE_UNKNOWN : have ? PLUGIN_VALUE_SET : PLUGIN_VALUE_UNSET, have);
+		if (r < 0) {
+			plugin_actual_free(a, n);
+			return r;
+		}
+	}
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}
+
+/* Differences between the wanted rules and a listing, as plan changes. */
+static int nft_diff(const PluginContext *ctx, PluginPlan *plan, char *const *want, const char *listing,
+		    size_t *ret_n) {
+	_cleanup_strv_free_ char **have = NULL;
+	int r = nft_listing_rules(listing, &have);
+	if (r < 0)
+		return r;
+	size_t n = 0;
+	STRV_FOREACH(w, want) {
+		if (strv_contains(have, *w))
+			continue;
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_DEBUG, NULL, NULL, "missing: %s", *w);
+		_cleanup_free_ char *prefix = rule_prefix(*w);
+		const char *id = strstr(*w, "comment \"");
+		_cleanup_free_ char *sid = id ? strndup(id + 9, strcspn(id + 9, "\"")) : NULL;
+		if (!prefix || (plan && (r = plugin_plan_add_change(plan, sid, prefix, find_rule(have, prefix), *w)) < 0))
+			return r < 0 ? r : -ENOMEM;
+		n++;
+	}
+	STRV_FOREACH(h, have) {
+		if (strv_contains(want, *h))
+			continue;
+		_cleanup_free_ char *prefix = rule_prefix(*h);
+		bool replaced = false;
+		STRV_FOREACH(w, want)
+			replaced = replaced || (prefix && startswith(*w, prefix));
+		if (replaced)
+			continue;
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_DEBUG, NULL, NULL, "extra: %s", *h);
+		if (plan && (r = plugin_plan_add_change(plan, NULL, prefix ? prefix : *h, *h, NULL)) < 0)
+			return r;
+		n++;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int nft_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPlan **ret) {
+	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
+	_cleanup_strv_free_ char **want = NULL;
+	_cleanup_free_ char *listing = NULL;
+	int r;
+	size_t n;
+	if ((r = plugin_plan_new(&plan)) < 0 || (r = nft_render(ctx, p, &want)) < 0 ||
+	    (r = nft_list(ctx, &listing)) < 0 || (r = nft_diff(ctx, plan, want, listing, &n)) < 0)
+		return r;
+	if (!listing || n > 0) {
+		plan->state = nft_buffer(want);
+		if (!plan->state)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(plan);
+	return 0;
+}
+
+static int nft_apply(const PluginContext *ctx, const PluginPlan *plan, PluginBackup **ret_backup) {
+	*ret_backup = NULL;
+	if (!plan->state)
+		return 0;
+	int r = nft_run(ctx, plan->state, true, NULL);
+	if (r < 0) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "ruleset rejected by nft check; nothing changed");
+		return -EBADMSG;
+	}
+	if (ctx->dry_run) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_INFO, NULL, NULL, "dry run: would replace table " NFT_TABLE);
+		return 0;
+	}
+	_cleanup_(plugin_backup_freep) PluginBackup *b = calloc(1, sizeof(PluginBackup));
+	if (!b || !(b->plugin = strdup(NFT_NAME)))
+		return -ENOMEM;
+	if ((r = nft_list(ctx, &b->state)) < 0)
+		return r;
+	b->state_existed = b->state != NULL;
+	if ((r = nft_run(ctx, plan->state, false, NULL)) < 0)
+		return r;
+	*ret_backup = TAKE_PTR(b);
+	return 0;
+}
+
+static int nft_verify(const PluginContext *ctx, const PluginPlan *plan) {
+	if (!plan->state)
+		return 0;
+	_cleanup_free_ char *listing = NULL;
+	_cleanup_strv_free_ char **want = NULL;
+	int r = nft_list(ctx, &listing);
+	if (r < 0)
+		return r;
+	if (!listing) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "table " NFT_TABLE " missing");
+		return -EBADE;
+	}
+	if ((r = nft_listing_rules(plan->state, &want)) < 0)
+		return r;
+	size_t n;
+	if ((r = nft_diff(ctx, NULL, want, listing, &n)) < 0)
+		return r;
+	if (n > 0) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "%zu rule(s) differ from the plan", n);
+		return -EBADE;
+	}
+	return 0;
+}
+
+static int nft_rollback(const PluginContext *ctx, const PluginBackup *b) {
+	_cleanup_free_ char *buf = b->state_existed
+					   ? strdup_printf("table " NFT_TABLE "\nflush table " NFT_TABLE "\n%s", b->state)
+					   : strdup("table " NFT_TABLE "\ndelete table " NFT_TABLE "\n");
+	if (!buf)
+		return -ENOMEM;
+	if (ctx->dry_run) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_INFO, NULL, NULL, "dry run: would restore table " NFT_TABLE);
+		return 0;
+	}
+	return nft_run(ctx, buf, false, NULL);
+}
+
+const SmbpolicyPlugin smbpolicy_plugin = {
+	.abi_version = SMBPOLICY_PLUGIN_ABI_VERSION,
+	.name = NFT_NAME,
+	.description = "nftables: table inet smbpolicy (NetBIOS drops, transport ports), one transaction",
+	.settings = nft_settings,
+	.n_settings = ELEMENTSOF(nft_settings),
+	.detect = nft_detect,
+	.read_actual = nft_read_actual,
+	.plan = nft_plan,
+	.apply = nft_apply,
+	.verify = nft_verify,
+	.rollback = nft_rollback,
+	.detect_clear = plugin_detect_clear,
+	.actual_free = plugin_actual_free,
+	.plan_free = plugin_plan_free,
+	.backup_free = plugin_backup_free,
+};
