@@ -112,7 +112,7 @@ Config *config_unref(Config *c) {
 int config_load(const char *path, Config **ret) {
 	_cleanup_(catalog_freep) Catalog *cat = NULL;
 	_cleanup_(policy_freep) Policy *pol = NULL;
-	_cleanup_free_ char ***values = NULL;
+	_cleanup_free_ char ***values = NULL; /* vector of borrowed strvs */
 	DiagList diag = {};
 	int r;
 

@@ -109,7 +109,10 @@ static int run_request(Smb2Request *r) {
 		return k;
 	if (r->out->failed)
 		return -ENOMEM;
-	if (is_error(r->status) && r->status != NT_STATUS_MORE_PROCESSING_REQUIRED && !r->no_response &&
+	/* An error status, or a warning (NO_MORE_FILES...) without a body,
+	 * is answered with the error body; BUFFER_OVERFLOW keeps its data. */
+	bool failed = is_error(r->status) || (r->status != NT_STATUS_OK && r->out->len == start);
+	if (failed && r->status != NT_STATUS_MORE_PROCESSING_REQUIRED && !r->no_response &&
 	    !r->keep_error_body) {
 		/* handlers only set the status on failure; the body is the error's */
 		uint32_t st = r->status;

@@ -16,6 +16,7 @@
  * Must never: change a file through a class it does not implement (unknown
  * SET_INFO classes are refused, not ignored).
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -93,6 +94,28 @@ static void put_name(InfoCtx *x) {
 	}
 	if (n >= 0 && !x->b->failed)
 		smb2_put32(x->b->data + at, (uint32_t)(x->b->len - at - 4));
+}
+
+/* FileAlternateNameInformation: an 8.3-style name derived from the last
+ * component (smbrefd keeps no real short names). */
+static int q_alt_name(InfoCtx *x) {
+	const char *base = strrchr(x->o->path, '/');
+	base = base ? base + 1 : x->o->path;
+	char shortname[13] = "";
+	size_t n = 0;
+	for (const char *s = base; *s && n < 12; s++)
+		if ((unsigned char)*s < 0x80)
+			shortname[n++] = (char)toupper((unsigned char)*s);
+	if (strlen(base) > 12 && n >= 8)
+		memcpy(shortname + 6, "~1", 3);
+	size_t at = x->b->len;
+	put_u32(x, 0);
+	int k = smb2_utf8_to_utf16(x->b, shortname);
+	if (k < 0)
+		return k;
+	if (!x->b->failed)
+		smb2_put32(x->b->data + at, (uint32_t)k);
+	return 0;
 }
 
 static int q_basic(InfoCtx *x) { put_basic(x); return 0; }
@@ -299,6 +322,7 @@ static const struct {
 	{ SMB2_0_INFO_FILE, 16, q_mode, FIXED },
 	{ SMB2_0_INFO_FILE, 17, q_alignment, FIXED },
 	{ SMB2_0_INFO_FILE, 18, q_all, TRUNCATABLE },
+	{ SMB2_0_INFO_FILE, 21, q_alt_name, TRUNCATABLE },
 	{ SMB2_0_INFO_FILE, 22, q_stream, TRUNCATABLE },
 	{ SMB2_0_INFO_FILE, 28, q_compression, FIXED },
 	{ SMB2_0_INFO_FILE, 34, q_network_open, FIXED },
