@@ -156,7 +156,8 @@ int xmldoc_read(const char *buf, size_t len, size_t max_bytes, const char *filen
 	ctxt->_private = &e;
 	ctxt->sax->internalSubset = xmldoc_refuse_doctype;
 
-	xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf, (int)len, filename, "UTF-8", XML_PARSE_NONET);
+	xmlDoc *doc = xmlCtxtReadMemory(ctxt, buf, (int)len, filename, "UTF-8",
+					  XML_PARSE_NONET | XML_PARSE_BIG_LINES);
 	bool ok = doc && ctxt->wellFormed && !e.refused;
 	xmldoc_handlers_pop(&saved);
 	if (!ok) {

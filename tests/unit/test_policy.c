@@ -306,6 +306,21 @@ static void test_policy_reports_all_setting_errors(void **state) {
 	assert_true(diag_has(&d, "server.transport.tcp.port", 5, "out of range"));
 }
 
+static void test_policy_line_numbers_past_65535(void **state) {
+	(void)state;
+	StrBuf b = { 0 };
+	strbuf_append(&b, "<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"t\">");
+	for (int i = 0; i < 70000; i++)
+		strbuf_append(&b, "\n");
+	strbuf_append(&b, "<setting id=\"server.signing.required\">maybe</setting></policy>");
+	_cleanup_free_ char *xml = NULL;
+	assert_int_equal(strbuf_finish(&b, &xml), 0);
+	_cleanup_(policy_freep) Policy *p = NULL;
+	_cleanup_(diag_clear) DiagList d = { 0 };
+	assert_int_equal(parse_text(xml, &p, &d), -EINVAL);
+	assert_true(diag_has(&d, "server.signing.required", 70001, "true or false"));
+}
+
 static void test_policy_file_errors(void **state) {
 	(void)state;
 	_cleanup_(policy_freep) Policy *p = NULL;
@@ -549,6 +564,7 @@ int main(void) {
 		cmocka_unit_test(test_policy_empty_policy),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_policy_reports_all_setting_errors),
+		cmocka_unit_test(test_policy_line_numbers_past_65535),
 		cmocka_unit_test(test_policy_file_errors),
 		cmocka_unit_test(test_policy_xxe),
 		cmocka_unit_test(test_policy_billion_laughs),
