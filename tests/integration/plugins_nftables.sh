@@ -19,18 +19,20 @@ ip link set lo up
 
 cat >"$T/listen.py" <<'EOF'
 import socket, sys, threading
-def tcp(port):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port)); s.listen(16)
+def tcp(s):
     while True:
         c, _ = s.accept(); c.sendall(b"hi"); c.close()
-def udp(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", port))
+def udp(s):
     while True:
         d, a = s.recvfrom(100); s.sendto(d, a)
 for spec in sys.argv[1:]:
     proto, port = spec.split(":")
-    threading.Thread(target=tcp if proto == "tcp" else udp, args=(int(port),), daemon=True).start()
+    if proto == "tcp":
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", int(port))); s.listen(16)
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(port)))
+    threading.Thread(target=tcp if proto == "tcp" else udp, args=(s,), daemon=True).start()
 print("ready", flush=True)
 threading.Event().wait()
 EOF
