@@ -500,6 +500,26 @@ static void test_policy_no_network_no_xinclude(void **state) {
 	assert_true(diag_has(&d, NULL, 1, "not expected"));
 }
 
+/* xsi:schemaLocation must not make the validator load another schema: the
+ * one named here would reject every <policy>. */
+static void test_policy_ignores_schema_location(void **state) {
+	(void)state;
+	_cleanup_free_ char *evil = strdup_printf("%s/evil.xsd", tmpdir);
+	const char *xsd = "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" "
+			  "targetNamespace=\"urn:smbpolicy:policy:1\"><xs:element name=\"other\"/></xs:schema>";
+	assert_int_equal(write_file_atomic(evil, xsd, strlen(xsd), 0644), 0);
+	_cleanup_free_ char *xml = strdup_printf(
+		"<policy xmlns=\"urn:smbpolicy:policy:1\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+		"xsi:schemaLocation=\"urn:smbpolicy:policy:1 %s\" name=\"t\">"
+		"<setting id=\"client.ntlm.block\">true</setting></policy>", evil);
+	_cleanup_(policy_freep) Policy *p = NULL;
+	_cleanup_(diag_clear) DiagList d = { 0 };
+	if (parse_text(xml, &p, &d) < 0) {
+		dump_diag(&d);
+		fail();
+	}
+}
+
 /* Near the size limit, documents built to make checks quadratic: a list of
  * 200,000 items, 80,000 unknown or duplicate settings. */
 static char *repeat_doc(const char *head, const char *unit, unsigned n, const char *tail) {
@@ -574,6 +594,7 @@ int main(void) {
 		cmocka_unit_test(test_policy_bad_encoding),
 		cmocka_unit_test(test_policy_no_network_no_xinclude),
 		cmocka_unit_test(test_policy_algorithmic_complexity),
+		cmocka_unit_test(test_policy_ignores_schema_location),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
