@@ -198,14 +198,16 @@ static int session_auth_failed(Smb2Request *r, int err, const uint8_t *tok, size
 	const Config *cfg = r->config;
 	Conn *c = r->conn;
 	const NtlmAuthInfo *info = spnego_server_info(r->session->auth);
-	const char *user = info && info->user ? info->user : "";
+	char user[256]; /* the session (and info) go before the rate limiter's event */
+	snprintf(user, sizeof(user), "%s", info && info->user ? info->user : "");
 	if (err == -EPERM) {
 		audit_session(r, AUDIT_SERVER_GUEST_REFUSED, user, "anonymous logon refused");
 		session_fail(r, NT_STATUS_ACCESS_DENIED);
 		return 0;
 	}
 	const char *reason = err == -ENOENT ? "unknown user" : err == -EACCES ? "wrong password" :
-			     err == -EBADMSG ? "malformed token" : "authentication failed";
+			     err == -EBADMSG ? "malformed token" :
+			     err == -EPROTONOSUPPORT ? "LM/NTLMv1 or no common mechanism" : "authentication failed";
 	const AuditField f[] = {
 		{ "user", user },
 		{ "domain", info && info->domain ? info->domain : "" },
