@@ -25,7 +25,7 @@ $(BUILD)/plugins/%.so: $(BUILD)/obj/plugins/%.o $(PLUGIN_UTIL_OBJS) $(LIBSMBPOLI
 $(BUILD)/bin/smbpolicy-plugin: $(BUILD)/obj/plugins/plugin_run.o $(LIBSMBPLUGIN) $(LIBSMBPOLICY)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) -o $@ $< $(LDFLAGS) $(LIBSMBPLUGIN) $(LIBSMBPOLICY) -ldl
+	$(Q)$(CC) -o $@ $< $(LDFLAGS) $(LIBSMBPLUGIN) $(LIBSMBPOLICY) $(LIB_LIBS) -ldl
 
 PLUGINS += $(patsubst %,$(BUILD)/plugins/%.so,$(PLUGIN_NAMES))
 STATIC_LIBS += $(LIBSMBPLUGIN)

@@ -7,7 +7,8 @@
  *
  * The desired policy comes from --settings FILE (lines `id = value`, `id +=
  * item` appends to a list, `id =` is an empty list) and --set ID=VALUE; the
- * resultant policy XML (endpoint plugin) from --policy-xml FILE.  apply runs
+ * resultant policy XML (endpoint plugin) from --policy-xml FILE, else built
+ * from the catalog (defaults for what is not given).  apply runs
  * plan -> apply -> verify and rolls back when verify fails; with --backup
  * DIR it saves the backup there so a later `rollback --backup DIR` restores
  * it.
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "plugin_util.h"
+#include "policy.h"
 
 typedef struct Args {
 	const char *plugin_dir;
@@ -397,6 +399,28 @@ static int verb_actual(const SmbpolicyPlugin *p, const PluginContext *ctx) {
 	return 0;
 }
 
+/* A complete policy document (every catalog setting: the given value or the
+ * default), for plugins that want the resultant XML (endpoint).  NULL when
+ * the catalog cannot be loaded or a value does not fit it. */
+static char *policy_document(const Args *a) {
+	_cleanup_(catalog_freep) Catalog *c = NULL;
+	if (catalog_load_default(&c) < 0)
+		return NULL;
+	_cleanup_free_ PolicyEntry *e = calloc(c->n_settings + 1, sizeof(PolicyEntry));
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < c->n_settings; i++) {
+		e[i] = (PolicyEntry){ .setting = &c->settings[i], .value = c->settings[i].default_value };
+		for (size_t j = 0; j < a->n; j++)
+			if (streq(a->ids[j], c->settings[i].id))
+				e[i].value = a->values[j];
+	}
+	Policy p = { .name = (char *)(a->name ? a->name : "smbpolicy-plugin"), .entries = e,
+		     .n_entries = c->n_settings };
+	char *xml = NULL;
+	return policy_to_xml(&p, &xml) < 0 ? NULL : xml;
+}
+
 /* plan, then the verb's ops on the plan. */
 static int verb_with_plan(const SmbpolicyPlugin *p, const Args *a, const char *verb) {
 	_cleanup_free_ PluginSetting *settings = calloc(a->n + 1, sizeof(PluginSetting));
@@ -409,6 +433,8 @@ static int verb_with_plan(const SmbpolicyPlugin *p, const Args *a, const char *v
 		fprintf(stderr, "%s: cannot read\n", a->policy_xml);
 		return 1;
 	}
+	if (!xml)
+		xml = policy_document(a);
 	PluginPolicy pol = { .name = a->name ? a->name : "smbpolicy-plugin", .hash = a->hash,
 			     .settings = settings, .n_settings = a->n, .xml = xml };
 	PluginPlan *plan = NULL;
