@@ -174,14 +174,18 @@ static int session_established(Smb2Request *r, const Smb2SessionSetupReq *q, con
 		}
 		if (!s->signing_required && !s->encrypt && cfg->audit_client_no_signing)
 			audit_session(r, AUDIT_SERVER_CLIENT_NO_SIGNING, s->user, "session not signed");
-		if (s->encrypt) {
+		/* A client may encrypt on its own whenever a cipher exists
+		 * ([MS-SMB2] 3.3.5.2.1.1), so the ciphers are set up even when
+		 * the policy does not ask for encryption. */
+		if (can_encrypt) {
 			k = smb3_cipher_new(cipher, s->keys.encrypt_key, s->keys.cipher_key_len, &s->enc);
 			if (k >= 0)
 				k = smb3_cipher_new(cipher, s->keys.decrypt_key, s->keys.cipher_key_len, &s->dec);
 			if (k < 0)
 				return k;
-			flags |= SMB2_SESSION_FLAG_ENCRYPT_DATA;
 		}
+		if (s->encrypt)
+			flags |= SMB2_SESSION_FLAG_ENCRYPT_DATA;
 		/* [MS-SMB2] 3.3.5.5.3: the final response of 3.1.1 is always signed */
 		r->sign_with_session = c->dialect == SMB2_DIALECT_311 || s->signing_required ||
 				       (r->hdr.flags & SMB2_FLAGS_SIGNED);
