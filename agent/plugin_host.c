@@ -107,7 +107,8 @@ int plugin_host_load(const char *dir, PluginHost **ret) {
 		if (load_one(h, path) == -ENOMEM)
 			return -ENOMEM;
 	}
-	qsort(h->items, h->n, sizeof(PluginHandle), cmp_name);
+	if (h->n > 1)
+		qsort(h->items, h->n, sizeof(PluginHandle), cmp_name);
 	int n = (int)h->n;
 	*ret = TAKE_PTR(h);
 	return n;
