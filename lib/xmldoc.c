@@ -57,6 +57,18 @@ static const char *xmldoc_friendly_message(const xmlError *err) {
 	return NULL;
 }
 
+/* Validity errors carry the node: name the setting it belongs to (the
+ * nearest <setting id="..."> at or above it; catalog and policy documents
+ * both name settings that way).  NULL when there is none. */
+static char *xmldoc_error_setting(const xmlError *err) {
+	if (err->domain != XML_FROM_SCHEMASV)
+		return NULL;
+	for (const xmlNode *n = err->node; n && n->type == XML_ELEMENT_NODE; n = n->parent)
+		if (xmldoc_is(n, "setting"))
+			return xmldoc_attr(n, "id");
+	return NULL;
+}
+
 static void xmldoc_capture(void *userdata, xmlErrorPtr err) {
 	XmlErrCtx *e = userdata;
 	if (!e || !err || err->level == XML_ERR_WARNING)
@@ -74,7 +86,8 @@ static void xmldoc_capture(void *userdata, xmlErrorPtr err) {
 				*p = p[1] ? ';' : 0;
 		xmldoc_strip(msg);
 	}
-	diag_add(e->diag, e->file, err->line > 0 ? (unsigned)err->line : 0, NULL, "%s",
+	_cleanup_free_ char *setting = xmldoc_error_setting(err);
+	diag_add(e->diag, e->file, err->line > 0 ? (unsigned)err->line : 0, setting, "%s",
 		 msg ? msg : "XML error");
 }
 
