@@ -123,6 +123,32 @@ static void test_catalog_has_every_design_setting(void **state) {
 	assert_int_equal(catalog_index(cat, "no.such.setting"), -ENOENT);
 }
 
+/* DESIGN.md's twelve seed features, each with at least one setting, and
+ * no setting outside them. */
+static void test_catalog_features(void **state) {
+	(void)state;
+	static const char *const features[] = {
+		"signing", "alternative-ports", "auditing", "auth-rate-limiter", "encryption",
+		"dialects", "firewall", "guest", "ntlm-blocking", "quic-client-access",
+		"quic-server", "mailslots",
+	};
+	size_t used[ELEMENTSOF(features)] = { 0 };
+	for (size_t i = 0; i < cat->n_settings; i++) {
+		bool known = false;
+		for (size_t f = 0; f < ELEMENTSOF(features); f++)
+			if (streq(cat->settings[i].feature, features[f])) {
+				used[f]++;
+				known = true;
+			}
+		if (!known)
+			fail_msg("%s: feature %s is not a seed feature", cat->settings[i].id,
+				 cat->settings[i].feature);
+	}
+	for (size_t f = 0; f < ELEMENTSOF(features); f++)
+		if (!used[f])
+			fail_msg("seed feature %s has no setting", features[f]);
+}
+
 static void test_catalog_types(void **state) {
 	(void)state;
 	const CatalogSetting *d = catalog_find(cat, "server.auth-rate-limiter.delay-ms");
@@ -558,6 +584,7 @@ static void test_diag_print(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_catalog_has_every_design_setting),
+		cmocka_unit_test(test_catalog_features),
 		cmocka_unit_test(test_catalog_types),
 		cmocka_unit_test(test_catalog_check_value),
 		cmocka_unit_test(test_catalog_scalar_needs_one_value),
