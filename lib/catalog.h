@@ -127,6 +127,10 @@ void catalog_canonicalize_item(const CatalogSetting *s, char *item);
 /* Id and message of constraint i (for listings); NULL when out of range. */
 const char *catalog_constraint_id(const Catalog *c, size_t i);
 const char *catalog_constraint_message(const Catalog *c, size_t i);
+/* Constraint i as one readable line (malloc'd), e.g.
+ * "if client.encryption.required = true then client.dialect.max >= 3.0".
+ * -ENOENT out of range, -ENOMEM. */
+int catalog_constraint_describe(const Catalog *c, size_t i, char **ret);
 
 const char *catalog_item_type_to_string(CatalogItemType t);
 

@@ -10,6 +10,7 @@
  * modify the values it checks.
  */
 #include "catalog_internal.h"
+#include "strbuf.h"
 #include "xmldoc.h"
 
 typedef enum OperandKind {
@@ -24,6 +25,7 @@ typedef enum OperandKind {
 
 struct CatalogOp {
 	const char *name;
+	const char *text; /* how catalog_constraint_describe() writes it */
 	unsigned types; /* mask of CatalogType of the left setting */
 	OperandKind operand;
 	/* a: left value, b: right value (other setting or literal), or NULL */
@@ -90,16 +92,16 @@ static bool op_disjoint(const CatalogSetting *s _unused_, char *const *a, char *
 }
 
 static const CatalogOp catalog_ops[] = {
-	{ "eq", SCALARS, OPERAND_ANY, op_eq },
-	{ "ne", SCALARS, OPERAND_ANY, op_ne },
-	{ "lt", ORDERED, OPERAND_ANY, op_lt },
-	{ "le", ORDERED, OPERAND_ANY, op_le },
-	{ "gt", ORDERED, OPERAND_ANY, op_gt },
-	{ "ge", ORDERED, OPERAND_ANY, op_ge },
-	{ "empty", T(CATALOG_LIST) | T(CATALOG_STRING), OPERAND_NONE, op_empty },
-	{ "nonempty", T(CATALOG_LIST) | T(CATALOG_STRING), OPERAND_NONE, op_nonempty },
-	{ "contains", T(CATALOG_LIST), OPERAND_ANY, op_contains },
-	{ "disjoint", T(CATALOG_LIST), OPERAND_OTHER, op_disjoint },
+	{ "eq", "=", SCALARS, OPERAND_ANY, op_eq },
+	{ "ne", "!=", SCALARS, OPERAND_ANY, op_ne },
+	{ "lt", "<", ORDERED, OPERAND_ANY, op_lt },
+	{ "le", "<=", ORDERED, OPERAND_ANY, op_le },
+	{ "gt", ">", ORDERED, OPERAND_ANY, op_gt },
+	{ "ge", ">=", ORDERED, OPERAND_ANY, op_ge },
+	{ "empty", "is empty", T(CATALOG_LIST) | T(CATALOG_STRING), OPERAND_NONE, op_empty },
+	{ "nonempty", "is not empty", T(CATALOG_LIST) | T(CATALOG_STRING), OPERAND_NONE, op_nonempty },
+	{ "contains", "contains", T(CATALOG_LIST), OPERAND_ANY, op_contains },
+	{ "disjoint", "shares no item with", T(CATALOG_LIST), OPERAND_OTHER, op_disjoint },
 };
 
 static const CatalogOp *catalog_op_find(const char *name) {
@@ -312,4 +314,28 @@ const char *catalog_constraint_id(const Catalog *c, size_t i) {
 
 const char *catalog_constraint_message(const Catalog *c, size_t i) {
 	return i < c->n_constraints ? c->constraints[i].message : NULL;
+}
+
+static void describe_operands(StrBuf *b, const CatalogOperand *o, size_t n, const char *sep) {
+	for (size_t i = 0; i < n; i++) {
+		strbuf_printf(b, "%s%s %s", i ? sep : "", o[i].setting_id, o[i].op->text);
+		if (o[i].other_id)
+			strbuf_printf(b, " %s", o[i].other_id);
+		else if (o[i].literal[0])
+			strbuf_printf(b, " %s", o[i].literal[0]);
+	}
+}
+
+int catalog_constraint_describe(const Catalog *c, size_t i, char **ret) {
+	if (i >= c->n_constraints)
+		return -ENOENT;
+	const CatalogConstraint *k = &c->constraints[i];
+	_cleanup_(strbuf_free) StrBuf b = { 0 };
+	if (k->n_when) {
+		strbuf_append(&b, "if ");
+		describe_operands(&b, k->when, k->n_when, " and ");
+		strbuf_append(&b, " then ");
+	}
+	describe_operands(&b, k->require, k->n_require, k->match_any ? " or " : " and ");
+	return strbuf_finish(&b, ret);
 }

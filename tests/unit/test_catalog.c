@@ -428,6 +428,23 @@ static void test_catalog_constraints(void **state) {
 		assert_non_null(catalog_constraint_message(cat, i));
 	}
 	assert_null(catalog_constraint_id(cat, cat->n_constraints));
+	static const struct {
+		const char *id, *text;
+	} described[] = {
+		{ "server-dialect-order", "server.dialect.min <= server.dialect.max" },
+		{ "client-encryption-needs-smb3", "if client.encryption.required = true then client.dialect.max >= 3.0" },
+		{ "server-needs-a-transport", "server.transport.tcp.enabled = true or server.transport.quic.enabled = true or server.transport.rdma.enabled = true" },
+		{ "quic-client-access-lists-disjoint", "server.quic.client-access.block shares no item with server.quic.client-access.allow" },
+	};
+	for (size_t j = 0; j < ELEMENTSOF(described); j++)
+		for (size_t i = 0; i < cat->n_constraints; i++)
+			if (streq(catalog_constraint_id(cat, i), described[j].id)) {
+				_cleanup_free_ char *text = NULL;
+				assert_int_equal(catalog_constraint_describe(cat, i, &text), 0);
+				assert_string_equal(text, described[j].text);
+			}
+	char *none = NULL;
+	assert_int_equal(catalog_constraint_describe(cat, cat->n_constraints, &none), -ENOENT);
 }
 
 static void test_catalog_defaults_pass(void **state) {
