@@ -45,6 +45,9 @@ step "options per verb"
 expect "--enforced" link add strictish /paris --e
 expect "--xml" rsop fs1 --x
 expect "--comment" import x.xml --c
+expect "strictish" link add --order 3 ""
+expect "" show --version ""
+expect "--order" link add --or
 step "names from the store"
 expect "strictish" show s
 expect "/ /paris" link add strictish ""
