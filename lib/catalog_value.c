@@ -45,6 +45,9 @@ static bool valid_hostname(const char *s) {
 	size_t len = strlen(s);
 	if (len == 0 || len > 253)
 		return false;
+	/* digits and dots only is a (bad) IPv4 address, not a name */
+	if (strspn(s, "0123456789.") == len)
+		return false;
 	size_t label = 0;
 	for (const char *p = s;; p++) {
 		if (*p == '.' || *p == 0) {
