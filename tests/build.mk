@@ -13,12 +13,14 @@ BENCHES    += $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench_*.c))
 
 $(BUILD)/tests/%: tests/unit/%.c $(STATIC_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-function $< -o $@ $(LDFLAGS) -Wl,--as-needed \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-function $< -o $@ $(LDFLAGS) -Wl,--as-needed \
 		-Wl,--start-group $(STATIC_LIBS) -Wl,--end-group $(ALL_PKG_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(STATIC_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -Wl,--as-needed -Wl,--start-group $(STATIC_LIBS) -Wl,--end-group $(ALL_PKG_LIBS)
+	@echo "  BENCH   $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -Wl,--as-needed -Wl,--start-group $(STATIC_LIBS) -Wl,--end-group $(ALL_PKG_LIBS)
 
 # Fuzzing always uses its own build dir and clang.
 FUZZ_DIR := build-fuzz
@@ -28,12 +30,14 @@ FUZZERS += $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS)) -MMD -MP -c $< -o $@
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS)) -MMD -MP -c $< -o $@
 
 $(FUZZ_DIR)/libfuzz.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libfuzz.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $< -o $@ -Wl,--as-needed $(FUZZ_DIR)/libfuzz.a $(ALL_PKG_LIBS)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< -o $@ -Wl,--as-needed $(FUZZ_DIR)/libfuzz.a $(ALL_PKG_LIBS)
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
