@@ -235,6 +235,19 @@ static char *rule_prefix(const char *rule) {
 	return sp ? strndup(rule, (size_t)(sp - rule) + 1) : strdup(rule);
 }
 
+/* The setting a rule of our table belongs to: the id in its comment when
+ * it names one of ours, else the table's first row (a stray rule in our
+ * table is NetBIOS/port policy all the same).  Never NULL: the agent keys
+ * its report by setting id. */
+static const char *rule_owner(const char *rule) {
+	for (size_t i = 0; i < ELEMENTSOF(nft_settings); i++) {
+		_cleanup_free_ char *pat = strdup_printf("comment \"%s\"", nft_settings[i].id);
+		if (pat && strstr(rule, pat))
+			return nft_settings[i].id;
+	}
+	return nft_settings[0].id;
+}
+
 /* ---- ops ---- */
 
 static int nft_detect(const PluginContext *ctx, PluginDetect *ret) {
@@ -306,7 +319,7 @@ static int nft_diff(const PluginContext *ctx, PluginPlan *plan, char *const *wan
 		if (replaced)
 			continue;
 		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_DEBUG, NULL, NULL, "extra: %s", *h);
-		if (plan && (r = plugin_plan_add_change(plan, NULL, prefix ? prefix : *h, *h, NULL)) < 0)
+		if (plan && (r = plugin_plan_add_change(plan, rule_owner(*h), prefix ? prefix : *h, *h, NULL)) < 0)
 			return r;
 		n++;
 	}

@@ -168,7 +168,8 @@ typedef struct PluginActual {
 } PluginActual;
 
 /* One difference plan() found: target key `target` of setting `id` goes from
- * actual to desired (target-side text; NULL = unset/absent). */
+ * actual to desired (target-side text; NULL = unset/absent).  id and target
+ * are never NULL. */
 typedef struct PluginChange {
 	char *id;
 	char *target;
