@@ -189,9 +189,11 @@ static int build_resp(int neg_state, bool supported_mech, const uint8_t *token, 
 	return asn1_writer_finish(&w, ret, ret_len);
 }
 
-/* InitialContextToken { spnego, [0] NegTokenInit{ [0] {NTLMSSP},
- * [2] token } } or, with hints, NegTokenInit2 { [0] {NTLMSSP},
- * [3] negHints { [0] hintName } }. */
+/* InitialContextToken { spnego, [0] NegTokenInit { [0] {NTLMSSP},
+ * [2] token } } or, for the NEGOTIATE response, the hint in [3] as the
+ * RFC 4178 mechListMIC OCTET STRING, the form Samba's smbd sends and
+ * tshark dissects cleanly (Windows' NegTokenInit2 puts a negHints SEQUENCE
+ * there, which RFC 4178 dissectors flag as malformed; clients ignore both). */
 static int build_init(const uint8_t *token, size_t token_len, bool hints, uint8_t **ret,
 		      size_t *ret_len) {
 	Asn1Writer w = { 0 };
@@ -211,11 +213,7 @@ static int build_init(const uint8_t *token, size_t token_len, bool hints, uint8_
 	}
 	if (hints) {
 		asn1_begin(&w, ASN1_TAG_CONTEXT(3));
-		asn1_begin(&w, ASN1_TAG_SEQUENCE);
-		asn1_begin(&w, ASN1_TAG_CONTEXT(0));
-		asn1_put(&w, ASN1_TAG_GENERAL_STRING, hint_name, sizeof hint_name - 1);
-		asn1_end(&w);
-		asn1_end(&w);
+		asn1_put(&w, ASN1_TAG_OCTET_STRING, hint_name, sizeof hint_name - 1);
 		asn1_end(&w);
 	}
 	asn1_end(&w);

@@ -35,10 +35,11 @@
 #define SPNEGO_CONTINUE 1
 
 /*
- * The security buffer of the NEGOTIATE response: a NegTokenInit2
+ * The security buffer of the NEGOTIATE response: a NegTokenInit
  * (GSS-API InitialContextToken, OID 1.3.6.1.5.5.2) listing NTLMSSP as
- * mechanism and the negHints hintName "not_defined_in_RFC4178@please_ignore".
- * *ret malloc'd.  Returns 0 or -ENOMEM.
+ * mechanism, with the hint "not_defined_in_RFC4178@please_ignore" as a
+ * [3] OCTET STRING (Samba's form, which tshark dissects without error).
+ * *ret malloc'd.  Returns 0, -EINVAL or -ENOMEM.
  */
 int spnego_negotiate_hints(uint8_t **ret, size_t *ret_len);
 
