@@ -214,10 +214,17 @@ int report_to_json(const Report *r, char **ret) {
 static void report_text(const Report *r, StrBuf *b, bool verbose) {
 	char when[64];
 	format_rfc3339(r->finished_usec ? r->finished_usec : r->started_usec, when, sizeof(when));
-	strbuf_printf(b, "%s of policy %s (version %s) on %s at %s: %s", report_kind_to_string(r->kind),
+	strbuf_printf(b, "%s of policy %s (version %.12s) on %s at %s: ", report_kind_to_string(r->kind),
 		      *r->policy ? r->policy : "-", *r->version ? r->version : "-",
-		      *r->host ? r->host : "-", when, r->compliant ? "compliant" : "NOT compliant");
-	strbuf_printf(b, ", %u changed, %u failed\n", r->changed, r->failed);
+		      *r->host ? r->host : "-", when);
+	if (r->kind == REPORT_PLAN) {
+		size_t pending = 0;
+		for (size_t i = 0; i < r->n_settings; i++)
+			pending += r->settings[i].status == RS_CHANGE;
+		strbuf_printf(b, "%zu change(s) pending, %u plugin(s) failed\n", pending, r->failed);
+	} else
+		strbuf_printf(b, "%s, %u changed, %u failed\n",
+			      r->compliant ? "compliant" : "NOT compliant", r->changed, r->failed);
 	for (size_t i = 0; i < r->n_plugins; i++) {
 		const ReportPlugin *p = &r->plugins[i];
 		strbuf_printf(b, "  %-10s %-11s %s\n", p->name,

@@ -1,0 +1,81 @@
+# demo: Agent smbpolicyd on a private bus
+#
+# Starts a private system-like dbus-daemon (with the shipped bus policy
+# dist/dbus/org.smbpolicy.Agent1.conf), then smbpolicyd on it with fs1's
+# resultant policy ($DEMO/fs1.rsop.xml, from part 10) under the scratch root
+# $DEMO/root (an admin's smb.conf there gets one include line); runs
+# `smbpolicy apply` and `smbpolicy status` over D-Bus, shows the agent's
+# properties, then edits a managed file behind its back and shows the drift
+# being detected and remediated.  Pids go to $DEMO/pids.
+# Needs: $BIN, $TOP, $DEMO, $PLUGIN_DIR (set by scripts/demo).
+set -euo pipefail
+sp() { echo "\$ smbpolicy $*"; "$BIN/smbpolicy" "$@"; }
+policy=$DEMO/fs1.rsop.xml
+[ -f "$policy" ] || policy=$TOP/schema/policies/strict.xml
+root=$DEMO/root
+mkdir -p "$root/etc/samba" "$DEMO/agent"
+[ -f "$root/etc/samba/smb.conf" ] ||
+	printf '# the admin'"'"'s smb.conf\n[global]\n\tworkgroup = DEMO\n\n[share]\n\tpath = %s/share\n' \
+		"$DEMO" >"$root/etc/samba/smb.conf"
+
+chmod 755 "$DEMO/agent"
+cat >"$DEMO/agent/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$DEMO/agent/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
+</busconfig>
+CONF
+out=$(dbus-daemon --config-file="$DEMO/agent/bus.conf" --fork --print-address=1 --print-pid=1)
+bus=$(echo "$out" | sed -n 1p)
+echo "$out" | sed -n 2p >>"$DEMO/pids"
+export SMBPOLICY_BUS=$bus
+echo "private bus: $bus"
+
+echo "what the agent will change (the same engine, in-process, nothing written):"
+sp plan --local --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" || true
+echo
+echo "\$ smbpolicyd --bus \$SMBPOLICY_BUS --root $root --policy $policy &"
+"$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" \
+	--interval 60 >"$DEMO/agent/smbpolicyd.log" 2>&1 &
+echo $! >>"$DEMO/pids"
+for _ in $(seq 100); do
+	busctl --address="$bus" status org.smbpolicy.Agent1 >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
+sp targets --plugin-dir "$PLUGIN_DIR" | head -n 6
+echo "..."
+sp apply || true
+sp status || true
+echo "\$ busctl get-property org.smbpolicy.Agent1 ... Policy Version Mode Compliant"
+busctl --address="$bus" get-property org.smbpolicy.Agent1 /org/smbpolicy/Agent1 \
+	org.smbpolicy.Agent1 Policy Version Mode Compliant
+
+conf=$root/etc/samba/smbpolicy.conf
+if [ -f "$conf" ]; then
+	echo
+	echo "drift: an admin weakens signing in $conf behind the agent's back"
+	sed -i 's/server signing = mandatory/server signing = disabled/' "$conf"
+	sleep 1.5
+	grep -m1 "drift in" "$DEMO/agent/smbpolicyd.log" || true
+	echo "now: $(grep 'server signing' "$conf" | tr -d '\t')"
+fi
+echo "agent log: $DEMO/agent/smbpolicyd.log"
