@@ -12,16 +12,6 @@
 #include "cli.h"
 #include "output.h"
 
-/* JSON names of catalog item types, indexed by CatalogItemType. */
-static const char *const item_type_names[_CATALOG_ITEM_TYPE_MAX] = {
-	[CATALOG_ITEM_STRING] = "string",
-	[CATALOG_ITEM_ENUM] = "enum",
-	[CATALOG_ITEM_HOST] = "host",
-	[CATALOG_ITEM_CERT_ID] = "cert-id",
-	[CATALOG_ITEM_PORT_MAPPING] = "port-mapping",
-	[CATALOG_ITEM_PATH] = "path",
-};
-
 static bool is_list(const CatalogSetting *s) { return s->type == CATALOG_LIST; }
 
 static void json_strv(StrBuf *b, char *const *l) { output_value_json(b, l, true); }
@@ -35,7 +25,7 @@ static void catalog_setting_json(StrBuf *b, const CatalogSetting *s) {
 	strbuf_json_string(b, catalog_type_to_string(s->type));
 	if (s->type == CATALOG_LIST || s->type == CATALOG_STRING) {
 		strbuf_append(b, ", \"item_type\": ");
-		strbuf_json_string(b, item_type_names[s->item_type]);
+		strbuf_json_string(b, catalog_item_type_to_string(s->item_type));
 	}
 	if (s->type == CATALOG_INT)
 		strbuf_printf(b, ", \"min\": %lld, \"max\": %lld, \"step\": %lld", (long long)s->min,
@@ -66,16 +56,40 @@ static void catalog_setting_json(StrBuf *b, const CatalogSetting *s) {
 	strbuf_append(b, "}");
 }
 
+/* {"id", "message", "rule"} of constraint i. */
+static int catalog_constraint_json(StrBuf *b, const Catalog *c, size_t i) {
+	_cleanup_free_ char *rule = NULL;
+	int r = catalog_constraint_describe(c, i, &rule);
+	if (r < 0)
+		return r;
+	const char *message = catalog_constraint_message(c, i);
+	strbuf_append(b, "{\"id\": ");
+	strbuf_json_string(b, catalog_constraint_id(c, i));
+	strbuf_append(b, ", \"message\": ");
+	strbuf_json_string(b, message ? message : "");
+	strbuf_append(b, ", \"rule\": ");
+	strbuf_json_string(b, rule);
+	strbuf_append(b, "}");
+	return 0;
+}
+
 static int catalog_print_json(const Catalog *c) {
 	_cleanup_(strbuf_free) StrBuf b = {};
-	strbuf_append(&b, "[");
+	int r = 0;
+	strbuf_append(&b, "{\"settings\": [");
 	for (size_t i = 0; i < c->n_settings; i++) {
-		strbuf_append(&b, i ? ",\n " : "\n ");
+		strbuf_append(&b, i ? ",\n  " : "\n  ");
 		catalog_setting_json(&b, &c->settings[i]);
 	}
-	strbuf_append(&b, "\n]");
+	strbuf_append(&b, "\n ],\n \"constraints\": [");
+	for (size_t i = 0; i < c->n_constraints && r >= 0; i++) {
+		strbuf_append(&b, i ? ",\n  " : "\n  ");
+		r = catalog_constraint_json(&b, c, i);
+	}
+	strbuf_append(&b, "\n ]}");
 	_cleanup_free_ char *s = NULL;
-	int r = strbuf_finish(&b, &s);
+	if (r >= 0)
+		r = strbuf_finish(&b, &s);
 	return r < 0 ? r : output_document(s, stdout);
 }
 
@@ -94,10 +108,20 @@ static int catalog_print_table(const Catalog *c) {
 		if (s->type == CATALOG_INT)
 			type = strdup_printf("int %lld..%lld", (long long)s->min, (long long)s->max);
 		else if (is_list(s))
-			type = strdup_printf("list of %s", item_type_names[s->item_type]);
+			type = strdup_printf("list of %s", catalog_item_type_to_string(s->item_type));
 		output_table_add(t, s->id, type ? type : catalog_type_to_string(s->type), def, targets);
 	}
-	return output_table_print(t, false, stdout);
+	int r = output_table_print(t, false, stdout);
+	if (r < 0 || c->n_constraints == 0)
+		return r;
+	printf("\nConstraints:\n");
+	for (size_t i = 0; i < c->n_constraints; i++) {
+		_cleanup_free_ char *rule = NULL;
+		if ((r = catalog_constraint_describe(c, i, &rule)) < 0)
+			return r;
+		printf("  %-32s %s\n", catalog_constraint_id(c, i), rule);
+	}
+	return 0;
 }
 
 int verb_catalog(Cli *cli, int argc, char *argv[]) {

@@ -27,8 +27,8 @@ _smbpolicy_options() {
 	_smbpolicy_run "$@" --help |
 		awk '/^Options:/ { on = 1; next }
 		     on && /^  -/ { for (i = 1; i <= NF; i++) if ($i ~ /^--/) {
-				o = $i; sub(/,$/, "", o)
-				print (i < NF && $(i + 1) ~ /^[A-Z]/) ? o "=ARG" : o; break } }'
+				o = $i; sub(/,$/, "", o); sub(/[[=].*/, "", o)
+				print (i < NF && $(i + 1) ~ /^[A-Z]|[|]/) ? o "=ARG" : o; break } }'
 }
 
 _smbpolicy_names() { # VERB...: first column of `smbpolicy [--store S] VERB... list`

@@ -70,10 +70,12 @@ for id in server.signing.required client.signing.required server.dialect.min cli
 	server.auth-rate-limiter.delay-ms firewall.netbios.legacy client.mailslots.enabled; do
 	has "^$id "
 done
+has "^Constraints:"
 run 0 "$SP" catalog --json; json_ok
-n_settings=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <"$T/out")
-py "len(d) >= 30 and all(k in d[0] for k in ('id','type','default','title','explanation','windows','targets'))"
-py "[s for s in d if s['id']=='server.auth-rate-limiter.delay-ms'][0]['step'] == 100"
+n_settings=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["settings"]))' <"$T/out")
+py "len(d['settings']) >= 30 and all(k in d['settings'][0] for k in ('id','type','default','title','explanation','windows','targets'))"
+py "[s for s in d['settings'] if s['id']=='server.auth-rate-limiter.delay-ms'][0]['step'] == 100"
+py "any('server.dialect.min' in c['rule'] for c in d['constraints']) and all(c['id'] and c['message'] for c in d['constraints'])"
 run 0 "$SP" --json catalog; json_ok
 
 step "validate"

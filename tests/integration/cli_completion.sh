@@ -37,7 +37,11 @@ XML
 
 step "verbs and sub-verbs"
 expect "history host" h
-expect "rollback rsop" r
+expect "rollback" ro
+expect "rsop" rs
+expect "ingest list" audit ""
+expect "--samba --samba-host" audit ingest --sam
+expect "--local" plan --lo
 expect "add block-inheritance list rm" group ""
 expect "move" host m
 expect "--help --json --store --version" --
