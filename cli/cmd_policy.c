@@ -112,16 +112,23 @@ static int catalog_print_table(const Catalog *c) {
 		output_table_add(t, s->id, type ? type : catalog_type_to_string(s->type), def, targets);
 	}
 	int r = output_table_print(t, false, stdout);
-	if (r < 0 || c->n_constraints == 0)
+	if (r < 0)
 		return r;
-	printf("\nConstraints:\n");
+
+	static const OutputColumn constraint_columns[] = {
+		{ "CONSTRAINT", "id", OUTPUT_STRING, 0 },
+		{ "RULE", "rule", OUTPUT_STRING, 0 },
+	};
+	_cleanup_(output_table_freep) OutputTable *ct =
+		output_table_new(constraint_columns, ELEMENTSOF(constraint_columns));
 	for (size_t i = 0; i < c->n_constraints; i++) {
 		_cleanup_free_ char *rule = NULL;
 		if ((r = catalog_constraint_describe(c, i, &rule)) < 0)
 			return r;
-		printf("  %-32s %s\n", catalog_constraint_id(c, i), rule);
+		output_table_add(ct, catalog_constraint_id(c, i), rule);
 	}
-	return 0;
+	putchar('\n');
+	return output_table_print(ct, false, stdout);
 }
 
 int verb_catalog(Cli *cli, int argc, char *argv[]) {

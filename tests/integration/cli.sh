@@ -70,7 +70,7 @@ for id in server.signing.required client.signing.required server.dialect.min cli
 	server.auth-rate-limiter.delay-ms firewall.netbios.legacy client.mailslots.enabled; do
 	has "^$id "
 done
-has "^Constraints:"
+has "^CONSTRAINT  *RULE"; has "^server-dialect-order  *server.dialect.min <= server.dialect.max"
 run 0 "$SP" catalog --json; json_ok
 n_settings=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["settings"]))' <"$T/out")
 py "len(d['settings']) >= 30 and all(k in d['settings'][0] for k in ('id','type','default','title','explanation','windows','targets'))"
