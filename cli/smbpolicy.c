@@ -56,6 +56,8 @@
 	V("drift", verb_drift, "[--local [--root DIR]]", "re-read the targets, list what differs") \
 	V("audit", verb_audit, "ingest|list ...", "collect and list audit events")           \
 	V("impact", verb_impact, "SETTING=VALUE...", "peers in the audit data a change would break") \
+	V("keygen", verb_keygen, "--out KEY [--pub PUB]", "new Ed25519 key for signing bundles") \
+	V("publish", verb_publish, "DIR --key KEY [--expires DUR] [--group PATH]...", "signed bundle per group for agents") \
 	V("report", verb_report, "[--format html|json|csv] [-o FILE]", "compliance report")
 
 #define DECLARE_VERB(name, fn, synopsis, summary) int fn(Cli *cli, int argc, char *argv[]);
