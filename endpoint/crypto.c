@@ -23,14 +23,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "smb2_pdu.h"
 #include "util.h"
 
-/* SMB2 header fields used here ([MS-SMB2] 2.2.1). */
+/* SMB2 header fields used here ([MS-SMB2] 2.2.1); byte order helpers,
+ * flags and command numbers come from smb2_pdu.h. */
 #define HDR_COMMAND 12
 #define HDR_FLAGS 16
 #define HDR_MESSAGE_ID 24
-#define SMB2_FLAGS_SERVER_TO_REDIR 0x00000001u
-#define SMB2_CANCEL 0x000c
 
 /* TRANSFORM_HEADER fields ([MS-SMB2] 2.2.41). */
 #define TH_SIGNATURE 4
@@ -41,25 +41,6 @@
 #define TH_AAD_LEN 32
 #define TH_FLAGS_ENCRYPTED 0x0001
 
-static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t get_le32(const uint8_t *p) {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t get_le64(const uint8_t *p) {
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-static inline void put_le16(uint8_t *p, uint16_t v) {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-static inline void put_le32(uint8_t *p, uint32_t v) {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void put_le64(uint8_t *p, uint64_t v) {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 static inline void put_be32(uint8_t *p, uint32_t v) {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * (3 - i)));
@@ -318,12 +299,12 @@ static int mac_ctx_for(const Smb2Keys *k, const uint8_t *hdr, EVP_MAC_CTX **ret)
 		break;
 	case SMB2_CRYPTO_SIGN_AES_GMAC: {
 		uint32_t bits = 0;
-		if (get_le32(hdr + HDR_FLAGS) & SMB2_FLAGS_SERVER_TO_REDIR)
+		if (smb2_le32(hdr + HDR_FLAGS) & SMB2_FLAGS_SERVER_TO_REDIR)
 			bits |= 0x1;
-		if (get_le16(hdr + HDR_COMMAND) == SMB2_CANCEL)
+		if (smb2_le16(hdr + HDR_COMMAND) == SMB2_CANCEL)
 			bits |= 0x2;
 		memcpy(nonce, hdr + HDR_MESSAGE_ID, 8);
-		put_le32(nonce + 8, bits);
+		smb2_put32(nonce + 8, bits);
 		mac = mac_gmac;
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
 							     (char *)"AES-128-GCM", 0);
@@ -493,11 +474,11 @@ static int encrypt_with_nonce(Smb3Cipher *c, uint64_t session_id, uint8_t *buf, 
 			      const uint8_t nonce[16]) {
 	uint8_t *h = buf;
 	memset(h, 0, SMB3_TRANSFORM_HEADER_SIZE);
-	put_le32(h, SMB3_TRANSFORM_PROTOCOL_ID);
+	smb2_put32(h, SMB3_TRANSFORM_PROTOCOL_ID);
 	memcpy(h + TH_NONCE, nonce, 16);
-	put_le32(h + TH_ORIGINAL_SIZE, (uint32_t)msg_len);
-	put_le16(h + TH_FLAGS, TH_FLAGS_ENCRYPTED);
-	put_le64(h + TH_SESSION_ID, session_id);
+	smb2_put32(h + TH_ORIGINAL_SIZE, (uint32_t)msg_len);
+	smb2_put16(h + TH_FLAGS, TH_FLAGS_ENCRYPTED);
+	smb2_put64(h + TH_SESSION_ID, session_id);
 
 	int r = aead_init(c, h + TH_NONCE, 1, NULL, msg_len);
 	if (r < 0)
@@ -523,7 +504,7 @@ int smb3_encrypt(Smb3Cipher *c, uint64_t session_id, uint8_t *buf, size_t msg_le
 	uint8_t nonce[16] = { 0 };
 	size_t prefix = c->info->nonce_len - 8;
 	memcpy(nonce, c->nonce_prefix, prefix);
-	put_le64(nonce + prefix, c->counter);
+	smb2_put64(nonce + prefix, c->counter);
 	if (++c->counter == 0)
 		c->exhausted = true;
 	return encrypt_with_nonce(c, session_id, buf, msg_len, nonce);
@@ -532,12 +513,12 @@ int smb3_encrypt(Smb3Cipher *c, uint64_t session_id, uint8_t *buf, size_t msg_le
 int smb3_transform_parse(const uint8_t *buf, size_t len, uint64_t *ret_session_id) {
 	if (!buf || len <= SMB3_TRANSFORM_HEADER_SIZE)
 		return -EBADMSG;
-	if (get_le32(buf) != SMB3_TRANSFORM_PROTOCOL_ID ||
-	    get_le16(buf + TH_FLAGS) != TH_FLAGS_ENCRYPTED ||
-	    get_le32(buf + TH_ORIGINAL_SIZE) != len - SMB3_TRANSFORM_HEADER_SIZE)
+	if (smb2_le32(buf) != SMB3_TRANSFORM_PROTOCOL_ID ||
+	    smb2_le16(buf + TH_FLAGS) != TH_FLAGS_ENCRYPTED ||
+	    smb2_le32(buf + TH_ORIGINAL_SIZE) != len - SMB3_TRANSFORM_HEADER_SIZE)
 		return -EBADMSG;
 	if (ret_session_id)
-		*ret_session_id = get_le64(buf + TH_SESSION_ID);
+		*ret_session_id = smb2_le64(buf + TH_SESSION_ID);
 	return 0;
 }
 

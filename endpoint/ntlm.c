@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "smb2_pdu.h"
 #include "util.h"
 
 static const uint8_t ntlmssp_signature[8] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0 };
@@ -85,24 +86,7 @@ static const uint8_t our_version[8] = { 10, 0, 0x7c, 0x4f, 0, 0, 0, 0x0f };
 	 NTLM_NEGOTIATE_VERSION | NTLM_NEGOTIATE_128 | NTLM_NEGOTIATE_KEY_EXCH |                \
 	 NTLM_NEGOTIATE_56)
 
-/* ---- byte helpers ---- */
-
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t rd32(const uint8_t *p) {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline void wr16(uint8_t *p, uint16_t v) {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void wr64(uint8_t *p, uint64_t v) {
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
+/* ---- helpers (byte order: smb2_pdu.h) ---- */
 
 static void freep_wipe(uint8_t **p, size_t len) {
 	if (*p) {
@@ -126,7 +110,7 @@ static void md4_block(uint32_t st[4], const uint8_t blk[64]) {
 	static const uint8_t o3[16] = { 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15 };
 	uint32_t x[16], v[4] = { st[0], st[1], st[2], st[3] };
 	for (int i = 0; i < 16; i++)
-		x[i] = rd32(blk + 4 * i);
+		x[i] = smb2_le32(blk + 4 * i);
 	/* v[(4 - i) % 4] is the word each step updates: a, d, c, b, ... */
 	for (int i = 0; i < 16; i++) {
 		uint32_t *a = &v[(4 - i % 4) % 4], b = v[(5 - i % 4) % 4], c = v[(6 - i % 4) % 4],
@@ -165,7 +149,7 @@ static void md4(const uint8_t *data, size_t len, uint8_t out[16]) {
 	if (tail_len == 128)
 		md4_block(st, tail + 64);
 	for (int i = 0; i < 4; i++)
-		wr32(out + 4 * i, st[i]);
+		smb2_put32(out + 4 * i, st[i]);
 	OPENSSL_cleanse(tail, sizeof tail);
 	OPENSSL_cleanse(st, sizeof st);
 }
@@ -320,11 +304,11 @@ static int utf8_to_utf16le(const char *s, bool upper, uint8_t **ret, size_t *ret
 		p += extra + 1;
 		if (cp >= 0x10000) {
 			cp -= 0x10000;
-			wr16(o, (uint16_t)(0xd800 | cp >> 10));
-			wr16(o + 2, (uint16_t)(0xdc00 | (cp & 0x3ff)));
+			smb2_put16(o, (uint16_t)(0xd800 | cp >> 10));
+			smb2_put16(o + 2, (uint16_t)(0xdc00 | (cp & 0x3ff)));
 			o += 4;
 		} else {
-			wr16(o, upper ? upcase16((uint16_t)cp) : (uint16_t)cp);
+			smb2_put16(o, upper ? upcase16((uint16_t)cp) : (uint16_t)cp);
 			o += 2;
 		}
 	}
@@ -345,11 +329,11 @@ static int utf16le_to_utf8(const uint8_t *in, size_t len, char **ret) {
 	if (!out)
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i += 2) {
-		uint32_t cp = rd16(in + i);
+		uint32_t cp = smb2_le16(in + i);
 		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (i + 4 > len || rd16(in + i + 2) < 0xdc00 || rd16(in + i + 2) > 0xdfff)
+			if (i + 4 > len || smb2_le16(in + i + 2) < 0xdc00 || smb2_le16(in + i + 2) > 0xdfff)
 				goto bad;
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (rd16(in + i + 2) - 0xdc00u);
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (smb2_le16(in + i + 2) - 0xdc00u);
 			i += 2;
 		} else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp == 0)
 			goto bad;
@@ -431,7 +415,7 @@ static int msg_field(const uint8_t *msg, size_t msg_len, size_t field_off, const
 		     size_t *ret_len) {
 	if (field_off + 8 > msg_len)
 		return -EBADMSG;
-	size_t len = rd16(msg + field_off), off = rd32(msg + field_off + 4);
+	size_t len = smb2_le16(msg + field_off), off = smb2_le32(msg + field_off + 4);
 	if (len == 0) {
 		*ret = NULL;
 		*ret_len = 0;
@@ -447,9 +431,9 @@ static int msg_field(const uint8_t *msg, size_t msg_len, size_t field_off, const
 /* Write a (len, maxlen, offset) field and its payload at *payload_off. */
 static void put_field(uint8_t *msg, size_t field_off, size_t *payload_off, const void *data,
 		      size_t len) {
-	wr16(msg + field_off, (uint16_t)len);
-	wr16(msg + field_off + 2, (uint16_t)len);
-	wr32(msg + field_off + 4, (uint32_t)*payload_off);
+	smb2_put16(msg + field_off, (uint16_t)len);
+	smb2_put16(msg + field_off + 2, (uint16_t)len);
+	smb2_put32(msg + field_off + 4, (uint32_t)*payload_off);
 	if (len)
 		memcpy(msg + *payload_off, data, len);
 	*payload_off += len;
@@ -457,7 +441,7 @@ static void put_field(uint8_t *msg, size_t field_off, size_t *payload_off, const
 
 static bool msg_header_ok(const uint8_t *msg, size_t len, uint32_t type, size_t min) {
 	return msg && len >= min && len >= 12 && memcmp(msg, ntlmssp_signature, 8) == 0 &&
-	       rd32(msg + 8) == type;
+	       smb2_le32(msg + 8) == type;
 }
 
 bool ntlm_is_ntlmssp(const uint8_t *buf, size_t len) {
@@ -470,8 +454,8 @@ static int av_next(const uint8_t **p, const uint8_t *end, uint16_t *ret_id, cons
 		   size_t *ret_len) {
 	if (end - *p < 4)
 		return -EBADMSG;
-	uint16_t id = rd16(*p);
-	size_t len = rd16(*p + 2);
+	uint16_t id = smb2_le16(*p);
+	size_t len = smb2_le16(*p + 2);
 	if ((size_t)(end - *p - 4) < len)
 		return -EBADMSG;
 	*ret_id = id;
@@ -540,17 +524,17 @@ static void session_free(NtlmSession *s) {
 static int session_mac(const uint8_t key[16], Rc4 *seal, bool key_exch, uint32_t seq,
 		       const uint8_t *data, size_t len, uint8_t sig[16]) {
 	uint8_t seqb[4], mac[16];
-	wr32(seqb, seq);
+	smb2_put32(seqb, seq);
 	Part parts[] = { { seqb, 4 }, { data, len } };
 	int r = hmac_md5(key, 16, parts, ELEMENTSOF(parts), mac);
 	if (r < 0)
 		return r;
-	wr32(sig, 1);
+	smb2_put32(sig, 1);
 	if (key_exch)
 		rc4_crypt(seal, mac, sig + 4, 8);
 	else
 		memcpy(sig + 4, mac, 8);
-	wr32(sig + 12, seq);
+	smb2_put32(sig + 12, seq);
 	OPENSSL_cleanse(mac, sizeof mac);
 	return 0;
 }
@@ -670,16 +654,16 @@ static int build_target_info(const NtlmServer *s, uint8_t **ret, size_t *ret_len
 		for (size_t i = 0; i < ELEMENTSOF(names); i++) {
 			if (!u16[i])
 				continue;
-			wr16(p, names[i].id);
-			wr16(p + 2, (uint16_t)u16_len[i]);
+			smb2_put16(p, names[i].id);
+			smb2_put16(p + 2, (uint16_t)u16_len[i]);
 			memcpy(p + 4, u16[i], u16_len[i]);
 			p += 4 + u16_len[i];
 		}
-		wr16(p, AV_TIMESTAMP);
-		wr16(p + 2, 8);
-		wr64(p + 4, filetime_now());
+		smb2_put16(p, AV_TIMESTAMP);
+		smb2_put16(p + 2, 8);
+		smb2_put64(p + 4, filetime_now());
 		p += 12;
-		wr32(p, 0); /* MsvAvEOL */
+		smb2_put32(p, 0); /* MsvAvEOL */
 		*ret = out;
 		*ret_len = total;
 	}
@@ -696,7 +680,7 @@ int ntlm_server_negotiate(NtlmServer *s, const uint8_t *in, size_t len, uint8_t 
 		return -EALREADY;
 	if (!msg_header_ok(in, len, MSG_NEGOTIATE, 16))
 		return -EBADMSG;
-	uint32_t cflags = rd32(in + NEG_FLAGS);
+	uint32_t cflags = smb2_le32(in + NEG_FLAGS);
 	if (!(cflags & NTLM_NEGOTIATE_UNICODE))
 		return -EPROTONOSUPPORT;
 
@@ -719,9 +703,9 @@ int ntlm_server_negotiate(NtlmServer *s, const uint8_t *in, size_t len, uint8_t 
 	if (!msg || !neg)
 		return -ENOMEM;
 	memcpy(msg, ntlmssp_signature, 8);
-	wr32(msg + 8, MSG_CHALLENGE);
+	smb2_put32(msg + 8, MSG_CHALLENGE);
 	put_field(msg, CHAL_TARGET_NAME, &off, target, target_len);
-	wr32(msg + CHAL_FLAGS, flags);
+	smb2_put32(msg + CHAL_FLAGS, flags);
 	if (RAND_bytes(s->challenge, sizeof s->challenge) != 1)
 		return -EIO;
 	memcpy(msg + CHAL_CHALLENGE, s->challenge, 8);
@@ -774,7 +758,7 @@ static int parse_authenticate(const uint8_t *in, size_t len, AuthMsg *m) {
 	if (m->domain_len > MAX_NAME_BYTES || m->user_len > MAX_NAME_BYTES ||
 	    m->workstation_len > MAX_NAME_BYTES)
 		return -EBADMSG;
-	m->flags = rd32(in + AUTH_FLAGS);
+	m->flags = smb2_le32(in + AUTH_FLAGS);
 	return 0;
 }
 
@@ -792,7 +776,7 @@ static int blob_av_flags(const uint8_t *blob, size_t blob_len, uint32_t *ret_fla
 		if (id == AV_FLAGS) {
 			if (vlen != 4)
 				return -EBADMSG;
-			*ret_flags = rd32(v);
+			*ret_flags = smb2_le32(v);
 		}
 	}
 }
@@ -1041,12 +1025,12 @@ int ntlm_client_negotiate(NtlmClient *c, uint8_t **ret, size_t *ret_len) {
 		return -ENOMEM;
 	}
 	memcpy(msg, ntlmssp_signature, 8);
-	wr32(msg + 8, MSG_NEGOTIATE);
+	smb2_put32(msg + 8, MSG_NEGOTIATE);
 	uint32_t flags = CLIENT_FLAGS | (c->anonymous ? NTLM_NEGOTIATE_ANONYMOUS : 0);
-	wr32(msg + NEG_FLAGS, flags);
+	smb2_put32(msg + NEG_FLAGS, flags);
 	/* Domain and workstation fields empty, payload offset after Version. */
-	wr32(msg + 20, (uint32_t)total);
-	wr32(msg + 28, (uint32_t)total);
+	smb2_put32(msg + 20, (uint32_t)total);
+	smb2_put32(msg + 28, (uint32_t)total);
 	memcpy(msg + NEG_HEADER, our_version, 8);
 	memcpy(copy, msg, total);
 	c->negotiate_msg = copy;
@@ -1083,12 +1067,12 @@ static int client_av_pairs(const uint8_t *ti, size_t ti_len, bool mic, uint8_t *
 		o += p - start;
 	}
 	if (mic) {
-		wr16(o, AV_FLAGS);
-		wr16(o + 2, 4);
-		wr32(o + 4, AV_FLAG_MIC_PRESENT);
+		smb2_put16(o, AV_FLAGS);
+		smb2_put16(o + 2, 4);
+		smb2_put32(o + 4, AV_FLAG_MIC_PRESENT);
 		o += 8;
 	}
-	wr32(o, 0);
+	smb2_put32(o, 0);
 	o += 4;
 	*ret = out;
 	*ret_len = (size_t)(o - out);
@@ -1105,7 +1089,7 @@ static int find_timestamp(const uint8_t *ti, size_t ti_len, uint64_t *ret) {
 		if (r <= 0)
 			return r;
 		if (id == AV_TIMESTAMP && vlen == 8) {
-			*ret = (uint64_t)rd32(v) | (uint64_t)rd32(v + 4) << 32;
+			*ret = (uint64_t)smb2_le32(v) | (uint64_t)smb2_le32(v + 4) << 32;
 			return 1;
 		}
 	}
@@ -1150,7 +1134,7 @@ static int client_compute(NtlmClient *c, const uint8_t challenge[8], const uint8
 		return -ENOMEM;
 	uint8_t *blob = out->nt + 16;
 	blob[0] = blob[1] = 1;
-	wr64(blob + 8, ts);
+	smb2_put64(blob + 8, ts);
 	memcpy(blob + 16, cchal, 8);
 	memcpy(blob + NTLMV2_BLOB_MIN, pairs, pairs_len);
 
@@ -1195,7 +1179,7 @@ int ntlm_client_authenticate(NtlmClient *c, const uint8_t *chal, size_t len, uin
 		r = msg_field(chal, len, CHAL_TARGET_NAME, &target, &target_len);
 	if (r < 0)
 		return r;
-	uint32_t sflags = rd32(chal + CHAL_FLAGS);
+	uint32_t sflags = smb2_le32(chal + CHAL_FLAGS);
 	uint32_t flags = (sflags & CLIENT_FLAGS) | NTLM_NEGOTIATE_NTLM;
 	if (!(sflags & NTLM_NEGOTIATE_UNICODE))
 		return -EPROTONOSUPPORT;
@@ -1236,14 +1220,14 @@ int ntlm_client_authenticate(NtlmClient *c, const uint8_t *chal, size_t len, uin
 	}
 	size_t off = header;
 	memcpy(msg, ntlmssp_signature, 8);
-	wr32(msg + 8, MSG_AUTHENTICATE);
+	smb2_put32(msg + 8, MSG_AUTHENTICATE);
 	put_field(msg, AUTH_DOMAIN, &off, dom, dom_len);
 	put_field(msg, AUTH_USER, &off, usr, usr_len);
 	put_field(msg, AUTH_WORKSTATION, &off, ws, ws_len);
 	put_field(msg, AUTH_LM, &off, cr.lm, cr.lm_len);
 	put_field(msg, AUTH_NT, &off, cr.nt, cr.nt_len);
 	put_field(msg, AUTH_SESSION_KEY, &off, cr.enc_key, key_len);
-	wr32(msg + AUTH_FLAGS, flags);
+	smb2_put32(msg + AUTH_FLAGS, flags);
 	memcpy(msg + AUTH_VERSION, our_version, 8);
 	free(cr.nt);
 

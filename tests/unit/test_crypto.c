@@ -255,10 +255,10 @@ static void test_sign_cmac_vector(void **state) {
 static void make_header(uint8_t *msg, size_t len, uint16_t cmd, uint32_t flags, uint64_t mid) {
 	memset(msg, 0, len);
 	memcpy(msg, "\xfeSMB", 4);
-	put_le16(msg + 4, 64);
-	put_le16(msg + HDR_COMMAND, cmd);
-	put_le32(msg + HDR_FLAGS, flags);
-	put_le64(msg + HDR_MESSAGE_ID, mid);
+	smb2_put16(msg + 4, 64);
+	smb2_put16(msg + HDR_COMMAND, cmd);
+	smb2_put32(msg + HDR_FLAGS, flags);
+	smb2_put64(msg + HDR_MESSAGE_ID, mid);
 	for (size_t i = 64; i < len; i++)
 		msg[i] = (uint8_t)(i * 7);
 }
@@ -310,7 +310,7 @@ static void test_sign_gmac_nonce(void **state) {
 	make_header(msg, sizeof msg, SMB2_CANCEL, 0x9, 0x1122334455667788ull);
 	assert_int_equal(smb2_crypto_sign(&k, msg, sizeof msg), 0);
 	memcpy(nonce, msg + 24, 8);
-	put_le32(nonce + 8, 0x3);
+	smb2_put32(nonce + 8, 0x3);
 	uint8_t zeroed[100];
 	memcpy(zeroed, msg, sizeof zeroed);
 	memset(zeroed + 48, 0, 16);
@@ -552,9 +552,9 @@ static void test_encrypt_errors(void **state) {
 	/* malformed transform headers */
 	size_t mlen;
 	uint8_t good[100] = { 0 };
-	put_le32(good, SMB3_TRANSFORM_PROTOCOL_ID);
-	put_le32(good + TH_ORIGINAL_SIZE, 48);
-	put_le16(good + TH_FLAGS, 1);
+	smb2_put32(good, SMB3_TRANSFORM_PROTOCOL_ID);
+	smb2_put32(good + TH_ORIGINAL_SIZE, 48);
+	smb2_put16(good + TH_FLAGS, 1);
 	assert_int_equal(smb3_transform_parse(good, 100, NULL), 0);
 	assert_int_equal(smb3_transform_parse(good, 99, NULL), -EBADMSG);
 	assert_int_equal(smb3_transform_parse(good, 52, NULL), -EBADMSG);
@@ -562,9 +562,9 @@ static void test_encrypt_errors(void **state) {
 	good[0] = 0xfe;
 	assert_int_equal(smb3_transform_parse(good, 100, NULL), -EBADMSG);
 	good[0] = 0xfd;
-	put_le16(good + TH_FLAGS, 2);
+	smb2_put16(good + TH_FLAGS, 2);
 	assert_int_equal(smb3_transform_parse(good, 100, NULL), -EBADMSG);
-	put_le16(good + TH_FLAGS, 1);
+	smb2_put16(good + TH_FLAGS, 1);
 	assert_int_equal(smb3_decrypt(c, good, 100, &mlen), -EBADMSG); /* zero tag */
 	assert_int_equal(smb3_decrypt(NULL, good, 100, &mlen), -EINVAL);
 	smb3_cipher_free(c);

@@ -193,7 +193,7 @@ static void test_client_vector(void **state) {
 	assert_hex(m.enc_key, m.enc_key_len, "c5dad2544fc9799094ce1ce90bc9d03e");
 	assert_hex(ntlm_client_session_key(c), 16, "55555555555555555555555555555555");
 	/* No timestamp from the server: no MIC, header without the MIC field */
-	assert_int_equal(rd32(auth + AUTH_DOMAIN + 4), AUTH_VERSION + 8);
+	assert_int_equal(smb2_le32(auth + AUTH_DOMAIN + 4), AUTH_VERSION + 8);
 	assert_int_equal(ntlm_client_authenticate(c, chal, chal_len, &auth, &auth_len), -EALREADY);
 }
 
@@ -204,8 +204,8 @@ static void test_server_vector(void **state) {
 	_cleanup_(ntlm_server_freep) NtlmServer *s = NULL;
 	assert_int_equal(ntlm_server_new(&cfg, &s), 0);
 	uint8_t neg[40] = "NTLMSSP";
-	wr32(neg + 8, 1);
-	wr32(neg + 12, 0xe2088297);
+	smb2_put32(neg + 8, 1);
+	smb2_put32(neg + 12, 0xe2088297);
 	_cleanup_free_ uint8_t *chal = NULL;
 	size_t chal_len;
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, &chal, &chal_len), 0);
@@ -292,7 +292,7 @@ static void load_windows_exchange(NtlmServer *s, uint8_t *auth, size_t *auth_len
 	s->challenge_len = n;
 	memcpy(s->challenge, buf + CHAL_CHALLENGE, 8);
 	s->state = SRV_CHALLENGED;
-	s->flags = rd32(buf + CHAL_FLAGS);
+	s->flags = smb2_le32(buf + CHAL_FLAGS);
 	*auth_len = unhex(win_authenticate, auth, 512);
 }
 
@@ -477,8 +477,8 @@ static NtlmServer *challenged_server(const NtlmServerConfig *cfg, uint8_t **chal
 	NtlmServer *s = NULL;
 	assert_int_equal(ntlm_server_new(cfg, &s), 0);
 	uint8_t neg[32] = "NTLMSSP";
-	wr32(neg + 8, 1);
-	wr32(neg + 12, CLIENT_FLAGS);
+	smb2_put32(neg + 8, 1);
+	smb2_put32(neg + 12, CLIENT_FLAGS);
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, chal, chal_len), 0);
 	return s;
 }
@@ -490,7 +490,7 @@ static void test_challenge_contents(void **state) {
 	size_t chal_len;
 	_cleanup_(ntlm_server_freep) NtlmServer *s = challenged_server(&cfg, &chal, &chal_len);
 	assert_true(msg_header_ok(chal, chal_len, MSG_CHALLENGE, CHAL_HEADER));
-	uint32_t flags = rd32(chal + CHAL_FLAGS);
+	uint32_t flags = smb2_le32(chal + CHAL_FLAGS);
 	static const uint32_t must[] = { NTLM_NEGOTIATE_UNICODE, NTLM_NEGOTIATE_TARGET_INFO,
 					 NTLM_NEGOTIATE_KEY_EXCH, NTLM_NEGOTIATE_128,
 					 NTLM_NEGOTIATE_SIGN, NTLM_NEGOTIATE_SEAL,
@@ -547,16 +547,16 @@ static void test_server_refusals(void **state) {
 	/* NEGOTIATE: bad signature, type, size, no Unicode */
 	assert_int_equal(ntlm_server_new(&cfg, &s), 0);
 	uint8_t neg[32] = "NTLMSSP";
-	wr32(neg + 8, 1);
-	wr32(neg + 12, CLIENT_FLAGS);
+	smb2_put32(neg + 8, 1);
+	smb2_put32(neg + 12, CLIENT_FLAGS);
 	assert_int_equal(ntlm_server_negotiate(s, neg, 15, &out, &out_len), -EBADMSG);
 	neg[0] = 'X';
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, &out, &out_len), -EBADMSG);
 	neg[0] = 'N';
-	wr32(neg + 8, 3);
+	smb2_put32(neg + 8, 3);
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, &out, &out_len), -EBADMSG);
-	wr32(neg + 8, 1);
-	wr32(neg + 12, NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM);
+	smb2_put32(neg + 8, 1);
+	smb2_put32(neg + 12, NTLM_NEGOTIATE_OEM | NTLM_NEGOTIATE_NTLM);
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, &out, &out_len),
 			 -EPROTONOSUPPORT);
 	/* AUTHENTICATE before CHALLENGE */
@@ -594,9 +594,9 @@ static void test_server_refusals(void **state) {
 		if (cases[i].off == SIZE_MAX)
 			auth_len = cases[i].value;
 		else if (cases[i].u16)
-			wr16(auth + cases[i].off, (uint16_t)cases[i].value);
+			smb2_put16(auth + cases[i].off, (uint16_t)cases[i].value);
 		else
-			wr32(auth + cases[i].off, cases[i].value);
+			smb2_put32(auth + cases[i].off, cases[i].value);
 		assert_int_equal(ntlm_server_authenticate(s, auth, auth_len), cases[i].want);
 		ntlm_server_free(s);
 		ntlm_client_free(c);
@@ -616,7 +616,7 @@ static void test_server_refusals(void **state) {
 		assert_int_equal(ntlm_client_negotiate(c, &neg2, &neg2_len), 0);
 		assert_int_equal(ntlm_server_negotiate(s, neg2, neg2_len, &chal2, &chal2_len), 0);
 		assert_int_equal(ntlm_client_authenticate(c, chal2, chal2_len, &auth, &auth_len), 0);
-		size_t at = fields[i] == 0 ? AUTH_MIC + 3 : rd32(auth + fields[i] + 4);
+		size_t at = fields[i] == 0 ? AUTH_MIC + 3 : smb2_le32(auth + fields[i] + 4);
 		if (fields[i] == AUTH_NT)
 			at += 16 + 8; /* the blob's timestamp */
 		auth[at] ^= 1;
@@ -668,9 +668,9 @@ static void test_client_refusals(void **state) {
 		memcpy(copy, chal, chal_len);
 		size_t len = cases[i].len ? cases[i].len : chal_len;
 		if (cases[i].len == 0)
-			wr32(copy + cases[i].off, cases[i].value);
+			smb2_put32(copy + cases[i].off, cases[i].value);
 		else if (i == 5) {
-			wr16(copy + CHAL_TARGET_INFO, (uint16_t)(rd16(copy + CHAL_TARGET_INFO) - 4));
+			smb2_put16(copy + CHAL_TARGET_INFO, (uint16_t)(smb2_le16(copy + CHAL_TARGET_INFO) - 4));
 			len = chal_len - 4;
 		}
 		assert_int_equal(ntlm_client_new(&cc, &c), 0);
