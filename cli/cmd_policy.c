@@ -142,6 +142,28 @@ int verb_catalog(Cli *cli, int argc, char *argv[]) {
 	return r < 0 ? cli_error("cannot print the catalog: %s", strerror(-r)) : CLI_EXIT_OK;
 }
 
+/* Parse a policy file, or standard input when path is "-" (so that
+ * `smbpolicy rsop HOST --xml | smbpolicy validate -` works).  Problems go to
+ * diag; returns 0 or -errno. */
+static int parse_policy(const Catalog *c, const char *path, Policy **ret, DiagList *diag) {
+	if (!streq(path, "-"))
+		return policy_parse_file(c, path, ret, diag);
+	_cleanup_free_ char *buf = malloc(POLICY_MAX_BYTES + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t len = fread(buf, 1, POLICY_MAX_BYTES + 1, stdin);
+	if (ferror(stdin)) {
+		diag_add(diag, "<stdin>", 0, NULL, "cannot read: %s", strerror(errno));
+		return -EIO;
+	}
+	if (len > POLICY_MAX_BYTES) {
+		diag_add(diag, "<stdin>", 0, NULL, "input is larger than the %u byte limit",
+			 POLICY_MAX_BYTES);
+		return -EFBIG;
+	}
+	return policy_parse_memory(c, buf, len, "<stdin>", ret, diag);
+}
+
 /* One file's verdict as a JSON object (diag_print_json writes the list). */
 static void validate_print_json(const char *file, const Policy *p, const DiagList *diag,
 				bool first) {
@@ -172,7 +194,7 @@ int verb_validate(Cli *cli, int argc, char *argv[]) {
 	for (int i = optind; i < argc; i++) {
 		_cleanup_(policy_freep) Policy *p = NULL;
 		_cleanup_(diag_clear) DiagList diag = {};
-		r = policy_parse_file(c, argv[i], &p, &diag);
+		r = parse_policy(c, argv[i], &p, &diag);
 		if (r < 0 && diag.n == 0) /* lib/policy reports everything in diag; be safe */
 			diag_add(&diag, argv[i], 0, NULL, "%s", strerror(-r));
 		all_valid = all_valid && r >= 0;
@@ -213,7 +235,7 @@ int verb_import(Cli *cli, int argc, char *argv[]) {
 		return -r;
 	_cleanup_(policy_freep) Policy *p = NULL;
 	_cleanup_(diag_clear) DiagList diag = {};
-	r = policy_parse_file(catalog, file, &p, &diag);
+	r = parse_policy(catalog, file, &p, &diag);
 	if (r < 0) {
 		if (diag.n == 0)
 			diag_add(&diag, file, 0, NULL, "%s", strerror(-r));

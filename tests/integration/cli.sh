@@ -176,6 +176,9 @@ py "d['host'] == 'fs1' and {s['id']: s['source'] and s['source']['policy'] for s
 py "[s for s in d['settings'] if s['id']=='client.signing.required'][0]['source'] is None"
 run 0 "$SP" rsop fs1 --xml; cp "$T/out" "$T/fs1.xml"
 run 0 "$SP" validate "$T/fs1.xml"
+"$SP" rsop fs1 --xml | "$SP" validate - >"$T/out" || fail "rsop --xml | validate - failed"
+has "^-: ok$"
+run 1 "$SP" validate - <"$T/bad.xml"; has "^smbpolicy: <stdin>:[0-9]*: server.dialect.min" err
 [ "$(grep -c '<setting ' "$T/fs1.xml")" -eq "$n_settings" ] || fail "rsop --xml does not set every setting"
 # enforced at the parent beats the child's link
 run 0 "$SP" link rm b /paris
@@ -237,6 +240,7 @@ for h in xxe laughs huge utf8 deep; do
 	has "^smbpolicy: " err
 	hasnt "root:" out; hasnt "root:" err
 	run 1 timeout 60 "$SP" validate "$T/$h.xml"
+	run 1 timeout 60 "$SP" import - <"$T/$h.xml"
 	[ $((SECONDS - start)) -le 20 ] || fail "$h took $((SECONDS - start))s"
 	[ "$(store_sum)" = "$before" ] || fail "store changed after importing $h"
 done
