@@ -286,10 +286,19 @@ static bool pid_alive(const char *pidfile) {
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-/* Whether smbd runs for this configuration: its pid file in `pid directory`. */
-static bool smbd_running(const char *dump) {
-	_cleanup_free_ char *dir = dump_value(dump, "pid directory");
-	_cleanup_free_ char *pf = dir ? strdup_printf("%s/smbd.pid", dir) : NULL;
+/* The pid file of daemon for this configuration (`pid directory`), NULL
+ * when that directory is outside ctx->root: with a scratch root, the host's
+ * own smbd/nmbd are never signalled. */
+static char *samba_pidfile(const PluginContext *ctx, const char *dump, const char *daemon) {
+	_cleanup_free_ char *dir = dump_value(dump, "pid directory"), *root = plugin_path(ctx, "/");
+	if (!dir || !root || !startswith(dir, root))
+		return NULL;
+	return strdup_printf("%s/%s.pid", dir, daemon);
+}
+
+/* Whether smbd runs for this configuration. */
+static bool smbd_running(const PluginContext *ctx, const char *dump) {
+	_cleanup_free_ char *pf = samba_pidfile(ctx, dump, "smbd");
 	return pf && pid_alive(pf);
 }
 
@@ -312,7 +321,7 @@ static int samba_detect(const PluginContext *ctx, PluginDetect *ret) {
 	}
 	_cleanup_free_ char *dump = NULL;
 	if (ret->installed && testparm_dump(ctx, paths.smb_conf, &dump) == 0)
-		ret->running = smbd_running(dump);
+		ret->running = smbd_running(ctx, dump);
 	ret->detail = !have_tool ? strdup("testparm not found: Samba not installed")
 		      : !have_conf ? strdup_printf("%s does not exist", paths.smb_conf)
 				   : strdup_printf("Samba %s, %s, smbd %s", ret->version ? ret->version : "?",
@@ -473,9 +482,75 @@ static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, con
 	return r < 0 ? r : 0;
 }
 
+/* Sessions in `smbstatus --json` output whose `kind` ("signing",
+ * "encryption") has degree "none"; *ret_total counts all sessions. */
+static unsigned sessions_without(const char *json, const char *kind, unsigned *ret_total) {
+	const char *start = strstr(json, "\"sessions\""), *end = strstr(json, "\"tcons\"");
+	unsigned n = 0, total = 0;
+	_cleanup_free_ char *key = strdup_printf("\"%s\": {", kind);
+	if (!start || !key)
+		return 0;
+	for (const char *s = start; (s = strstr(s, "\"session_id\"")) && (!end || s < end); s++)
+		total++;
+	for (const char *s = start; key && (s = strstr(s, key)) && (!end || s < end); s++) {
+		const char *d = strstr(s, "\"degree\": \"");
+		if (d && (!end || d < end) && startswith(d + 11, "none\""))
+			n++;
+	}
+	*ret_total = total;
+	return n;
+}
+
+/* What smbstatus says about live sessions, for the policy just written.
+ * Sessions opened before a reload keep their old protection until they
+ * reconnect: reported, not failed. */
+static void samba_audit_sessions(const PluginContext *ctx, const char *conf, const char *owned) {
+	static const struct {
+		const char *key, *value, *kind;
+	} demands[] = {
+		{ "server signing", "mandatory", "signing" },
+		{ "server smb encrypt", "required", "encryption" },
+	};
+	const char *tool = plugin_tool(ctx->tools.smbstatus, "smbstatus");
+	if (!tool)
+		return;
+	char *argv[] = { (char *)tool, "-s", (char *)conf, "--json", NULL };
+	_cleanup_free_ char *out = NULL;
+	if (plugin_run(argv, SAMBA_TIMEOUT_MS, &out, NULL) != 0 || !out)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(demands); i++) {
+		_cleanup_free_ char *v = NULL;
+		unsigned total = 0, weak;
+		if (plugin_ini_get(owned, "global", demands[i].key, &v, NULL) < 0 || !streq(v, demands[i].value))
+			continue;
+		weak = sessions_without(out, demands[i].kind, &total);
+		if (weak > 0)
+			plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_WARNING, NULL, conf,
+				   "smbstatus: %u of %u session(s) have no %s (opened before the change; "
+				   "they keep it until they reconnect)", weak, total, demands[i].kind);
+	}
+}
+
+/* `disable netbios = yes` does not stop a running nmbd: stop it. */
+static void samba_stop_nmbd(const PluginContext *ctx, const char *dump) {
+	_cleanup_free_ char *nb = dump_value(dump, "disable netbios");
+	_cleanup_free_ char *pf = samba_pidfile(ctx, dump, "nmbd"), *s = NULL;
+	long long pid;
+	if (!nb || strcasecmp(nb, "yes") != 0 || !pf || !pid_alive(pf) || read_file(pf, 64, &s, NULL) < 0)
+		return;
+	s[strcspn(s, "\n")] = 0;
+	if (parse_int64(s, &pid) < 0 || pid <= 1 || kill((pid_t)pid, SIGTERM) < 0)
+		return;
+	plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_NOTICE, "firewall.netbios.legacy", pf,
+		   "NetBIOS disabled: stopped nmbd (pid %lld)", pid);
+}
+
 static int samba_reload(const PluginContext *ctx, const char *conf) {
 	_cleanup_free_ char *dump = NULL;
-	if (testparm_dump(ctx, conf, &dump) < 0 || !smbd_running(dump))
+	if (testparm_dump(ctx, conf, &dump) < 0)
+		return 0;
+	samba_stop_nmbd(ctx, dump);
+	if (!smbd_running(ctx, dump))
 		return 0;
 	const char *sc = plugin_tool(ctx->tools.smbcontrol, "smbcontrol");
 	if (!sc)
@@ -576,6 +651,8 @@ static int samba_verify(const PluginContext *ctx, const PluginPlan *plan) {
 	VerifyState v = { .ctx = ctx, .dump = dump, .conf = paths.smb_conf };
 	if ((r = plugin_ini_foreach(owned, "global", verify_key_cb, &v)) < 0)
 		return r;
+	if (smbd_running(ctx, dump))
+		samba_audit_sessions(ctx, paths.smb_conf, owned);
 	return v.result;
 }
 

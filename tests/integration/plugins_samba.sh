@@ -17,7 +17,7 @@ PLUGIN=$BIN/smbpolicy-plugin
 
 R=$T/root
 PORT=$(free_port)
-mkdir -p "$R/etc/samba" "$T/share" "$T"/{private,lock,pid,state,cache,log}
+mkdir -p "$R/etc/samba" "$R/run/samba" "$T/share" "$T"/{private,lock,state,cache,log}
 echo hello >"$T/share/hello.txt"
 chmod 0755 "$T"; chmod 0777 "$T/share"
 cat >"$R/etc/samba/smb.conf" <<EOF
@@ -29,7 +29,7 @@ cat >"$R/etc/samba/smb.conf" <<EOF
 	bind interfaces only = yes
 	private dir = $T/private
 	lock directory = $T/lock
-	pid directory = $T/pid
+	pid directory = $R/run/samba
 	state directory = $T/state
 	cache directory = $T/cache
 	log file = $T/log/log.%m
@@ -106,13 +106,20 @@ step "detect sees the running smbd"
 run samba detect | tee "$T/detect.out"
 grep -q "running=yes" "$T/detect.out" || fail "detect did not see smbd running"
 
+step "an unencrypted session stays open across the apply"
+start_bg "$T/idle.log" bash -c "sleep 15 | smbclient -s '$T/client.conf' //127.0.0.1/share -p $PORT -U 'root%Secret123' --client-protection=off"
+for _ in $(seq 50); do smbstatus -s "$R/etc/samba/smb.conf" --json 2>/dev/null | grep -q '"session_id"' && break; sleep 0.2; done
+
 step "apply strict policy"
 run --backup "$T/backup" samba apply | tee "$T/apply.out"
 grep -q '^applied' "$T/apply.out" || fail "apply failed"
 [ "$(grep -c 'smbpolicy.conf' "$R/etc/samba/smb.conf")" -eq 1 ] || fail "include line not added exactly once"
 diff <(grep -v '^	include = ' "$R/etc/samba/smb.conf") "$T/smb.conf.orig" || fail "admin lines changed"
 run samba plan --check >/dev/null || fail "plan after apply still has changes"
-run samba verify | grep -q 'verify: ok' || fail "verify failed"
+run samba verify >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "verify failed"; }
+grep -q 'verify: ok' "$T/verify.out" || fail "verify failed"
+grep -q 'smbstatus: 1 of 1 session(s) have no encryption' "$T/verify.out" \
+	|| { cat "$T/verify.out"; fail "smbstatus did not report the old unencrypted session"; }
 sleep 1
 
 step "after apply: weak clients refused, a strong one works"
