@@ -10,7 +10,8 @@
  *    mechListMIC, which signs exactly the bytes the client sent.
  *  - A mechListMIC is required when NTLMSSP was not the client's first
  *    choice (we sent request-mic); otherwise it is verified when present
- *    and answered with ours.
+ *    and answered with ours.  Guest and anonymous logons have no key: their
+ *    mechListMIC is neither checked nor sent.
  *
  * Never: reuse a context after success or failure; log.
  */
@@ -332,9 +333,10 @@ static int server_finish(SpnegoServer *s, const RespToken *t, uint8_t **ret, siz
 	NtlmSession *ns = ntlm_server_session(s->ntlm);
 	uint8_t mic[NTLM_SIGNATURE_SIZE];
 	bool send_mic = false;
-	if (t->mic) {
-		if (!ns)
-			return -EACCES; /* guest/anonymous cannot sign a MIC */
+	/* A guest or anonymous logon has no key to check a mechListMIC with
+	 * (nor anything for it to protect): it is ignored, and none is sent;
+	 * whether such a session is acceptable is the caller's decision. */
+	if (t->mic && ns) {
 		r = ntlm_session_verify(ns, s->mech_types, s->mech_types_len, t->mic, t->mic_len);
 		if (r < 0)
 			return -EACCES;
