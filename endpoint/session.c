@@ -205,7 +205,9 @@ static int session_auth_failed(Smb2Request *r, int err, const uint8_t *tok, size
 	char user[256]; /* the session (and info) go before the rate limiter's event */
 	snprintf(user, sizeof(user), "%s", info && info->user ? info->user : "");
 	if (err == -EPERM) {
-		audit_session(r, AUDIT_SERVER_GUEST_REFUSED, user, "anonymous logon refused");
+		audit_session(r, AUDIT_SERVER_GUEST_REFUSED, user,
+			      cfg->signing_required ? "anonymous logon: signing required"
+						    : "anonymous logon: guest not allowed");
 		session_fail(r, NT_STATUS_ACCESS_DENIED);
 		return 0;
 	}
