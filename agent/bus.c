@@ -93,7 +93,7 @@ static int reply_report(sd_bus_message *m, const Report *r) {
 /* Run a cycle of kind and reply with its report. */
 static int cycle_and_reply(Context *c, sd_bus_message *m, ReportKind kind, sd_bus_error *error) {
 	const Report *r = NULL;
-	int k = context_cycle(c, kind, &r);
+	int k = context_cycle(c, kind, false, &r);
 	if (k < 0)
 		return errno_to_bus_error(error, k, report_kind_to_string(kind));
 	return reply_report(m, r);

@@ -38,15 +38,17 @@ typedef struct Context {
 	bool compliant;
 } Context;
 
-/* Run one cycle (kind), keep it as c->last, update properties, emit
- * PolicyApplied (apply cycles), re-arm the drift watch.  -errno when no
- * cycle could run.  *ret (may be NULL) borrows c->last. */
-int context_cycle(Context *c, ReportKind kind, const Report **ret);
-/* Reload the policy (SIGHUP, Refresh), then the periodic cycle.  Returns the
- * cycle's result; the previous policy stays when the new one is invalid. */
+/* Run one cycle (kind; cached: engine_run_cached), keep it as c->last,
+ * update properties, emit PolicyApplied (apply cycles), re-arm the drift
+ * watch.  -errno when no cycle could run.  *ret (may be NULL) borrows
+ * c->last. */
+int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret);
+/* Reload the policy (SIGHUP, Refresh), then the periodic cycle, skipping
+ * plugins nothing changed for.  Returns the cycle's result; the previous
+ * policy stays when the new one is invalid. */
 int context_refresh(Context *c);
 /* The periodic cycle: apply (or verify in audit-only mode). */
-int context_remediate(Context *c);
+int context_remediate(Context *c, bool cached);
 /* A managed file changed (drift.c): verify, signal, remediate. */
 void context_on_drift(Context *c, const char *path);
 

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "rsop.h"
 #include "store.h"
+#include "strbuf.h"
 
 /* The loaded, resolved policy, replaced as a whole on reload. */
 typedef struct EnginePolicy {
@@ -28,6 +29,13 @@ typedef struct EnginePolicy {
 	PluginSetting *settings; /* one per catalog setting */
 	size_t n_settings;
 } EnginePolicy;
+
+/* A plugin known to be in the desired state as of key (policy hash + file
+ * fingerprint, see fingerprint()); key NULL = not known. */
+typedef struct EngineCacheEntry {
+	char *plugin;
+	char *key;
+} EngineCacheEntry;
 
 struct Engine {
 	char *root, *plugin_dir, *policy_path, *store_path, *host;
@@ -39,6 +47,8 @@ struct Engine {
 	char **managed;       /* paths of files the plugins manage */
 	char **managed_owner; /* plugin name per managed path */
 	char *last_error;     /* the current plugin's last warning/error message */
+	EngineCacheEntry *cache; /* plugins known to be in the desired state */
+	size_t n_cache;
 };
 
 static void engine_policy_free(EnginePolicy *p) {
@@ -61,6 +71,11 @@ void engine_free(Engine *e) {
 	plugin_host_free(e->plugins);
 	strv_free(e->managed);
 	strv_free(e->managed_owner);
+	for (size_t i = 0; i < e->n_cache; i++) {
+		free(e->cache[i].plugin);
+		free(e->cache[i].key);
+	}
+	free(e->cache);
 	free(e->last_error);
 	free(e->root);
 	free(e->plugin_dir);
@@ -293,10 +308,28 @@ static size_t log_findings(const SmbpolicyPlugin *p, const PluginPlan *plan) {
 	return errors;
 }
 
+/* What the plugin ABI's errors mean (plugin.h, "Errors worth mapping"). */
+static const struct {
+	int err;
+	const char *text;
+} plugin_errors[] = {
+	{ ENOENT, "target not installed or file missing" },
+	{ EINVAL, "a policy value the target cannot express" },
+	{ EBADMSG, "the target's own validator rejected the configuration" },
+	{ EBADE, "the target reads back values other than the policy's" },
+};
+
+static const char *plugin_strerror(int err) {
+	for (size_t i = 0; i < ELEMENTSOF(plugin_errors); i++)
+		if (plugin_errors[i].err == -err)
+			return plugin_errors[i].text;
+	return strerror(-err);
+}
+
 /* Plugin message for a failure: what failed and the plugin's last word. */
 static int fail_plugin(Engine *e, Report *rep, const SmbpolicyPlugin *p, const char *what,
 		       int err) {
-	_cleanup_free_ char *m = strdup_printf("%s: %s%s%s", what, strerror(-err),
+	_cleanup_free_ char *m = strdup_printf("%s: %s%s%s", what, plugin_strerror(err),
 					       e->last_error ? "; " : "",
 					       e->last_error ? e->last_error : "");
 	journal_log(JOURNAL_PLUGIN_FAILED, LOG_ERR, &(JournalFields){ .plugin = p->name }, "%s",
@@ -318,7 +351,7 @@ static int apply_plugin(Engine *e, Report *rep, const SmbpolicyPlugin *p, const 
 		int rb = backup ? p->rollback(ctx, backup) : 0;
 		journal_log(JOURNAL_ROLLED_BACK, rb < 0 ? LOG_CRIT : LOG_WARNING,
 			    &(JournalFields){ .plugin = p->name }, "verify failed (%s), rollback %s",
-			    strerror(-r), rb < 0 ? strerror(-rb) : "done");
+			    plugin_strerror(r), rb < 0 ? strerror(-rb) : "done");
 		if (backup)
 			p->backup_free(backup);
 		int k = add_rows(e, rep, p, plan, RS_FAILED);
@@ -420,7 +453,84 @@ static int run_plugin(Engine *e, ReportKind kind, const SmbpolicyPlugin *p,
 	return r;
 }
 
+/* "HASH|path:dev:ino:size:mtime;..." over the files plugin manages; NULL
+ * (and 0) when it manages none, -ENOMEM. */
+static int fingerprint(const Engine *e, const char *plugin, char **ret) {
+	*ret = NULL;
+	StrBuf b = {};
+	size_t n = 0;
+	strbuf_printf(&b, "%s|", e->policy->policy->hash);
+	for (size_t i = 0; e->managed[i]; i++) {
+		if (!streq(e->managed_owner[i], plugin))
+			continue;
+		struct stat st;
+		n++;
+		if (stat(e->managed[i], &st) < 0)
+			strbuf_printf(&b, "%s:absent;", e->managed[i]);
+		else
+			strbuf_printf(&b, "%s:%llu:%llu:%lld:%lld.%09ld;", e->managed[i],
+				      (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+				      (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+				      st.st_mtim.tv_nsec);
+	}
+	if (n == 0) {
+		strbuf_free(&b);
+		return 0;
+	}
+	return strbuf_finish(&b, ret);
+}
+
+static EngineCacheEntry *cache_find(const Engine *e, const char *plugin) {
+	for (size_t i = 0; i < e->n_cache; i++)
+		if (streq(e->cache[i].plugin, plugin))
+			return &e->cache[i];
+	return NULL;
+}
+
+static bool cache_hit(const Engine *e, const char *plugin) {
+	const EngineCacheEntry *c = cache_find(e, plugin);
+	_cleanup_free_ char *fp = NULL;
+	return c && c->key && fingerprint(e, plugin, &fp) >= 0 && fp && streq(fp, c->key);
+}
+
+/* Remember (ok) or forget (!ok) that plugin is in the desired state now.
+ * Failing to remember only costs a full run next time. */
+static void cache_update(Engine *e, const char *plugin, bool ok) {
+	EngineCacheEntry *c = cache_find(e, plugin);
+	char *fp = NULL;
+	if (ok)
+		(void)fingerprint(e, plugin, &fp);
+	if (!c && fp) {
+		EngineCacheEntry *n = reallocarray(e->cache, e->n_cache + 1, sizeof(EngineCacheEntry));
+		char *name = strdup(plugin);
+		if (!n || !name) {
+			if (n)
+				e->cache = n;
+			free(name);
+			free(fp);
+			return;
+		}
+		e->cache = n;
+		c = &e->cache[e->n_cache++];
+		*c = (EngineCacheEntry){ name, NULL };
+	}
+	if (c) {
+		free(c->key);
+		c->key = fp;
+	}
+}
+
+static int engine_run_internal(Engine *e, ReportKind kind, bool cached, Report **ret);
+
 int engine_run(Engine *e, ReportKind kind, Report **ret) {
+	return engine_run_internal(e, kind, false, ret);
+}
+
+int engine_run_cached(Engine *e, ReportKind kind, Report **ret) {
+	return engine_run_internal(e, kind, true, ret);
+}
+
+static int engine_run_internal(Engine *e, ReportKind kind, bool cached, Report **ret) {
 	if (!e->policy)
 		return -ENODATA;
 	const Policy *pol = e->policy->policy;
@@ -442,7 +552,15 @@ int engine_run(Engine *e, ReportKind kind, Report **ret) {
 	if (!paths || !owners)
 		return -ENOMEM;
 	for (size_t i = 0; i < e->plugins->n; i++) {
-		r = run_plugin(e, kind, e->plugins->items[i].plugin, &pp, rep, &paths, &owners);
+		const SmbpolicyPlugin *p = e->plugins->items[i].plugin;
+		if (cached && kind != REPORT_PLAN && cache_hit(e, p->name)) {
+			static const PluginPlan empty = {};
+			r = add_rows(e, rep, p, &empty, RS_OK);
+			if (r >= 0)
+				r = report_add_plugin(rep, p->name, RP_OK,
+						      "unchanged since the last check");
+		} else
+			r = run_plugin(e, kind, p, &pp, rep, &paths, &owners);
 		if (r < 0)
 			return r;
 	}
@@ -451,6 +569,12 @@ int engine_run(Engine *e, ReportKind kind, Report **ret) {
 	strv_free(e->managed_owner);
 	e->managed = TAKE_PTR(paths);
 	e->managed_owner = TAKE_PTR(owners);
+	/* After the cycle (the files as they are now): who is known good. */
+	for (size_t i = 0; i < rep->n_plugins; i++)
+		if (kind != REPORT_PLAN)
+			cache_update(e, rep->plugins[i].name,
+				     rep->plugins[i].status == RP_OK ||
+					     rep->plugins[i].status == RP_CHANGED);
 
 	int prio = !rep->compliant && kind != REPORT_PLAN ? LOG_WARNING
 		   : kind == REPORT_APPLY			 ? LOG_NOTICE

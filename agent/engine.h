@@ -54,6 +54,14 @@ int engine_load_policy(Engine *e, DiagList *diag);
  * (no policy loaded, ENOMEM). */
 int engine_run(Engine *e, ReportKind kind, Report **ret);
 
+/* engine_run() that may skip a plugin whose last cycle left it in the
+ * desired state when neither the policy nor any file it manages changed
+ * since (same policy hash; same device, inode, size and mtime of each
+ * managed file).  Such a plugin is reported "ok" without being run.  A
+ * plugin that manages no known file always runs.  For cheap repeated
+ * refreshes; read-backs (GetCompliance, drift checks) use engine_run(). */
+int engine_run_cached(Engine *e, ReportKind kind, Report **ret);
+
 /* The loaded policy: name, version (content hash), host. NULL before load. */
 const char *engine_policy_name(const Engine *e);
 const char *engine_policy_version(const Engine *e);

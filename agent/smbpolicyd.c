@@ -170,9 +170,9 @@ static void context_done(Context *c) {
 	free(c->state_path);
 }
 
-int context_cycle(Context *c, ReportKind kind, const Report **ret) {
+int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret) {
 	Report *r = NULL;
-	int k = engine_run(c->engine, kind, &r);
+	int k = cached ? engine_run_cached(c->engine, kind, &r) : engine_run(c->engine, kind, &r);
 	if (k < 0) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "%s cycle failed: %s",
 			    report_kind_to_string(kind), strerror(-k));
@@ -195,8 +195,8 @@ int context_cycle(Context *c, ReportKind kind, const Report **ret) {
 	return 0;
 }
 
-int context_remediate(Context *c) {
-	return context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, NULL);
+int context_remediate(Context *c, bool cached) {
+	return context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, cached, NULL);
 }
 
 int context_refresh(Context *c) {
@@ -216,12 +216,12 @@ int context_refresh(Context *c) {
 		if (!engine_policy_name(c->engine))
 			return k;
 	}
-	return context_remediate(c);
+	return context_remediate(c, true);
 }
 
 void context_on_drift(Context *c, const char *path) {
 	const Report *r = NULL;
-	if (context_cycle(c, REPORT_VERIFY, &r) < 0 || r->compliant)
+	if (context_cycle(c, REPORT_VERIFY, false, &r) < 0 || r->compliant)
 		return;
 	/* Copied: the next cycle replaces the engine's managed-path table. */
 	const char *o = engine_path_owner(c->engine, path);
@@ -231,7 +231,7 @@ void context_on_drift(Context *c, const char *path) {
 		if (r->settings[i].status == RS_DRIFT && !strv_contains(ids, r->settings[i].setting))
 			(void)strv_push_dup(&ids, r->settings[i].setting);
 	bool remediated = false;
-	if (!c->audit_only && context_cycle(c, REPORT_APPLY, &r) >= 0)
+	if (!c->audit_only && context_cycle(c, REPORT_APPLY, false, &r) >= 0)
 		remediated = r->compliant;
 	journal_log(JOURNAL_DRIFT, LOG_WARNING,
 		    &(JournalFields){ .plugin = owner, .path = path },
@@ -244,7 +244,7 @@ void context_on_drift(Context *c, const char *path) {
 
 static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
 	Context *c = userdata;
-	(void)context_remediate(c);
+	(void)context_remediate(c, false);
 	uint64_t now;
 	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
 		(void)sd_event_source_set_time(s, now + c->interval_usec);
@@ -259,13 +259,13 @@ static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo 
 }
 
 static int on_start(sd_event_source *s _unused_, void *userdata) {
-	(void)context_remediate(userdata);
+	(void)context_remediate(userdata, false);
 	return 0;
 }
 
 static int run_once(Context *c) {
 	const Report *r = NULL;
-	int k = context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, &r);
+	int k = context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, false, &r);
 	if (k < 0)
 		return k;
 	(void)report_print(r, stdout, false, false);

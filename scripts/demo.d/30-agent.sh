@@ -50,10 +50,13 @@ export SMBPOLICY_BUS=$bus
 echo "private bus: $bus"
 
 echo "what the agent will change (the same engine, in-process, nothing written):"
-sp plan --local --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" || true
+echo "\$ smbpolicy plan --local --root $root --policy $policy"
+unshare -n "$BIN/smbpolicy" plan --local --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" || true
 echo
-echo "\$ smbpolicyd --bus \$SMBPOLICY_BUS --root $root --policy $policy &"
-"$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" \
+# Its own network namespace: the nftables plugin changes that namespace's
+# firewall, not this machine's.
+echo "\$ unshare -n smbpolicyd --bus \$SMBPOLICY_BUS --root $root --policy $policy &"
+unshare -n "$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" \
 	--interval 60 >"$DEMO/agent/smbpolicyd.log" 2>&1 &
 echo $! >>"$DEMO/pids"
 for _ in $(seq 100); do

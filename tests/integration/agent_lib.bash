@@ -3,7 +3,7 @@
 # files the plugins manage, and smbpolicyd on that bus.
 #
 # Gives: start_bus (sets BUS, exports DBUS_SYSTEM_BUS_ADDRESS), make_root DIR,
-# start_agent ARGS... (sets AGENT_PID, waits for the bus name), bus_call
+# start_agent ARGS... (sets AGENT_PID, waits for the bus name), wait_log, bus_call
 # METHOD [SIG ARGS...], as_nobody CMD..., AGENT_POLICY (strict.xml).
 # The bus config is like the system bus (deny by default) and includes the
 # shipped dist/dbus/org.smbpolicy.Agent1.conf, so that file is what is tested.
@@ -61,8 +61,11 @@ make_root() {
 }
 
 # start_agent ARGS...: smbpolicyd on $BUS; waits until it owns the name.
+# It runs in a network namespace of its own (unshare -n): the nftables
+# plugin then changes that namespace's ruleset, never the host's.  The bus
+# is a path socket, which works across network namespaces.
 start_agent() {
-	start_bg "$T/agent.log" "$BIN/smbpolicyd" --bus "$BUS" --plugin-dir "$PLUGIN_DIR" "$@"
+	start_bg "$T/agent.log" unshare -n "$BIN/smbpolicyd" --bus "$BUS" --plugin-dir "$PLUGIN_DIR" "$@"
 	AGENT_PID=$BG_PID
 	local i
 	for i in $(seq 1 100); do
@@ -72,6 +75,13 @@ start_agent() {
 	done
 	cat "$T/agent.log" >&2
 	fail "smbpolicyd did not take $AGENT_NAME"
+}
+
+# wait_log PATTERN [FILE]: up to 20 s for PATTERN in the agent's log.
+wait_log() {
+	local i
+	for i in $(seq 200); do grep -q "$1" "${2:-$T/agent.log}" && return 0; sleep 0.1; done
+	fail "no '$1' in ${2:-$T/agent.log}: $(tail -n 20 "${2:-$T/agent.log}")"
 }
 
 # bus_call METHOD [SIGNATURE ARGS...]: busctl call as the current user, JSON out.

@@ -275,6 +275,33 @@ static void test_failed_plugin_rolled_back_alone(void **state) {
 	assert_string_equal(engine_path_owner(f->engine, omega), "omega");
 }
 
+static void test_cached_run_skips_unchanged_plugins(void **state) {
+	Fixture *f = *state;
+	_cleanup_(report_freep) Report *r1 = NULL, *r2 = NULL, *r3 = NULL;
+	assert_int_equal(engine_run(f->engine, REPORT_APPLY, &r1), 0);
+	/* Nothing changed: alpha and omega (good) are skipped, the failed
+	 * ones run again. */
+	assert_int_equal(engine_run_cached(f->engine, REPORT_APPLY, &r2), 0);
+	assert_int_equal(calls[0].apply, 1);
+	assert_int_equal(calls[4].apply, 1);
+	assert_int_equal(calls[1].apply, 2);
+	assert_int_equal(find_plugin(r2, "omega")->status, RP_OK);
+	assert_int_equal(find_row(r2, "omega")->status, RS_OK);
+	/* A managed file of omega appears: omega runs, alpha still skipped. */
+	_cleanup_free_ char *etc = strdup_printf("%s/etc", f->dir);
+	_cleanup_free_ char *omega = strdup_printf("%s/etc/omega.conf", f->dir);
+	assert_int_equal(mkdir(etc, 0755), 0);
+	assert_int_equal(write_file_atomic(omega, "y", 1, 0644), 0);
+	assert_int_equal(engine_run_cached(f->engine, REPORT_APPLY, &r3), 0);
+	assert_int_equal(calls[4].apply, 2);
+	assert_int_equal(calls[0].apply, 1);
+	/* The uncached run always runs everything. */
+	Report *r4 = NULL;
+	assert_int_equal(engine_run(f->engine, REPORT_APPLY, &r4), 0);
+	assert_int_equal(calls[0].apply, 2);
+	report_free(r4);
+}
+
 static void test_plan_and_verify_write_nothing(void **state) {
 	Fixture *f = *state;
 	_cleanup_(report_freep) Report *plan = NULL, *verify = NULL;
@@ -340,6 +367,7 @@ static void test_plugin_dir_skips_bad_files(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_failed_plugin_rolled_back_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_run_skips_unchanged_plugins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plan_and_verify_write_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_policy_no_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_policy_keeps_old, setup, teardown),
