@@ -31,8 +31,9 @@
 #define SAMBA_TIMEOUT_MS 30000u
 
 /* One mapping row's private data: the smb.conf parameter, how the policy
- * renders into it, and which other spellings Samba reads back for the
- * written value (testparm prints an enum's first name). */
+ * renders into it (NULL: the setting only feeds another row's renderer),
+ * and which other spellings Samba reads back for the written value
+ * (testparm prints an enum's first name). */
 typedef struct SambaKey {
 	const char *key;
 	PluginRenderFunc render;
@@ -79,6 +80,20 @@ static const PluginValueMap disable_netbios_map[] = {
 	{ "false", "yes" }, { "true", "no" }, PLUGIN_VALUE_MAP_END
 };
 
+/* `server smb encrypt`: required only while unencrypted access is also
+ * rejected (Windows RejectUnencryptedAccess); encryption required but
+ * unencrypted clients tolerated is Samba's `desired`.  arg is the id of
+ * the reject setting. */
+static int render_smb_encrypt(const PluginPolicy *p, const char *id, const void *arg, char **ret) {
+	bool b;
+	if (plugin_policy_bool(p, id, &b) < 0) {
+		*ret = NULL;
+		return 0;
+	}
+	*ret = strdup(!b ? "default" : plugin_policy_bool_or(p, arg, true) ? "required" : "desired");
+	return *ret ? 0 : -ENOMEM;
+}
+
 /* `smb ports`: the server's TCP port, plus 139 only while NetBIOS is
  * legacy-open; arg is the id of the NetBIOS setting. */
 static int render_smb_ports(const PluginPolicy *p, const char *id, const void *arg, char **ret) {
@@ -98,8 +113,11 @@ static const PluginSettingInfo samba_settings[] = {
 		  plugin_render_map, server_signing_map, signing_readback),
 	SAMBA_ROW("client.signing.required", "client signing", "true -> required, false -> default",
 		  plugin_render_map, client_signing_map, signing_readback),
-	SAMBA_ROW("server.encryption.required", "server smb encrypt", "true -> required, false -> default",
-		  plugin_render_map, encrypt_map, NULL),
+	SAMBA_ROW("server.encryption.required", "server smb encrypt",
+		  "true -> required (desired when reject-unencrypted is false), false -> default",
+		  render_smb_encrypt, "server.encryption.reject-unencrypted", NULL),
+	SAMBA_ROW("server.encryption.reject-unencrypted", "server smb encrypt",
+		  "false -> desired while encryption is required", NULL, NULL, NULL),
 	SAMBA_ROW("client.encryption.required", "client smb encrypt", "true -> required, false -> default",
 		  plugin_render_map, encrypt_map, NULL),
 	SAMBA_ROW("server.encryption.ciphers", "server smb3 encryption algorithms",
@@ -256,6 +274,8 @@ static int render_owned(const PluginContext *ctx, const PluginPolicy *p, char **
 		const PluginSettingInfo *row = &samba_settings[i];
 		const SambaKey *k = row->impl;
 		_cleanup_free_ char *v = NULL;
+		if (!k->render)
+			continue;
 		int r = k->render(p, row->id, k->arg, &v);
 		if (r == -EINVAL) {
 			plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_ERR, row->id, NULL,
@@ -390,6 +410,8 @@ static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 		const PluginSettingInfo *row = &samba_settings[i];
 		const SambaKey *k = row->impl;
 		_cleanup_free_ char *want = NULL, *have = NULL;
+		if (!k->render)
+			continue;
 		if ((r = k->render(p, row->id, k->arg, &want)) < 0)
 			return r;
 		if (!want)
