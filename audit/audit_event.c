@@ -119,9 +119,12 @@ bool audit_field_name_valid(const char *name) {
 	if (!name || !*name || strlen(name) > AUDIT_FIELD_NAME_MAX)
 		return false;
 	for (size_t i = 0; i < ELEMENTSOF(audit_reserved_fields); i++)
-		if (streq(name, audit_reserved_fields[i]))
+		if (name[0] == audit_reserved_fields[i][0] && streq(name, audit_reserved_fields[i]))
 			return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
 }
 
 const char *audit_format_time(unsigned long long usec, char *buf, size_t len) {
@@ -335,27 +338,53 @@ void audit_emit(AuditEmitter *e, AuditEventId id, const char *peer, const AuditF
 		audit_emitter_count_error(e);
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d) {
+	y -= m <= 2;
+	long long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+/* n decimal digits at s, or -1. */
+static int digits(const char *s, int n) {
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 int audit_parse_time(const char *s, unsigned long long *ret_usec) {
-	struct tm tm = {0};
-	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!p)
+	/* YYYY-MM-DDTHH:MM:SS, fixed positions (checked before reading on). */
+	if (!s || strnlen(s, 20) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
 		return -EINVAL;
+	int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
+	    mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
+		return -EINVAL;
+	const char *p = s + 19;
 	unsigned long long frac = 0;
 	if (*p == '.') {
-		unsigned digits = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-			if (digits < 6)
+		unsigned n = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, n++)
+			if (n < 6)
 				frac = frac * 10 + (unsigned long long)(*p - '0');
-		if (digits == 0)
+		if (n == 0)
 			return -EINVAL;
-		for (; digits < 6; digits++)
+		for (; n < 6; n++)
 			frac *= 10;
 	}
-	if (!streq(p, "Z") && !streq(p, "+00:00"))
+	if (!streq(p, "Z") && !streq(p, "z") && !streq(p, "+00:00"))
 		return -EINVAL;
-	time_t t = timegm(&tm);
-	if (t < 0)
-		return -ERANGE;
-	*ret_usec = (unsigned long long)t * 1000000ULL + frac;
+	long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+	*ret_usec = (unsigned long long)(days * 86400 + h * 3600 + mi * 60 + sec) * 1000000ULL + frac;
 	return 0;
 }

@@ -19,7 +19,7 @@
 #include "audit_json.h"
 #include "auditdb.h"
 
-#define AUDIT_INGEST_BATCH 20000
+#define AUDIT_INGEST_BATCH 50000
 /* At most this many warnings per input; the rest are only counted. */
 #define AUDIT_INGEST_WARN_MAX 10
 

@@ -103,6 +103,7 @@ typedef struct AuditReport {
 	AuditVerdictCount *features; /* by name */
 	size_t n_features;
 	AuditSection sections[_AUDIT_SEC_MAX];
+	AuditTally host_names; /* every host seen; sections borrow its keys */
 } AuditReport;
 
 typedef struct AuditReportOptions {

@@ -11,9 +11,10 @@ static size_t tally_hash(const char *s) {
 	return h;
 }
 
-static AuditTallyEntry **tally_slot(AuditTallyEntry **slots, size_t cap, const char *key) {
-	for (size_t i = tally_hash(key) & (cap - 1);; i = (i + 1) & (cap - 1))
-		if (!slots[i] || streq(slots[i]->key, key))
+static AuditTallyEntry **tally_slot(AuditTallyEntry **slots, size_t cap, const char *key,
+				    size_t hash) {
+	for (size_t i = hash & (cap - 1);; i = (i + 1) & (cap - 1))
+		if (!slots[i] || (slots[i]->hash == hash && streq(slots[i]->key, key)))
 			return &slots[i];
 }
 
@@ -24,7 +25,7 @@ static int tally_grow(AuditTally *t) {
 		return -ENOMEM;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
-			*tally_slot(slots, cap, t->slots[i]->key) = t->slots[i];
+			*tally_slot(slots, cap, t->slots[i]->key, t->slots[i]->hash) = t->slots[i];
 	free(t->slots);
 	t->slots = slots;
 	t->cap = cap;
@@ -32,7 +33,7 @@ static int tally_grow(AuditTally *t) {
 }
 
 AuditTallyEntry *audit_tally_find(const AuditTally *t, const char *key) {
-	return t->cap ? *tally_slot(t->slots, t->cap, key) : NULL;
+	return t->cap ? *tally_slot(t->slots, t->cap, key, tally_hash(key)) : NULL;
 }
 
 /* Replace *dst by a copy of src unless equal; false on ENOMEM. */
@@ -47,11 +48,27 @@ static bool set_str(char **dst, const char *src) {
 	return true;
 }
 
+bool audit_tally_bump(AuditTally *t, AuditTallyEntry *e, const char *detail, const char *host,
+		      unsigned long long time_usec) {
+	e->count++;
+	if (time_usec < e->first_usec)
+		e->first_usec = time_usec;
+	if (time_usec >= e->last_usec) {
+		e->last_usec = time_usec;
+		if (t->borrow_host)
+			e->host = (char *)host;
+		else if (!set_str(&e->host, host))
+			return false;
+	}
+	return e->detail || !detail || (e->detail = strdup(detail));
+}
+
 AuditTallyEntry *audit_tally_add(AuditTally *t, const char *key, const char *detail,
 				 const char *host, unsigned long long time_usec) {
 	if ((t->n + 1) * 2 > t->cap && tally_grow(t) < 0)
 		return NULL;
-	AuditTallyEntry **slot = tally_slot(t->slots, t->cap, key);
+	size_t hash = tally_hash(key);
+	AuditTallyEntry **slot = tally_slot(t->slots, t->cap, key, hash);
 	AuditTallyEntry *e = *slot;
 	if (!e) {
 		e = calloc(1, sizeof *e);
@@ -59,21 +76,12 @@ AuditTallyEntry *audit_tally_add(AuditTally *t, const char *key, const char *det
 			free(e);
 			return NULL;
 		}
+		e->hash = hash;
 		e->first_usec = time_usec;
 		*slot = e;
 		t->n++;
 	}
-	e->count++;
-	if (time_usec < e->first_usec)
-		e->first_usec = time_usec;
-	if (time_usec >= e->last_usec) {
-		e->last_usec = time_usec;
-		if (!set_str(&e->host, host))
-			return NULL;
-	}
-	if (!set_str(&e->detail, detail))
-		return NULL;
-	return e;
+	return audit_tally_bump(t, e, detail, host, time_usec) ? e : NULL;
 }
 
 static int tally_cmp(const void *a, const void *b) {
@@ -101,10 +109,11 @@ void audit_tally_clear(AuditTally *t) {
 		if (t->slots[i]) {
 			free(t->slots[i]->key);
 			free(t->slots[i]->detail);
-			free(t->slots[i]->host);
+			if (!t->borrow_host)
+				free(t->slots[i]->host);
 			free(t->slots[i]->data);
 			free(t->slots[i]);
 		}
 	free(t->slots);
-	*t = (AuditTally){0};
+	*t = (AuditTally){.borrow_host = t->borrow_host};
 }

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "audit_json.h"
+#include "audit_event_parse.h"
 #include "strbuf.h"
 
 #define AUDITDB_VERSION 1
@@ -48,10 +48,10 @@ static const char auditdb_schema[] =
 	" event_id INTEGER NOT NULL,"
 	" peer TEXT NOT NULL,"
 	" fields TEXT NOT NULL,"       /* JSON object of strings */
-	" ukey INTEGER NOT NULL UNIQUE);"
-	"CREATE INDEX events_time ON events(time);"
-	"CREATE INDEX events_host ON events(host, time);"
-	"CREATE INDEX events_kind ON events(event_id, time);"
+	" ukey INTEGER NOT NULL);"
+	/* Dedup and the reports' time ranges in one index; events arrive
+	 * mostly in time order, so inserting into it is an append. */
+	"CREATE UNIQUE INDEX events_time_key ON events(time, ukey);"
 	"CREATE TABLE cursors (origin TEXT PRIMARY KEY, cursor TEXT NOT NULL);"
 	"CREATE TABLE actual ("
 	" host TEXT NOT NULL, time INTEGER NOT NULL, setting TEXT NOT NULL, plugin TEXT NOT NULL,"
@@ -103,7 +103,8 @@ int auditdb_open(const char *path, AuditDb **ret) {
 	    SQLITE_OK)
 		return -EIO;
 	sqlite3_busy_timeout(db->db, 10000);
-	if (auditdb_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	if (auditdb_exec(db, "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			     "PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 4096;"
 			     "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA cache_size = -65536;") < 0)
 		return -EIO;
 	int r = auditdb_migrate(db);
@@ -140,47 +141,77 @@ static int auditdb_step_done(AuditDb *db, sqlite3_stmt *st) {
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-void auditdb_fields_json(StrBuf *b, const AuditField *fields, size_t n) {
-	strbuf_append(b, "{");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strbuf_append(b, ",");
-		strbuf_json_string(b, fields[i].name);
-		strbuf_append(b, ":");
-		strbuf_json_string(b, fields[i].value ? fields[i].value : "");
+/* Strings that need no escaping (printable ASCII but " and \) are copied
+ * as they are: the common case, and the ingest hot path. */
+static void json_string_fast(StrBuf *b, const char *s) {
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p) {
+		strbuf_json_string(b, s);
+		return;
 	}
-	strbuf_append(b, "}");
+	strbuf_append_len(b, "\"", 1);
+	strbuf_append_len(b, s, (size_t)(p - (const unsigned char *)s));
+	strbuf_append_len(b, "\"", 1);
 }
 
-/* FNV-1a, 64 bit, over NUL-separated parts. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-	const unsigned char *p = data;
+void auditdb_fields_json(StrBuf *b, const AuditField *fields, size_t n) {
+	strbuf_append_len(b, "{", 1);
 	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
+		if (i)
+			strbuf_append_len(b, ",", 1);
+		json_string_fast(b, fields[i].name);
+		strbuf_append_len(b, ":", 1);
+		json_string_fast(b, fields[i].value ? fields[i].value : "");
 	}
-	return h;
+	strbuf_append_len(b, "}", 1);
+}
+
+/* 64-bit multiply-xorshift hash, 8 bytes at a time (the unique key is
+ * computed for every ingested event).  Changing it changes every stored
+ * key: bump AUDITDB_VERSION then. */
+static uint64_t key_mix(uint64_t h, uint64_t w) {
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t key_bytes(uint64_t h, const void *data, size_t n) {
+	const unsigned char *p = data;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = key_mix(h, w);
+	}
+	uint64_t tail = 0x100; /* marks the length of the tail */
+	for (size_t i = 0; i < n; i++)
+		tail = (tail << 8) | p[i];
+	return key_mix(h, tail);
 }
 
 static uint64_t auditdb_key(const AuditRecord *r, const char *fields, size_t fields_len) {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	char num[48];
-	int n = snprintf(num, sizeof num, "%llu/%d", r->time_usec, r->event_id);
-	h = fnv1a(h, num, (size_t)n + 1);
-	h = fnv1a(h, r->host, strlen(r->host) + 1);
-	h = fnv1a(h, r->source, strlen(r->source) + 1);
-	h = fnv1a(h, r->peer, strlen(r->peer) + 1);
-	return fnv1a(h, fields, fields_len);
+	uint64_t h = key_mix(0x2545f4914f6cdd1dULL, r->time_usec);
+	h = key_mix(h, (uint64_t)r->event_id);
+	h = key_bytes(h, r->host, strlen(r->host));
+	h = key_bytes(h, r->source, strlen(r->source));
+	h = key_bytes(h, r->peer, strlen(r->peer));
+	return key_bytes(h, fields, fields_len);
 }
 
 int auditdb_add(AuditDb *db, const AuditRecord *r) {
 	sqlite3_stmt *st = db->stmt[Q_ADD];
-	db->scratch.len = 0;
-	if (db->scratch.data)
-		db->scratch.data[0] = 0;
-	auditdb_fields_json(&db->scratch, r->fields, r->n_fields);
-	if (db->scratch.failed)
-		return -ENOMEM;
+	const char *fields = r->fields_json;
+	size_t fields_len = r->fields_json_len;
+	if (!fields) {
+		db->scratch.len = 0;
+		if (db->scratch.data)
+			db->scratch.data[0] = 0;
+		auditdb_fields_json(&db->scratch, r->fields, r->n_fields);
+		if (db->scratch.failed)
+			return -ENOMEM;
+		fields = db->scratch.data;
+		fields_len = db->scratch.len;
+	}
 	const char *host = r->host ? r->host : "", *source = r->source ? r->source : "";
 	const char *peer = r->peer ? r->peer : "";
 	AuditRecord k = *r;
@@ -190,8 +221,8 @@ int auditdb_add(AuditDb *db, const AuditRecord *r) {
 	sqlite3_bind_text(st, 3, source, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, r->event_id);
 	sqlite3_bind_text(st, 5, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, db->scratch.data, (int)db->scratch.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)auditdb_key(&k, db->scratch.data, db->scratch.len));
+	sqlite3_bind_text(st, 6, fields, (int)fields_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)auditdb_key(&k, fields, fields_len));
 	int r2 = auditdb_step_done(db, st);
 	if (r2 < 0)
 		return r2;
@@ -307,11 +338,15 @@ fail:
 #define AUDITDB_FIELDS_MAX 64
 
 int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *userdata) {
+	/* A whole-table scan in storage order reads the table once; going
+	 * through the time index would look every row up by rowid. */
+	bool scan = q->any_order && q->since_usec == 0;
 	_cleanup_free_ char *sql = strdup_printf(
-		"SELECT time, host, source, event_id, peer, fields FROM events "
+		"SELECT time, host, source, event_id, peer, fields FROM events%s "
 		"WHERE time >= ?1 AND (?2 IS NULL OR host = ?2) AND (?3 = 0 OR event_id = ?3) "
-		"ORDER BY time %s, id %s LIMIT ?4",
-		q->newest_first ? "DESC" : "ASC", q->newest_first ? "DESC" : "ASC");
+		"%s%s%s LIMIT ?4",
+		scan ? " NOT INDEXED" : "", q->any_order ? "" : "ORDER BY time ",
+		q->any_order ? "" : q->newest_first ? "DESC, id DESC" : "ASC, id ASC", "");
 	sqlite3_stmt *st;
 	if (!sql)
 		return -ENOMEM;
@@ -323,16 +358,26 @@ int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *us
 	sqlite3_bind_int(st, 3, q->event_id);
 	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit : -1);
 	int r = 0, rc;
+	_cleanup_free_ char *scratch = NULL;
+	size_t scratch_len = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *fields_text = (const char *)sqlite3_column_text(st, 5);
-		_cleanup_(audit_json_freep) AuditJson *j = NULL;
+		size_t len = (size_t)sqlite3_column_bytes(st, 5);
 		AuditField fields[AUDITDB_FIELDS_MAX];
 		size_t n = 0;
+		if (len + 1 > scratch_len) {
+			free(scratch);
+			scratch_len = len + 1 > 4096 ? len + 1 : 4096;
+			if (!(scratch = malloc(scratch_len))) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		/* Stored by auditdb_add, so valid; a damaged row loses its fields,
+		 * not the event. */
 		if (fields_text &&
-		    audit_json_parse(fields_text, (size_t)sqlite3_column_bytes(st, 5), &j) >= 0)
-			for (const AuditJson *c = j->child; c && n < AUDITDB_FIELDS_MAX; c = c->next)
-				if (c->type == AUDIT_JSON_STRING)
-					fields[n++] = (AuditField){c->key, c->text};
+		    audit_fields_parse(fields_text, len, scratch, fields, AUDITDB_FIELDS_MAX, &n) < 0)
+			n = 0;
 		AuditRecord rec = {
 			.time_usec = (unsigned long long)sqlite3_column_int64(st, 0),
 			.host = (const char *)sqlite3_column_text(st, 1),

@@ -31,6 +31,12 @@ typedef struct AuditRecord {
 	int event_id;
 	const AuditField *fields;
 	size_t n_fields;
+	/* Optional: the fields as one JSON object text, stored as is instead
+	 * of re-serialising fields (the ingest fast path; it must be the
+	 * canonical form audit_emit writes, or dedup against other copies of
+	 * the same event fails). */
+	const char *fields_json;
+	size_t fields_json_len;
 } AuditRecord;
 
 int auditdb_open(const char *path, AuditDb **ret);
@@ -61,9 +67,11 @@ typedef struct AuditQuery {
 	int event_id;                  /* 0: every kind */
 	size_t limit;                  /* 0: no limit */
 	bool newest_first;
+	bool any_order;                /* storage order (fastest full scans) */
 } AuditQuery;
 
-/* Calls fn for each matching event in time order; a negative return of fn
+/* Calls fn for each matching event in time order (any order with
+ * any_order); a negative return of fn
  * stops and is returned.  The record is valid only during the call. */
 typedef int (*AuditRecordFn)(const AuditRecord *r, void *userdata);
 int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *userdata);

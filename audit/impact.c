@@ -18,7 +18,12 @@ typedef enum ImpactTest {
 	IMPACT_FIELD_BELOW,   /* field's enum position < new value's */
 	IMPACT_FIELD_ABOVE,   /* field's enum position > new value's */
 	IMPACT_FIELD_MISSING, /* field absent or empty */
+	IMPACT_FIELD_OFF,     /* field present and one of impact_off_values */
 } ImpactTest;
+
+/* How producers say "not used": smbrefd writes "off", Samba observations
+ * "false". */
+static const char *const impact_off_values[] = {"off", "false", "none", "-"};
 
 typedef struct ImpactRule {
 	const char *setting;
@@ -34,17 +39,17 @@ typedef struct ImpactRule {
 static const ImpactRule impact_rules[] = {
 	{"server.encryption.required", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY, NULL, NULL,
 	 AUDIT_PEER_CLIENT, "client does not encrypt"},
-	{"server.encryption.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "encryption",
-	 "false", AUDIT_PEER_CLIENT, "unencrypted session"},
+	{"server.encryption.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF, "encryption",
+	 NULL, AUDIT_PEER_CLIENT, "unencrypted session"},
 	{"server.encryption.required", "true", AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_ANY, NULL,
 	 NULL, AUDIT_PEER_CLIENT, "unprotected session seen by Samba"},
 	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY,
 	 NULL, NULL, AUDIT_PEER_CLIENT, "client does not encrypt"},
-	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ,
-	 "encryption", "false", AUDIT_PEER_CLIENT, "unencrypted session"},
+	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF,
+	 "encryption", NULL, AUDIT_PEER_CLIENT, "unencrypted session"},
 	{"server.signing.required", "true", AUDIT_SERVER_CLIENT_NO_SIGNING, IMPACT_ANY, NULL, NULL,
 	 AUDIT_PEER_CLIENT, "client does not sign"},
-	{"server.signing.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_EQ, "signing", "false",
+	{"server.signing.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF, "signing", NULL,
 	 AUDIT_PEER_CLIENT, "unsigned session"},
 	{"server.signing.required", "true", AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_ANY, NULL, NULL,
 	 AUDIT_PEER_CLIENT, "unprotected session seen by Samba"},
@@ -131,6 +136,11 @@ static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const c
 		return f && streq(f, rule->field_value);
 	case IMPACT_FIELD_MISSING:
 		return !f || !*f;
+	case IMPACT_FIELD_OFF:
+		for (size_t i = 0; f && i < ELEMENTSOF(impact_off_values); i++)
+			if (streq(f, impact_off_values[i]))
+				return true;
+		return false;
 	case IMPACT_FIELD_BELOW:
 	case IMPACT_FIELD_ABOVE:
 		if (!f || (have = catalog_enum_index(s, f)) < 0 || (want = catalog_enum_index(s, value)) < 0)

@@ -11,6 +11,7 @@
  * Must never: hold more than AUDIT_LINE_MAX + one read buffer in memory:
  * an overlong line is skipped while it streams past.
  */
+#include "audit_event_parse.h"
 #include "audit_ingest.h"
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@ typedef struct Jsonl {
 	uint64_t inode;
 	unsigned long long done; /* offset just after the last complete line */
 	unsigned long long line;
+	char *scratch;          /* AUDIT_LINE_MAX + 1 bytes for parsing */
 } Jsonl;
 
 static int jsonl_checkpoint(AuditDb *db, void *userdata) {
@@ -43,18 +45,10 @@ static int jsonl_line(AuditDb *db, Jsonl *j, const char *line, size_t len,
 		len--;
 	if (len == 0)
 		return 0;
-	_cleanup_(audit_json_freep) AuditJson *json = NULL;
-	int r = audit_json_parse(line, len, &json);
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0) {
-		audit_ingest_warn(stats, j->path, j->line, "malformed JSON");
-		return 0;
-	}
 	AuditRecord rec;
 	AuditField fields[JSONL_FIELDS_MAX];
 	const char *why = NULL;
-	if (audit_record_from_json(json, &rec, fields, ELEMENTSOF(fields), &why) < 0) {
+	if (audit_event_parse_line(line, len, j->scratch, &rec, fields, ELEMENTSOF(fields), &why) < 0) {
 		audit_ingest_warn(stats, j->path, j->line, why);
 		return 0;
 	}
@@ -146,6 +140,11 @@ int audit_ingest_jsonl(AuditDb *db, const char *path, AuditIngestStats *stats) {
 		if (r < 0)
 			goto out;
 	}
+	j.scratch = malloc(AUDIT_LINE_MAX + 1);
+	if (!j.scratch) {
+		r = -ENOMEM;
+		goto out;
+	}
 	if (auditdb_begin(db) < 0) {
 		r = -EIO;
 		goto out;
@@ -158,6 +157,7 @@ int audit_ingest_jsonl(AuditDb *db, const char *path, AuditIngestStats *stats) {
 	if (r < 0)
 		auditdb_rollback(db);
 out:
+	free(j.scratch);
 	free(j.origin);
 	return r;
 }

@@ -92,11 +92,16 @@ typedef struct HostScan {
 typedef struct Build {
 	AuditReport *r;
 	const AuditReportOptions *opt;
-	AuditTally hosts; /* key host, detail group, data HostScan */
+	AuditTally *hosts; /* the report's: key host, detail group, data HostScan */
 	AuditCompliance *compliance;
 	/* The last host looked up: events come in runs of one host often. */
 	const char *last_host;
 	AuditTallyEntry *last_entry;
+	unsigned long long day; /* day number of day_entry */
+	AuditTallyEntry *day_entry;
+	/* Entries of the kinds section by position in the kinds table. */
+	const AuditKind *kinds;
+	AuditTallyEntry *kind_entry[64];
 } Build;
 
 static const char *host_group(const AuditReportOptions *opt, const char *host) {
@@ -119,12 +124,12 @@ static AuditTallyEntry *build_host(Build *b, const char *host, int *ret_r) {
 	*ret_r = 0;
 	if (b->last_host && streq(b->last_host, host))
 		return b->last_entry;
-	AuditTallyEntry *e = b->hosts.n ? audit_tally_find(&b->hosts, host) : NULL;
+	AuditTallyEntry *e = b->hosts->n ? audit_tally_find(b->hosts, host) : NULL;
 	if (!e) {
 		const char *group = host_group(b->opt, host);
 		if (!group_keeps(b->opt->group, group))
 			return NULL;
-		e = audit_tally_add(&b->hosts, host, group, NULL, 0);
+		e = audit_tally_add(b->hosts, host, group, NULL, 0);
 		if (!e || !(e->data = calloc(1, sizeof(HostScan)))) {
 			*ret_r = -ENOMEM;
 			return NULL;
@@ -154,16 +159,36 @@ static int build_visit(const AuditRecord *rec, void *userdata) {
 	if (rec->time_usec > r->last_usec)
 		r->last_usec = rec->time_usec;
 
-	char name[16], day[16], addr[256];
-	snprintf(name, sizeof name, "%d", rec->event_id);
-	if (!audit_tally_add(&r->sections[AUDIT_SEC_KINDS].tally, k ? k->name : name,
-			     k ? k->summary : "unknown event kind", rec->host, rec->time_usec))
-		return -ENOMEM;
-	time_t t = (time_t)(rec->time_usec / 1000000ULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof day, "%Y-%m-%d", &tm);
-	if (!audit_tally_add(&r->sections[AUDIT_SEC_DAYS].tally, day, NULL, rec->host, rec->time_usec))
+	char name[16], addr[256];
+	const char *host = he->key; /* lives as long as the report */
+	if (!k)
+		snprintf(name, sizeof name, "%d", rec->event_id);
+	AuditTally *kinds = &r->sections[AUDIT_SEC_KINDS].tally;
+	size_t ki = k ? (size_t)(k - b->kinds) : 0;
+	if (k && b->kind_entry[ki]) {
+		if (!audit_tally_bump(kinds, b->kind_entry[ki], NULL, host, rec->time_usec))
+			return -ENOMEM;
+	} else {
+		AuditTallyEntry *e = audit_tally_add(kinds, k ? k->name : name,
+						     k ? k->summary : "unknown event kind", host,
+						     rec->time_usec);
+		if (!e)
+			return -ENOMEM;
+		if (k && ki < ELEMENTSOF(b->kind_entry))
+			b->kind_entry[ki] = e;
+	}
+	AuditTally *days = &r->sections[AUDIT_SEC_DAYS].tally;
+	unsigned long long day = rec->time_usec / 86400000000ULL;
+	if (!b->day_entry || day != b->day) {
+		char text[16];
+		time_t t = (time_t)(day * 86400ULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(text, sizeof text, "%Y-%m-%d", &tm);
+		b->day = day;
+		if (!(b->day_entry = audit_tally_add(days, text, NULL, host, rec->time_usec)))
+			return -ENOMEM;
+	} else if (!audit_tally_bump(days, b->day_entry, NULL, host, rec->time_usec))
 		return -ENOMEM;
 	for (size_t i = 0; i < ELEMENTSOF(report_feeds); i++) {
 		if ((int)report_feeds[i].event != rec->event_id)
@@ -177,7 +202,7 @@ static int build_visit(const AuditRecord *rec, void *userdata) {
 					     ? audit_record_field(rec, report_feeds[i].detail_field)
 					     : NULL;
 		AuditSectionId sec = report_feeds[i].section;
-		if (!audit_tally_add(&r->sections[sec].tally, key, detail, rec->host, rec->time_usec))
+		if (!audit_tally_add(&r->sections[sec].tally, key, detail, host, rec->time_usec))
 			return -ENOMEM;
 		hs->unprotected += sec <= AUDIT_SEC_CLIENT_NO_ENCRYPTION;
 	}
@@ -256,11 +281,11 @@ static int build_hosts(Build *b) {
 		if (e && !build_host(b, e->key, &ret) && ret < 0)
 			return ret;
 	}
-	r->hosts = calloc(b->hosts.n + 1, sizeof *r->hosts);
+	r->hosts = calloc(b->hosts->n + 1, sizeof *r->hosts);
 	if (!r->hosts)
 		return -ENOMEM;
-	for (size_t i = 0; i < b->hosts.cap; i++) {
-		AuditTallyEntry *e = b->hosts.slots[i];
+	for (size_t i = 0; i < b->hosts->cap; i++) {
+		AuditTallyEntry *e = b->hosts->slots[i];
 		if (!e)
 			continue;
 		HostScan *hs = e->data;
@@ -292,9 +317,12 @@ int audit_report_build(AuditDb *db, const AuditReportOptions *opt, AuditReport *
 	r->since_usec = opt->since_usec;
 	if (opt->group && !(r->group_filter = strdup(opt->group)))
 		return -ENOMEM;
-	Build b = {.r = r, .opt = opt};
+	size_t n_kinds;
+	Build b = {.r = r, .opt = opt, .hosts = &r->host_names, .kinds = audit_kinds(&n_kinds)};
+	for (size_t s = 0; s < _AUDIT_SEC_MAX; s++)
+		r->sections[s].tally.borrow_host = true;
 	int rr = audit_compliance_new(db, opt->catalog, &b.compliance);
-	AuditQuery q = {.since_usec = opt->since_usec};
+	AuditQuery q = {.since_usec = opt->since_usec, .any_order = true};
 	if (rr >= 0)
 		rr = auditdb_foreach(db, &q, build_visit, &b);
 	if (rr >= 0)
@@ -307,7 +335,6 @@ int audit_report_build(AuditDb *db, const AuditReportOptions *opt, AuditReport *
 		else if (s == AUDIT_SEC_DAYS)
 			qsort(sec->rows, sec->n_rows, sizeof *sec->rows, day_cmp);
 	}
-	audit_tally_clear(&b.hosts); /* frees each HostScan too */
 	audit_compliance_free(b.compliance);
 	if (rr < 0)
 		return rr;
@@ -342,6 +369,7 @@ void audit_report_free(AuditReport *r) {
 		free(r->sections[s].rows);
 		audit_tally_clear(&r->sections[s].tally);
 	}
+	audit_tally_clear(&r->host_names); /* after the sections borrowing its keys */
 	free(r->group_filter);
 	free(r);
 }
