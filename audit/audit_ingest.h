@@ -31,11 +31,6 @@ typedef struct AuditIngestStats {
 	unsigned long long in_batch;   /* records since the last commit */
 } AuditIngestStats;
 
-/* Fill rec (strings borrowed from j, fields into fields[max]) from one event
- * object.  -EINVAL with *ret_why set when it is not a valid event. */
-int audit_record_from_json(const AuditJson *j, AuditRecord *rec, AuditField *fields, size_t max,
-			   const char **ret_why);
-
 /* One JSON-lines file ("-": stdin, read without a cursor). */
 int audit_ingest_jsonl(AuditDb *db, const char *path, AuditIngestStats *stats);
 /* Every journal file of a directory (as systemd-journal-remote writes). */
