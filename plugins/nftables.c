@@ -227,7 +227,7 @@ static const char *find_rule(char *const *list, const char *prefix) {
 	return NULL;
 }
 
-/* "udp dport 137 " of a rule text. */
+/* "udp dport 137 " of a rule text (with the space: a match prefix). */
 static char *rule_prefix(const char *rule) {
 	const char *sp = strchr(rule, ' ');
 	sp = sp ? strchr(sp + 1, ' ') : NULL;
@@ -305,7 +305,11 @@ static int nft_diff(const PluginContext *ctx, PluginPlan *plan, char *const *wan
 		_cleanup_free_ char *prefix = rule_prefix(*w);
 		const char *id = strstr(*w, "comment \"");
 		_cleanup_free_ char *sid = id ? strndup(id + 9, strcspn(id + 9, "\"")) : NULL;
-		if (!prefix || (plan && (r = plugin_plan_add_change(plan, sid, prefix, find_rule(have, prefix), *w)) < 0))
+		if (!prefix)
+			return -ENOMEM;
+		_cleanup_free_ char *target = strndup(prefix, strlen(prefix) - 1);
+		if (!target || (plan && (r = plugin_plan_add_change(plan, sid ? sid : rule_owner(*w), target,
+								     find_rule(have, prefix), *w)) < 0))
 			return r < 0 ? r : -ENOMEM;
 		n++;
 	}
@@ -319,6 +323,8 @@ static int nft_diff(const PluginContext *ctx, PluginPlan *plan, char *const *wan
 		if (replaced)
 			continue;
 		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_DEBUG, NULL, NULL, "extra: %s", *h);
+		if (prefix && *prefix)
+			prefix[strlen(prefix) - 1] = 0;
 		if (plan && (r = plugin_plan_add_change(plan, rule_owner(*h), prefix ? prefix : *h, *h, NULL)) < 0)
 			return r;
 		n++;
