@@ -362,7 +362,7 @@ static int load_plugin(const Args *a, const char *name, void **ret_handle,
 	return 0;
 }
 
-static int verb_info(const SmbpolicyPlugin *p) {
+static int verb_info(const SmbpolicyPlugin *p, _unused_ const Args *a, _unused_ const char *verb) {
 	printf("%s (ABI %u): %s\n", p->name, p->abi_version, p->description);
 	for (size_t i = 0; i < p->n_settings; i++)
 		printf("  %-40s %-40s %s\n", p->settings[i].id, p->settings[i].target,
@@ -370,9 +370,9 @@ static int verb_info(const SmbpolicyPlugin *p) {
 	return 0;
 }
 
-static int verb_detect(const SmbpolicyPlugin *p, const PluginContext *ctx) {
+static int verb_detect(const SmbpolicyPlugin *p, const Args *a, _unused_ const char *verb) {
 	PluginDetect d = {};
-	int r = p->detect(ctx, &d);
+	int r = p->detect(&a->ctx, &d);
 	if (r < 0) {
 		fprintf(stderr, "%s: detect: %s\n", p->name, strerror(-r));
 		return 1;
@@ -384,10 +384,10 @@ static int verb_detect(const SmbpolicyPlugin *p, const PluginContext *ctx) {
 	return 0;
 }
 
-static int verb_actual(const SmbpolicyPlugin *p, const PluginContext *ctx) {
+static int verb_actual(const SmbpolicyPlugin *p, const Args *args, _unused_ const char *verb) {
 	PluginActual *a = NULL;
 	size_t n = 0;
-	int r = p->read_actual(ctx, &a, &n);
+	int r = p->read_actual(&args->ctx, &a, &n);
 	if (r < 0) {
 		fprintf(stderr, "%s: read_actual: %s\n", p->name, strerror(-r));
 		return 1;
@@ -474,7 +474,7 @@ static int verb_with_plan(const SmbpolicyPlugin *p, const Args *a, const char *v
 	return rc;
 }
 
-static int verb_rollback(const SmbpolicyPlugin *p, const Args *a) {
+static int verb_rollback(const SmbpolicyPlugin *p, const Args *a, _unused_ const char *verb) {
 	if (!a->backup_dir) {
 		fprintf(stderr, "rollback needs --backup DIR\n");
 		return 2;
@@ -508,25 +508,25 @@ static int run(int argc, char **argv) {
 			fprintf(stderr, "%s: %s\n", a.settings_file, strerror(-r));
 		return 2;
 	}
+	static const struct {
+		const char *name;
+		int (*run)(const SmbpolicyPlugin *p, const Args *a, const char *verb);
+	} verbs[] = {
+		{ "info", verb_info },         { "detect", verb_detect }, { "actual", verb_actual },
+		{ "plan", verb_with_plan },    { "apply", verb_with_plan }, { "verify", verb_with_plan },
+		{ "rollback", verb_rollback },
+	};
 	const char *verb = argv[optind + 1];
-	static const char *const verbs[] = { "info", "detect", "actual", "plan", "apply", "verify", "rollback", NULL };
-	if (!strv_contains((char **)verbs, verb))
+	size_t v = 0;
+	while (v < ELEMENTSOF(verbs) && !streq(verbs[v].name, verb))
+		v++;
+	if (v == ELEMENTSOF(verbs))
 		return usage(stderr, 2);
 	void *h = NULL;
 	const SmbpolicyPlugin *p = NULL;
 	if (load_plugin(&a, argv[optind], &h, &p) < 0)
 		return 1;
-	int rc;
-	if (streq(verb, "info"))
-		rc = verb_info(p);
-	else if (streq(verb, "detect"))
-		rc = verb_detect(p, &a.ctx);
-	else if (streq(verb, "actual"))
-		rc = verb_actual(p, &a.ctx);
-	else if (streq(verb, "rollback"))
-		rc = verb_rollback(p, &a);
-	else
-		rc = verb_with_plan(p, &a, verb);
+	int rc = verbs[v].run(p, &a, verb);
 	dlclose(h);
 	return rc;
 }
