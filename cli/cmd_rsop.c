@@ -1,6 +1,7 @@
 /*
  * cmd_rsop.c - `smbpolicy rsop HOST [--json | --xml]`: the resultant policy
- * of a host, per setting the value and where it came from (like gpresult).
+ * of a host, per setting the value and where it came from (like gpresult);
+ * `rsop --group PATH` shows what any host in that group gets.
  *
  * Forms: a table SETTING VALUE SOURCE ("POLICY vN @ GROUP", "(enforced)",
  * or "default"); --json and --xml exactly as lib/rsop writes them (the XML
@@ -16,7 +17,14 @@
 #include "rsop.h"
 
 #define RSOP_HELP                                                             \
-	"  --xml            the resultant policy as a complete policy document\n"
+	"  --xml            the resultant policy as a complete policy document\n" \
+	"  --group PATH     resolve for a group instead of a host (no HOST)\n"
+
+/* Host or group being resolved, for messages. */
+typedef struct RsopTarget {
+	const char *kind; /* "host" / "group" */
+	const char *name;
+} RsopTarget;
 
 static char *source_text(const RsopSource *src) {
 	if (!src)
@@ -38,29 +46,36 @@ static int print_table(const Rsop *rsop) {
 		_cleanup_free_ char *source = source_text(e->source);
 		output_table_add(t, e->setting->id, value, source);
 	}
-	printf("Resultant policy for host %s (group %s)\n\n", rsop->host, rsop->group);
+	if (rsop->host)
+		printf("Resultant policy for host %s (group %s)\n\n", rsop->host, rsop->group);
+	else
+		printf("Resultant policy for group %s\n\n", rsop->group);
 	return output_table_print(t, false, stdout);
 }
 
 int verb_rsop(Cli *cli, int argc, char *argv[]) {
-	enum { OPT_XML = 0x300 };
+	enum { OPT_XML = 0x300, OPT_GROUP };
 	static const struct option options[] = {
 		CLI_COMMON_OPTIONS,
 		{ "xml", no_argument, NULL, OPT_XML },
+		{ "group", required_argument, NULL, OPT_GROUP },
 		{},
 	};
 	bool xml = false;
+	const char *group = NULL;
 	int c, r;
 	while ((c = cli_getopt(cli, argc, argv, options, RSOP_HELP)) >= 0)
 		if (c == OPT_XML)
 			xml = true;
+		else if (c == OPT_GROUP)
+			group = optarg;
 	if (c != CLI_OPT_END)
 		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 1, 1))
+	if (!cli_check_args(cli, argc - optind, group ? 0 : 1, group ? 0 : 1))
 		return CLI_EXIT_USAGE;
 	if (xml && cli->json)
 		return cli_usage_error(cli, "--json and --xml exclude each other");
-	const char *host = argv[optind];
+	RsopTarget target = group ? (RsopTarget){ "group", group } : (RsopTarget){ "host", argv[optind] };
 
 	const Catalog *catalog;
 	Store *s;
@@ -68,15 +83,17 @@ int verb_rsop(Cli *cli, int argc, char *argv[]) {
 		return -r;
 	_cleanup_(rsop_freep) Rsop *rsop = NULL;
 	_cleanup_(diag_clear) DiagList diag = {};
-	r = rsop_resolve(s, catalog, host, &rsop, &diag);
+	r = group ? rsop_resolve_group(s, catalog, group, &rsop, &diag)
+		  : rsop_resolve(s, catalog, target.name, &rsop, &diag);
 	if (r < 0 && !rsop)
-		return r == -ENOENT ? cli_error("host %s: no such host", host)
-				    : cli_store_error(cli, r, "host %s", host);
+		return r == -ENOENT ? cli_error("%s %s: not found", target.kind, target.name)
+				    : cli_store_error(cli, r, "%s %s", target.kind, target.name);
 	bool conflict = r < 0;
 	if (conflict)
 		cli_print_diag(&diag);
 	if (conflict && xml)
-		return cli_error("host %s: the resultant policy is invalid; no XML written", host);
+		return cli_error("%s %s: the resultant policy is invalid; no XML written",
+				 target.kind, target.name);
 
 	_cleanup_free_ char *text = NULL;
 	if (xml || cli->json) {
@@ -86,6 +103,7 @@ int verb_rsop(Cli *cli, int argc, char *argv[]) {
 	} else
 		r = print_table(rsop);
 	if (r < 0)
-		return cli_error("host %s: cannot write the resultant policy: %s", host, strerror(-r));
+		return cli_error("%s %s: cannot write the resultant policy: %s", target.kind,
+				 target.name, strerror(-r));
 	return conflict ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }

@@ -70,10 +70,16 @@ _smbpolicy() {
 		esac
 	done
 
-	if [[ $prev == --store ]]; then
+	case $prev in
+	--store)
 		_smbpolicy_files
 		return
-	fi
+		;;
+	--group) # rsop, report, publish: a group of the store
+		COMPREPLY=($(compgen -W "$(_smbpolicy_names group list)" -- "$cur"))
+		return
+		;;
+	esac
 	[[ -n $prev && " $takes_arg " == *" $prev "* ]] && return
 
 	if [[ -z $verb ]]; then

@@ -202,6 +202,11 @@ run 0 "$SP" link rm lowmax /clash
 run 0 "$SP" link rm highmin /clash
 run 0 "$SP" group rm /clash
 run 1 "$SP" rsop nohost; has "nohost" err
+run 0 "$SP" rsop --group /paris; has "^Resultant policy for group /paris$"; has "^server.dialect.min  *3.0.2  *b v1 @ /paris (enforced)$"
+run 0 "$SP" rsop --group /paris --json; json_ok; py "d['host'] is None"
+run 0 "$SP" rsop --group /paris --xml; has 'name="rsop-group:paris"'
+run 1 "$SP" rsop --group /nowhere; has "group /nowhere: not found" err
+run 2 "$SP" rsop fs1 --group /paris
 run 0 "$SP" link rm a /paris/fileservers
 run 1 "$SP" link rm a /paris/fileservers
 

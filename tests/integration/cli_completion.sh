@@ -56,6 +56,7 @@ step "names from the store"
 expect "strictish" show s
 expect "/ /paris" link add strictish ""
 expect "fs1" rsop f
+expect "/paris" rsop --group /p
 expect "off on" group block-inheritance /paris ""
 expect "fs1" --store "$SMBPOLICY_STORE" host rm ""
 step "every verb of 'smbpolicy --help' is completed and in smbpolicy(1)"
