@@ -47,6 +47,7 @@ typedef struct AuditImpactRow {
 	size_t change;       /* index into the changes given */
 	AuditPeerRole role;
 	char *peer;          /* address without port */
+	char *user;          /* the user the events name ("" when none) */
 	char *host;          /* host that saw it (last) */
 	char *why;
 	unsigned long long count, last_usec;

@@ -19,6 +19,7 @@ typedef enum ImpactTest {
 	IMPACT_FIELD_ABOVE,   /* field's enum position > new value's */
 	IMPACT_FIELD_MISSING, /* field absent or empty */
 	IMPACT_FIELD_OFF,     /* field present and one of impact_off_values */
+	IMPACT_FIELD_PREFIX,  /* field starts with field_value ("2." = SMB 2.x) */
 } ImpactTest;
 
 /* How producers say "not used": smbrefd writes "off", Samba observations
@@ -39,14 +40,16 @@ typedef struct ImpactRule {
 static const ImpactRule impact_rules[] = {
 	{"server.encryption.required", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY, NULL, NULL,
 	 AUDIT_PEER_CLIENT, "client does not encrypt"},
-	{"server.encryption.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF, "encryption",
-	 NULL, AUDIT_PEER_CLIENT, "unencrypted session"},
+	/* Not the session's "encryption" field: a client that could encrypt
+	 * but was not asked to is no evidence it cannot. */
+	{"server.encryption.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_PREFIX, "dialect",
+	 "2.", AUDIT_PEER_CLIENT, "SMB 2.x session: cannot encrypt"},
 	{"server.encryption.required", "true", AUDIT_OBSERVED_SESSION_UNPROTECTED, IMPACT_ANY, NULL,
 	 NULL, AUDIT_PEER_CLIENT, "unprotected session seen by Samba"},
 	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_CLIENT_NO_ENCRYPTION, IMPACT_ANY,
 	 NULL, NULL, AUDIT_PEER_CLIENT, "client does not encrypt"},
-	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF,
-	 "encryption", NULL, AUDIT_PEER_CLIENT, "unencrypted session"},
+	{"server.encryption.reject-unencrypted", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_PREFIX,
+	 "dialect", "2.", AUDIT_PEER_CLIENT, "SMB 2.x session: cannot encrypt"},
 	{"server.signing.required", "true", AUDIT_SERVER_CLIENT_NO_SIGNING, IMPACT_ANY, NULL, NULL,
 	 AUDIT_PEER_CLIENT, "client does not sign"},
 	{"server.signing.required", "true", AUDIT_SERVER_SESSION, IMPACT_FIELD_OFF, "signing", NULL,
@@ -136,6 +139,8 @@ static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const c
 		return f && streq(f, rule->field_value);
 	case IMPACT_FIELD_MISSING:
 		return !f || !*f;
+	case IMPACT_FIELD_PREFIX:
+		return f && startswith(f, rule->field_value);
 	case IMPACT_FIELD_OFF:
 		for (size_t i = 0; f && i < ELEMENTSOF(impact_off_values); i++)
 			if (streq(f, impact_off_values[i]))
@@ -195,7 +200,7 @@ void audit_change_clear(AuditChange *ch) {
 typedef struct ImpactScan {
 	const AuditChange *changes;
 	size_t n_changes;
-	AuditTally tally; /* key "change\trole\tpeer" */
+	AuditTally tally; /* key "change\trole\tpeer\tuser" */
 	unsigned long long scanned;
 } ImpactScan;
 
@@ -208,9 +213,10 @@ static int impact_visit(const AuditRecord *rec, void *userdata) {
 						     &role);
 		if (!why)
 			continue;
-		char addr[256], key[320];
-		snprintf(key, sizeof key, "%zu\t%d\t%s", i, (int)role,
-			 audit_peer_address(rec->peer, addr, sizeof addr));
+		char addr[256], key[600];
+		const char *user = audit_record_field(rec, "user");
+		snprintf(key, sizeof key, "%zu\t%d\t%s\t%.255s", i, (int)role,
+			 audit_peer_address(rec->peer, addr, sizeof addr), user ? user : "");
 		if (!audit_tally_add(&sc->tally, key, why, rec->host, rec->time_usec))
 			return -ENOMEM;
 	}
@@ -225,7 +231,8 @@ static int impact_row_cmp(const void *a, const void *b) {
 		return x->role < y->role ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return strcmp(x->peer, y->peer);
+	int d = strcmp(x->peer, y->peer);
+	return d ? d : strcmp(x->user, y->user);
 }
 
 int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,
@@ -253,12 +260,14 @@ int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,
 		sscanf(e->key, "%zu\t%d\t%n", &change, &role, &off);
 		row->change = change;
 		row->role = (AuditPeerRole)role;
-		row->peer = strdup(e->key + off);
+		const char *tab = strchr(e->key + off, '\t');
+		row->peer = tab ? strndup(e->key + off, (size_t)(tab - e->key - off)) : strdup(e->key + off);
+		row->user = strdup(tab ? tab + 1 : "");
 		row->host = e->host ? strdup(e->host) : strdup("");
 		row->why = strdup(e->detail ? e->detail : "");
 		row->count = e->count;
 		row->last_usec = e->last_usec;
-		if (!row->peer || !row->host || !row->why) {
+		if (!row->peer || !row->user || !row->host || !row->why) {
 			audit_tally_clear(&sc.tally);
 			audit_impact_clear(ret);
 			return -ENOMEM;
@@ -272,6 +281,7 @@ int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,
 void audit_impact_clear(AuditImpact *im) {
 	for (size_t i = 0; i < im->n_rows; i++) {
 		free(im->rows[i].peer);
+		free(im->rows[i].user);
 		free(im->rows[i].host);
 		free(im->rows[i].why);
 	}

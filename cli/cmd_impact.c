@@ -2,8 +2,8 @@
  * cmd_impact.c - `smbpolicy impact SETTING=VALUE [...]`: before a rollout,
  * list the clients and servers in the audit data that would break.
  *
- * Output: one row per (change, peer): SETTING=VALUE, ROLE (client|server),
- * PEER, SEEN-ON (host that saw it last), EVENTS, LAST-SEEN, WHY; then one
+ * Output: one row per (change, peer, user): SETTING=VALUE, ROLE (client|server),
+ * PEER, USER, SEEN-ON (host that saw it last), EVENTS, LAST-SEEN, WHY; then one
  * line per change saying how many peers would break, or that the audit data
  * cannot predict it (no rule in audit/impact.c).  Exit 0 when nothing
  * would break, 1 when some peer would (or a change cannot be predicted),
@@ -38,6 +38,8 @@ static void impact_json(const AuditChange *ch, size_t n, const AuditImpact *im) 
 			strbuf_json_string(&b, audit_peer_role_to_string(row->role));
 			strbuf_append(&b, ",\"peer\":");
 			strbuf_json_string(&b, row->peer);
+			strbuf_append(&b, ",\"user\":");
+			strbuf_json_string(&b, row->user);
 			strbuf_append(&b, ",\"seen_on\":");
 			strbuf_json_string(&b, row->host);
 			strbuf_printf(&b, ",\"events\":%llu,\"last_seen\":", row->count);
@@ -59,6 +61,7 @@ static int impact_text(const AuditChange *ch, size_t n, const AuditImpact *im) {
 		{ "CHANGE", "change", OUTPUT_STRING, 0 },
 		{ "ROLE", "role", OUTPUT_STRING, 0 },
 		{ "PEER", "peer", OUTPUT_STRING, 0 },
+		{ "USER", "user", OUTPUT_STRING, 0 },
 		{ "SEEN-ON", "seen_on", OUTPUT_STRING, 0 },
 		{ "EVENTS", "events", OUTPUT_UINT, 0 },
 		{ "LAST-SEEN", "last_seen", OUTPUT_STRING, 0 },
@@ -71,7 +74,8 @@ static int impact_text(const AuditChange *ch, size_t n, const AuditImpact *im) {
 		_cleanup_free_ char *change = strdup_printf("%s=%s", ch[row->change].setting->id,
 							    ch[row->change].value);
 		format_rfc3339(row->last_usec, tbuf, sizeof tbuf);
-		output_table_add(t, change, audit_peer_role_to_string(row->role), row->peer, row->host,
+		output_table_add(t, change, audit_peer_role_to_string(row->role), row->peer,
+				 *row->user ? row->user : NULL, row->host,
 				 (unsigned)row->count, tbuf, row->why);
 	}
 	if (im->n_rows > 0 && output_table_print(t, false, stdout) < 0)
