@@ -156,9 +156,22 @@ static int index_write(const char *dir, const Index *x, const Key *k, uint64_t n
 	return path ? write_file_atomic(path, text, len, 0644) : -ENOMEM;
 }
 
+/* Temp names per row; NULL holes, so not a strv. */
+typedef struct TempNames {
+	char **names;
+	size_t n;
+} TempNames;
+
+static void temp_names_free(TempNames *t) {
+	for (size_t i = 0; t->names && i < t->n; i++)
+		free(t->names[i]);
+	free(t->names);
+}
+
 /* Write every row's pending data (see Durability above). */
 static int write_batch(int dirfd, Index *x) {
-	_cleanup_strv_free_ char **tmps = calloc(x->n + 1, sizeof(char *));
+	_cleanup_(temp_names_free) TempNames tn = { calloc(x->n + 1, sizeof(char *)), x->n };
+	char **tmps = tn.names;
 	if (!tmps)
 		return -ENOMEM;
 	int r = 0;
