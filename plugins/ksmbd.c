@@ -69,6 +69,16 @@ static const PluginSettingInfo ksmbd_settings[] = {
 		  NULL, false),
 };
 
+/* Policy values ksmbd cannot enforce: findings. */
+static const PluginLimit ksmbd_limits[] = {
+	{ "server.transport.tcp.enabled", "false", PLUGIN_FINDING_WARNING,
+	  "ksmbd serves only over TCP (or RDMA on its own port space); tcp port stays in effect" },
+	{ "server.auth-rate-limiter.enabled", "true", PLUGIN_FINDING_INFO,
+	  "ksmbd has its own fixed delay (5 s after more than 10 bad passwords); the configured delay is not applied" },
+	{ "server.transport.quic.enabled", "true", PLUGIN_FINDING_INFO,
+	  "ksmbd has no SMB over QUIC; the QUIC transport is left to smbrefd" },
+};
+
 /* The values ksmbd-tools parses for the tristate keys (anything else,
  * `required` included, ends up as disabled). */
 static const char *const ksmbd_tristate_values[] = { "enabled", "auto", "mandatory", "disabled", NULL };
@@ -206,7 +216,8 @@ static int ksmbd_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 	if ((r = plugin_plan_new(&plan)) < 0)
 		return r;
 	RequiredScan s = { .plan = plan, .path = conf };
-	if ((r = plugin_ini_foreach(text, "global", required_scan_cb, &s)) < 0)
+	if ((r = plugin_ini_foreach(text, "global", required_scan_cb, &s)) < 0 ||
+	    (r = plugin_plan_limits(p, ksmbd_limits, ELEMENTSOF(ksmbd_limits), plan)) < 0)
 		return r;
 	_cleanup_free_ char *cur = strdup(text);
 	if (!cur)

@@ -671,6 +671,20 @@ void plugin_plan_free(PluginPlan *p) {
 	free(p);
 }
 
+int plugin_plan_limits(const PluginPolicy *p, const PluginLimit *limits, size_t n, PluginPlan *plan) {
+	for (size_t i = 0; i < n; i++) {
+		const PluginLimit *l = &limits[i];
+		char *const *v = plugin_policy_value(p, l->id);
+		bool hit = l->when ? (v && v[0] && !v[1] && streq(v[0], l->when)) : (v && v[0]);
+		if (!hit)
+			continue;
+		int r = plugin_plan_add_finding(plan, l->level, l->id, NULL, 0, "%s", l->message);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int plugin_actual_add(PluginActual **a, size_t *n, const char *id, const char *target,
 		      PluginValueState state, const char *raw) {
 	if (!GROW(*a, *n))

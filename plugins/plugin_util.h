@@ -69,6 +69,17 @@ int plugin_render_list_map(const PluginPolicy *p, const char *id, const void *ar
 /* The scalar value itself (ints, strings); arg unused. */
 int plugin_render_verbatim(const PluginPolicy *p, const char *id, const void *arg, char **ret);
 
+/* A policy value a target cannot enforce: reported as a finding, never
+ * silently dropped. */
+typedef struct PluginLimit {
+	const char *id;
+	const char *when; /* scalar value that triggers it; NULL = a non-empty list */
+	PluginFindingLevel level;
+	const char *message;
+} PluginLimit;
+/* Add a finding for each row of the table the policy triggers. */
+int plugin_plan_limits(const PluginPolicy *p, const PluginLimit *limits, size_t n, PluginPlan *plan);
+
 /* ---- ini files (smb.conf syntax) ---- */
 /* Keys compare case-insensitively ignoring white space ("server signing" ==
  * "ServerSigning"), as Samba does.  Lines before the first section header

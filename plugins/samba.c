@@ -143,14 +143,7 @@ static const PluginSettingInfo samba_settings[] = {
 };
 
 /* Policy values Samba cannot enforce: reported as findings, never silently. */
-typedef struct SambaLimit {
-	const char *id;
-	const char *when; /* scalar value that triggers it; NULL = non-empty list */
-	PluginFindingLevel level;
-	const char *message;
-} SambaLimit;
-
-static const SambaLimit samba_limits[] = {
+static const PluginLimit samba_limits[] = {
 	{ "server.transport.quic.enabled", "true", PLUGIN_FINDING_INFO,
 	  "Samba before 4.23 has no SMB over QUIC; the QUIC transport is left to smbrefd" },
 	{ "server.transport.tcp.enabled", "false", PLUGIN_FINDING_WARNING,
@@ -373,20 +366,6 @@ static int samba_read_actual(const PluginContext *ctx, PluginActual **ret, size_
 	return 0;
 }
 
-static int samba_plan_limits(const PluginPolicy *p, PluginPlan *plan) {
-	for (size_t i = 0; i < ELEMENTSOF(samba_limits); i++) {
-		const SambaLimit *l = &samba_limits[i];
-		char *const *v = plugin_policy_value(p, l->id);
-		bool hit = l->when ? (v && v[0] && !v[1] && streq(v[0], l->when)) : (v && v[0]);
-		if (!hit)
-			continue;
-		int r = plugin_plan_add_finding(plan, l->level, l->id, NULL, 0, "%s", l->message);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPlan **ret) {
 	_cleanup_(samba_paths_clear) SambaPaths paths = {};
 	int r = samba_paths(ctx, &paths);
@@ -421,7 +400,7 @@ static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 		    (r = plugin_plan_add_change(plan, row->id, k->key, have, want)) < 0)
 			return r;
 	}
-	if ((r = samba_plan_limits(p, plan)) < 0)
+	if ((r = plugin_plan_limits(p, samba_limits, ELEMENTSOF(samba_limits), plan)) < 0)
 		return r;
 	IncludeScan scan = { .path = paths.owned, .plan = plan, .conf = paths.smb_conf, .ctx = ctx };
 	if ((r = plugin_ini_foreach(conf, "global", include_scan_cb, &scan)) < 0)
