@@ -58,7 +58,7 @@ step "JSON report: valid against the schema, same counts"
 rc=0
 "$SP" report --audit-db "$DB" --format json -o "$T/r.json" || rc=$?
 [ $rc -le 1 ] || fail "report exit $rc"
-python3 - "$TOP/schema/report.schema.json" "$T/r.json" "$AUDIT" <<'EOF' || fail "report JSON wrong"
+/usr/bin/python3 - "$TOP/schema/report.schema.json" "$T/r.json" "$AUDIT" <<'EOF' || fail "report JSON wrong"
 import json, sys, collections, jsonschema
 schema, report = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 jsonschema.validate(report, schema)
@@ -82,7 +82,7 @@ rc=0
 "$SP" impact --audit-db "$DB" --json server.encryption.required=true >"$T/impact.json" || rc=$?
 cat "$T/impact.json"
 [ $rc -eq 1 ] || fail "impact exit $rc, want 1 (something would break)"
-python3 - "$T/impact.json" <<'EOF' || fail "impact names the wrong clients"
+/usr/bin/python3 - "$T/impact.json" <<'EOF' || fail "impact names the wrong clients"
 import json, sys
 im = json.load(open(sys.argv[1]))
 breaks = im["changes"][0]["breaks"]
