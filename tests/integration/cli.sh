@@ -264,6 +264,19 @@ done
 for i in $(seq 1 8); do
 	wait "${pids[$((i - 1))]}" || fail "writer $i failed: $(cat "$T/w$i.out")"
 done
+# eight writers racing for the next version of one policy: eight versions
+pids=()
+for i in $(seq 1 8); do
+	policy same "racer $i" "<setting id=\"server.auth-rate-limiter.delay-ms\">$((i * 200))</setting>"
+	mv "$T/same.xml" "$T/same$i.xml"
+	"$SP" import "$T/same$i.xml" >"$T/s$i.out" 2>&1 &
+	pids+=($!)
+done
+for i in $(seq 1 8); do
+	wait "${pids[$((i - 1))]}" || fail "racer $i failed: $(cat "$T/s$i.out")"
+done
+run 0 "$SP" history same --json
+py "sorted(v['version'] for v in d) == list(range(1, 9)) and len({v['hash'] for v in d}) == 8"
 run 0 "$SP" list --json; py "all(any(p['policy'] == 'p%d' % i for p in d) for i in range(1, 9))"
 run 0 "$SP" rsop h5; has "^server.auth-rate-limiter.delay-ms  *500  *p5 v1 @ /g5$"
 [ "$(sqlite3 "$SMBPOLICY_STORE" 'PRAGMA integrity_check')" = ok ] || fail "store integrity check failed"
