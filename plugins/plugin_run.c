@@ -433,7 +433,9 @@ static int verb_with_plan(const SmbpolicyPlugin *p, const Args *a, const char *v
 		fprintf(stderr, "%s: cannot read\n", a->policy_xml);
 		return 1;
 	}
-	if (!xml)
+	/* Only the endpoint plugin reads the document; loading the catalog
+	 * costs tens of milliseconds the others need not pay. */
+	if (!xml && streq(p->name, "endpoint"))
 		xml = policy_document(a);
 	PluginPolicy pol = { .name = a->name ? a->name : "smbpolicy-plugin", .hash = a->hash,
 			     .settings = settings, .n_settings = a->n, .xml = xml };

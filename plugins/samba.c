@@ -446,8 +446,9 @@ static const PluginFile *plan_file(const PluginPlan *plan, const char *path) {
 
 /* testparm on the configuration the plan would produce, before anything is
  * renamed into place: a scratch copy of smb.conf including a scratch copy
- * of the owned file. */
-static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, const PluginPlan *plan) {
+ * of the owned file.  *ret_dump gets testparm's view of it. */
+static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, const PluginPlan *plan,
+			  char **ret_dump) {
 	const char *tmpdir = getenv("TMPDIR");
 	_cleanup_(scratch_remove) char *dir =
 		strdup_printf("%s/smbpolicy-testparm.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -478,9 +479,7 @@ static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, con
 	r = smbconf_with_include(conf ? conf->data : conf_now, paths->owned, owned_tmp, &check_conf);
 	if (r < 0 || (r = write_file_atomic(conf_tmp, check_conf, strlen(check_conf), 0600)) < 0)
 		return r;
-	_cleanup_free_ char *dump = NULL;
-	r = testparm_dump(ctx, conf_tmp, &dump);
-	return r < 0 ? r : 0;
+	return testparm_dump(ctx, conf_tmp, ret_dump);
 }
 
 /* Sessions in `smbstatus --json` output whose `kind` ("signing",
@@ -546,10 +545,13 @@ static void samba_stop_nmbd(const PluginContext *ctx, const char *dump) {
 		   "NetBIOS disabled: stopped nmbd (pid %lld)", pid);
 }
 
-static int samba_reload(const PluginContext *ctx, const char *conf) {
-	_cleanup_free_ char *dump = NULL;
-	if (testparm_dump(ctx, conf, &dump) < 0)
+/* Reload smbd (and stop nmbd) for conf; known_dump is testparm's view of
+ * the configuration now in place, or NULL to ask testparm. */
+static int samba_reload(const PluginContext *ctx, const char *conf, const char *known_dump) {
+	_cleanup_free_ char *own = NULL;
+	if (!known_dump && testparm_dump(ctx, conf, &own) < 0)
 		return 0;
+	const char *dump = known_dump ? known_dump : own;
 	samba_stop_nmbd(ctx, dump);
 	if (!smbd_running(ctx, dump))
 		return 0;
@@ -574,7 +576,8 @@ static int samba_apply(const PluginContext *ctx, const PluginPlan *plan, PluginB
 	int r = samba_paths(ctx, &paths);
 	if (r < 0)
 		return r;
-	if ((r = samba_validate(ctx, &paths, plan)) < 0) {
+	_cleanup_free_ char *dump = NULL;
+	if ((r = samba_validate(ctx, &paths, plan, &dump)) < 0) {
 		plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_ERR, NULL, paths.smb_conf,
 			   "new configuration not valid (%s); nothing changed", strerror(-r));
 		return r;
@@ -592,7 +595,7 @@ static int samba_apply(const PluginContext *ctx, const PluginPlan *plan, PluginB
 		(void)plugin_backup_restore(ctx, b);
 		return r;
 	}
-	(void)samba_reload(ctx, paths.smb_conf);
+	(void)samba_reload(ctx, paths.smb_conf, dump);
 	*ret_backup = TAKE_PTR(b);
 	return 0;
 }
@@ -664,7 +667,7 @@ static int samba_rollback(const PluginContext *ctx, const PluginBackup *b) {
 		return r;
 	r = plugin_backup_restore(ctx, b);
 	if (!ctx->dry_run)
-		(void)samba_reload(ctx, paths.smb_conf);
+		(void)samba_reload(ctx, paths.smb_conf, NULL);
 	return r;
 }
 
