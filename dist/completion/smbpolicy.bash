@@ -7,6 +7,7 @@
 # (--store, else $SMBPOLICY_STORE) through `smbpolicy ... list` (first
 # column of the text table, header skipped).  Never writes anything: only
 # --help and reading verbs are run.
+# shellcheck disable=SC2207  # COMPREPLY=($(compgen ...)) is the completion idiom
 
 # _smbpolicy_run ARGS...: the smbpolicy being completed, stderr dropped.
 _smbpolicy_run() { "${COMP_WORDS[0]}" "$@" 2>/dev/null; }
@@ -64,7 +65,7 @@ _smbpolicy() {
 				((argn++))
 				continue
 			fi
-			opts=$(_smbpolicy_options $verb $sub)
+			opts=$(_smbpolicy_options "$verb" ${sub:+"$sub"})
 			takes_arg=$(sed -n 's/=ARG$//p' <<<"$opts" | tr '\n' ' ')
 			;;
 		esac

@@ -1,4 +1,5 @@
 # demo: Policy store and resultant policy
+# shellcheck shell=bash
 #
 # Imports the example policies into the demo store ($SMBPOLICY_STORE), builds
 # a small group tree with a host fs1, links policies (one enforced), prints

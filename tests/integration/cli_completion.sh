@@ -65,7 +65,7 @@ verbs=$("$SP" --help | awk '/^Verbs:/ { on = 1; next } on && /^  [a-z]/ { print 
 for v in $verbs; do
 	[[ " $(complete_line "$v") " == *" $v "* ]] ||
 		fail "verb '$v' is not completed: add it to dist/completion/smbpolicy.bash"
-	grep -Eq "^\*$v[* ]" "$TOP/dist/man/smbpolicy.1.scd" ||
+	grep -Eq "^\\*${v}[* ]" "$TOP/dist/man/smbpolicy.1.scd" ||
 		fail "verb '$v' is not documented: add it to dist/man/smbpolicy.1.scd"
 done
 step "files"
