@@ -20,8 +20,10 @@
  *        V("status", verb_status, "[--json]", "what the agent applied")
  *   cli/build.mk compiles every .c file in cli/; the declaration is generated from
  *   the row.  A family of sub-verbs ("group add") is one row whose handler
- *   calls cli_dispatch() over its own table (see cmd_group.c).  Add the verb
- *   to dist/man/smbpolicy.1.scd and dist/completion/smbpolicy.bash too.
+ *   calls cli_dispatch() over its own table (see cmd_group.c).
+ *   3. document it in dist/man/smbpolicy.1.scd (tests/integration/
+ *      cli_completion.sh fails for a verb missing there).  Bash completion
+ *      reads verbs and options from --help: nothing to edit.
  *
  * Invariants: exit status is 0 success, 1 failed check or operation, 2 usage
  * error; every verb accepts --help, --json and --store.
