@@ -15,6 +15,9 @@
 #include "strbuf.h"
 
 #define AUDITDB_VERSION 1
+/* Up to this many fields per event are keyed and read back (audit_emit
+ * writes at most 32). */
+#define AUDITDB_FIELDS_MAX 64
 
 /* Prepared statements, by role. */
 enum {
@@ -189,13 +192,31 @@ static uint64_t key_bytes(uint64_t h, const void *data, size_t n) {
 	return key_mix(h, tail);
 }
 
-static uint64_t auditdb_key(const AuditRecord *r, const char *fields, size_t fields_len) {
+/* The key covers the fields as a set (sorted by name), so the same event
+ * read from the journal (whose field order is its own) and from the JSON
+ * line gets the same key. */
+static uint64_t auditdb_key(const AuditRecord *r) {
 	uint64_t h = key_mix(0x2545f4914f6cdd1dULL, r->time_usec);
 	h = key_mix(h, (uint64_t)r->event_id);
 	h = key_bytes(h, r->host, strlen(r->host));
 	h = key_bytes(h, r->source, strlen(r->source));
 	h = key_bytes(h, r->peer, strlen(r->peer));
-	return key_bytes(h, fields, fields_len);
+	size_t order[AUDITDB_FIELDS_MAX], n = 0;
+	for (size_t i = 0; i < r->n_fields && n < AUDITDB_FIELDS_MAX; i++) {
+		size_t k = n++;
+		while (k > 0 && strcmp(r->fields[order[k - 1]].name, r->fields[i].name) > 0) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const AuditField *f = &r->fields[order[i]];
+		const char *v = f->value ? f->value : "";
+		h = key_bytes(h, f->name, strlen(f->name) + 1);
+		h = key_bytes(h, v, strlen(v) + 1);
+	}
+	return key_mix(h, n);
 }
 
 int auditdb_add(AuditDb *db, const AuditRecord *r) {
@@ -222,7 +243,7 @@ int auditdb_add(AuditDb *db, const AuditRecord *r) {
 	sqlite3_bind_int(st, 4, r->event_id);
 	sqlite3_bind_text(st, 5, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, fields, (int)fields_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)auditdb_key(&k, fields, fields_len));
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)auditdb_key(&k));
 	int r2 = auditdb_step_done(db, st);
 	if (r2 < 0)
 		return r2;
@@ -333,9 +354,6 @@ fail:
 	return r;
 }
 
-/* Up to this many fields are read back per event (audit_emit writes at
- * most 32). */
-#define AUDITDB_FIELDS_MAX 64
 
 int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *userdata) {
 	/* A whole-table scan in storage order reads the table once; going

@@ -93,7 +93,9 @@ static int jsonl_read_all(AuditDb *db, Jsonl *j, int fd, AuditIngestStats *stats
 		for (char *nl; (nl = memchr(buf + start, '\n', end - start));) {
 			size_t len = (size_t)(nl - buf) - start;
 			j->line++;
-			if (overlong) {
+			if (overlong || len > AUDIT_LINE_MAX) {
+				/* Its start was dropped, or it arrived whole in one
+				 * read: either way too long to parse. */
 				overlong = false;
 				audit_ingest_warn(stats, j->path, j->line, "line too long");
 			} else {
