@@ -38,3 +38,13 @@ $(SMBREFD): $(BUILD)/obj/$(SMBREFD_MAIN:.c=.o) $(LIBSMBREFD) $(LIBSMBREF) $(BUIL
 STATIC_LIBS += $(LIBSMBREFD) $(LIBSMBREF)
 BINS += $(SMBREFD)
 FUZZ_SRCS += $(SMBREF_SRCS) $(SMBREFD_SRCS)
+
+# Load generator of bench/endpoint.sh (not a bench_* program: bench/run
+# does not start it by itself).
+ENDPOINT_LOADGEN := $(BUILD)/bench/endpoint_loadgen
+$(ENDPOINT_LOADGEN): bench/endpoint_loadgen.c $(LIBSMBREF) $(BUILD)/lib/libsmbpolicy.a
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBSMBREF) $(BUILD)/lib/libsmbpolicy.a \
+		$(call pkglibs,libcrypto) -lpthread
+BENCHES += $(ENDPOINT_LOADGEN)
