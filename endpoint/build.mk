@@ -11,6 +11,10 @@ SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/dispatch.c endpoint/e
 	endpoint/file_info.c endpoint/file_ops.c endpoint/ioctl.c endpoint/misc_ops.c \
 	endpoint/negotiate.c endpoint/query_dir.c endpoint/ratelimit.c endpoint/session.c \
 	endpoint/transport_tcp.c endpoint/tree.c endpoint/vfs.c
+# Kerberos (kerberos.c, through SPNEGO) needs MIT GSS-API: every program
+# that links libsmbref (tests and fuzzers too, via PKGS) links krb5-gssapi.
+PKGS += krb5-gssapi
+SMBREF_LIBS = $(call pkglibs,libcrypto krb5-gssapi)
 SMBREF_SRCS := $(filter-out $(SMBREFD_MAIN) $(SMBREFD_SRCS),$(wildcard endpoint/*.c))
 SMBREF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREF_SRCS))
 SMBREFD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREFD_SRCS))
@@ -33,7 +37,7 @@ $(SMBREFD): $(BUILD)/obj/$(SMBREFD_MAIN:.c=.o) $(LIBSMBREFD) $(LIBSMBREF) $(BUIL
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -Wl,--as-needed -Wl,--start-group $(SMBREFD_LINK) \
-		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libcrypto libsystemd) -lpthread
+		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libsystemd) $(SMBREF_LIBS) -lpthread
 
 STATIC_LIBS += $(LIBSMBREFD) $(LIBSMBREF)
 BINS += $(SMBREFD)
@@ -46,5 +50,5 @@ $(ENDPOINT_LOADGEN): bench/endpoint_loadgen.c $(LIBSMBREF) $(BUILD)/lib/libsmbpo
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBSMBREF) $(BUILD)/lib/libsmbpolicy.a \
-		$(call pkglibs,libcrypto) -lpthread
+		$(SMBREF_LIBS) -lpthread
 BENCHES += $(ENDPOINT_LOADGEN)
