@@ -76,6 +76,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Bump on any change of a struct layout or op signature in this file. */
 #define SMBPOLICY_PLUGIN_ABI_VERSION 1u
@@ -256,12 +257,8 @@ typedef struct SmbpolicyPlugin {
 /* Unique setting ids of a plugin (distinct ids of p->settings, in table
  * order) are what it "implements"; helper for hosts: */
 static inline bool plugin_implements(const SmbpolicyPlugin *p, const char *id) {
-	for (size_t i = 0; i < p->n_settings; i++) {
-		const char *a = p->settings[i].id, *b = id;
-		while (*a && *a == *b)
-			a++, b++;
-		if (*a == *b)
+	for (size_t i = 0; i < p->n_settings; i++)
+		if (strcmp(p->settings[i].id, id) == 0)
 			return true;
-	}
 	return false;
 }
