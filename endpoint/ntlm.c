@@ -932,6 +932,7 @@ int ntlm_server_authenticate(NtlmServer *s, const uint8_t *in, size_t len) {
 		r = session_new(exported, s->info.flags, true, &s->session);
 	if (r >= 0) {
 		memcpy(s->info.session_key, exported, 16);
+		s->info.session_key_len = 16;
 		s->info.has_session_key = true;
 	}
 	OPENSSL_cleanse(exported, sizeof exported);

@@ -96,16 +96,20 @@ typedef struct NtlmServerConfig {
 	void *userdata;
 } NtlmServerConfig;
 
-/* Outcome of an authentication.  Strings are UTF-8, owned by the context. */
+/* Outcome of an authentication.  Strings are UTF-8, owned by the context.
+ * SPNEGO reports Kerberos logons in the same form (kerberos set, user and
+ * domain from the client principal, a 16- or 32-byte key). */
 typedef struct NtlmAuthInfo {
 	const char *user;        /* "" for anonymous */
 	const char *domain;
-	const char *workstation;
+	const char *workstation; /* "" for Kerberos */
 	bool anonymous;
 	bool guest;              /* unknown user mapped to guest */
+	bool kerberos;           /* authenticated by Kerberos, not NTLM */
 	bool has_session_key;    /* false for anonymous and guest */
-	uint8_t session_key[NTLM_SESSION_KEY_SIZE]; /* exported session key */
-	uint32_t flags;          /* negotiated NegotiateFlags */
+	uint8_t session_key[32]; /* NTLM: exported session key (16 bytes) */
+	size_t session_key_len;  /* 16 (NTLM), 16 or 32 (Kerberos), 0 without */
+	uint32_t flags;          /* negotiated NegotiateFlags (NTLM) */
 } NtlmAuthInfo;
 
 typedef struct NtlmServer NtlmServer;

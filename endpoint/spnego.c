@@ -1,17 +1,20 @@
 /*
- * spnego.c - SPNEGO tokens around NTLMSSP (see spnego.h): NegTokenInit /
- * NegTokenInit2 / NegTokenResp encoding and decoding, and the server and
+ * spnego.c - SPNEGO tokens around NTLMSSP and Kerberos (see spnego.h):
+ * NegTokenInit / NegTokenResp encoding and decoding, and the server and
  * client state machines of [RFC 4178] with [MS-SPNG]'s mechListMIC rules.
  *
  * Invariants:
  *  - Parsing is done by parse_init() and parse_resp() only, on the strict
  *    DER reader; they fill borrowed pointers and never allocate.
- *  - The raw DER of the client's mechTypes list is kept for the
- *    mechListMIC, which signs exactly the bytes the client sent.
- *  - A mechListMIC is required when NTLMSSP was not the client's first
- *    choice (we sent request-mic); otherwise it is verified when present
- *    and answered with ours.  Guest and anonymous logons have no key: their
- *    mechListMIC is neither checked nor sent.
+ *  - The raw DER of the client's mechTypes list is kept (server: as
+ *    received; client: as sent) for the mechListMIC, which signs exactly
+ *    those bytes.
+ *  - A mechListMIC is required when the mechanism used was not the
+ *    client's first choice (the server sent request-mic); otherwise it is
+ *    verified when present and answered with ours.  Guest and anonymous
+ *    logons have no key: their mechListMIC is neither checked nor sent.
+ *  - Kerberos is used only when enabled on the context (a keytab on the
+ *    server, a host name on the client); NTLMSSP only when allowed.
  *
  * Never: reuse a context after success or failure; log.
  */
@@ -21,13 +24,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "asn1.h"
+#include "kerberos.h"
 #include "util.h"
 
 /* Raw DER of the OIDs (tag, length, contents). */
 static const uint8_t oid_spnego[] = { 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
 static const uint8_t oid_ntlmssp[] = { 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
 				       0x82, 0x37, 0x02, 0x02, 0x0a };
+/* Kerberos V5: Microsoft's 1.2.840.48018.1.2.2 and 1.2.840.113554.1.2.2. */
+static const uint8_t oid_krb5_ms[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x82,
+				       0xf7, 0x12, 0x01, 0x02, 0x02 };
+static const uint8_t oid_krb5[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+				    0xf7, 0x12, 0x01, 0x02, 0x02 };
+
+static bool is_krb5_oid(const uint8_t *oid, size_t len) {
+	return len == sizeof oid_krb5 - 2 && (memcmp(oid, oid_krb5 + 2, len) == 0 ||
+					      memcmp(oid, oid_krb5_ms + 2, len) == 0);
+}
 
 /* negState ([RFC 4178] 4.2.2). */
 enum { NEG_ACCEPT_COMPLETED = 0, NEG_ACCEPT_INCOMPLETE = 1, NEG_REJECT = 2, NEG_REQUEST_MIC = 3 };
@@ -40,7 +56,9 @@ static const char hint_name[] = "not_defined_in_RFC4178@please_ignore";
 typedef struct InitToken {
 	const uint8_t *mech_types; /* DER of the MechTypeList SEQUENCE */
 	size_t mech_types_len;
-	bool ntlm_offered, ntlm_first;
+	bool ntlm_offered, ntlm_first, krb_offered, krb_first;
+	const uint8_t *first_mech; /* DER (tag, length, contents) of the first OID */
+	size_t first_mech_len;
 	const uint8_t *mech_token;
 	size_t mech_token_len;
 } InitToken;
@@ -68,11 +86,19 @@ static int parse_mech_types(Asn1Reader *field, InitToken *t) {
 		return -EBADMSG;
 	for (unsigned n = 0; !asn1_eof(&seq); n++) {
 		Asn1Reader oid;
+		const uint8_t *start = seq.p;
 		if (n >= MAX_MECHS || asn1_read(&seq, ASN1_TAG_OID, &oid) < 0 || oid.len == 0)
 			return -EBADMSG;
+		if (n == 0) {
+			t->first_mech = start;
+			t->first_mech_len = (size_t)(seq.p - start);
+		}
 		if (is_ntlm_oid(&oid)) {
 			t->ntlm_offered = true;
 			t->ntlm_first = t->ntlm_first || n == 0;
+		} else if (is_krb5_oid(oid.p, oid.len)) {
+			t->krb_offered = true;
+			t->krb_first = t->krb_first || n == 0;
 		}
 	}
 	return 0;
@@ -159,9 +185,11 @@ static int parse_resp(const uint8_t *in, size_t len, RespToken *t) {
 
 /* ---- encoding ---- */
 
-/* NegTokenResp; negative neg_state / NULL token / mic leave the field out. */
-static int build_resp(int neg_state, bool supported_mech, const uint8_t *token, size_t token_len,
-		      const uint8_t *mic, size_t mic_len, uint8_t **ret, size_t *ret_len) {
+/* NegTokenResp; negative neg_state / NULL mech, token or mic leave the
+ * field out.  mech is the DER of the supportedMech OID. */
+static int build_resp(int neg_state, const uint8_t *mech, size_t mech_len, const uint8_t *token,
+		      size_t token_len, const uint8_t *mic, size_t mic_len, uint8_t **ret,
+		      size_t *ret_len) {
 	Asn1Writer w = { 0 };
 	asn1_begin(&w, ASN1_TAG_CONTEXT(1));
 	asn1_begin(&w, ASN1_TAG_SEQUENCE);
@@ -170,9 +198,9 @@ static int build_resp(int neg_state, bool supported_mech, const uint8_t *token, 
 		asn1_put_enumerated(&w, (uint32_t)neg_state);
 		asn1_end(&w);
 	}
-	if (supported_mech) {
+	if (mech) {
 		asn1_begin(&w, ASN1_TAG_CONTEXT(1));
-		asn1_put_raw(&w, oid_ntlmssp, sizeof oid_ntlmssp);
+		asn1_put_raw(&w, mech, mech_len);
 		asn1_end(&w);
 	}
 	if (token) {
@@ -190,22 +218,35 @@ static int build_resp(int neg_state, bool supported_mech, const uint8_t *token, 
 	return asn1_writer_finish(&w, ret, ret_len);
 }
 
-/* InitialContextToken { spnego, [0] NegTokenInit { [0] {NTLMSSP},
+/* MechTypeList DER: SEQUENCE of the mechanisms offered, Kerberos (both
+ * OIDs, Microsoft's first, as Windows sends them) before NTLMSSP. */
+static int build_mech_list(bool kerberos, bool ntlm, uint8_t **ret, size_t *ret_len) {
+	Asn1Writer w = { 0 };
+	asn1_begin(&w, ASN1_TAG_SEQUENCE);
+	if (kerberos) {
+		asn1_put_raw(&w, oid_krb5_ms, sizeof oid_krb5_ms);
+		asn1_put_raw(&w, oid_krb5, sizeof oid_krb5);
+	}
+	if (ntlm)
+		asn1_put_raw(&w, oid_ntlmssp, sizeof oid_ntlmssp);
+	asn1_end(&w);
+	return asn1_writer_finish(&w, ret, ret_len);
+}
+
+/* InitialContextToken { spnego, [0] NegTokenInit { [0] mech_list,
  * [2] token } } or, for the NEGOTIATE response, the hint in [3] as the
  * RFC 4178 mechListMIC OCTET STRING, the form Samba's smbd sends and
  * tshark dissects cleanly (Windows' NegTokenInit2 puts a negHints SEQUENCE
  * there, which RFC 4178 dissectors flag as malformed; clients ignore both). */
-static int build_init(const uint8_t *token, size_t token_len, bool hints, uint8_t **ret,
-		      size_t *ret_len) {
+static int build_init(const uint8_t *mech_list, size_t mech_list_len, const uint8_t *token,
+		      size_t token_len, bool hints, uint8_t **ret, size_t *ret_len) {
 	Asn1Writer w = { 0 };
 	asn1_begin(&w, ASN1_TAG_APPLICATION0);
 	asn1_put_raw(&w, oid_spnego, sizeof oid_spnego);
 	asn1_begin(&w, ASN1_TAG_CONTEXT(0));
 	asn1_begin(&w, ASN1_TAG_SEQUENCE);
 	asn1_begin(&w, ASN1_TAG_CONTEXT(0));
-	asn1_begin(&w, ASN1_TAG_SEQUENCE);
-	asn1_put_raw(&w, oid_ntlmssp, sizeof oid_ntlmssp);
-	asn1_end(&w);
+	asn1_put_raw(&w, mech_list, mech_list_len);
 	asn1_end(&w);
 	if (token) {
 		asn1_begin(&w, ASN1_TAG_CONTEXT(2));
@@ -223,16 +264,20 @@ static int build_init(const uint8_t *token, size_t token_len, bool hints, uint8_
 	return asn1_writer_finish(&w, ret, ret_len);
 }
 
-int spnego_negotiate_hints(uint8_t **ret, size_t *ret_len) {
+int spnego_negotiate_hints_mechs(bool kerberos, uint8_t **ret, size_t *ret_len) {
 	if (!ret || !ret_len)
 		return -EINVAL;
-	return build_init(NULL, 0, true, ret, ret_len);
+	_cleanup_free_ uint8_t *list = NULL;
+	size_t list_len = 0;
+	int r = build_mech_list(kerberos, true, &list, &list_len);
+	if (r < 0)
+		return r;
+	return build_init(list, list_len, NULL, 0, true, ret, ret_len);
 }
 
-/* DER of our own MechTypeList (SEQUENCE { NTLMSSP }), which the client's
- * mechListMIC covers. */
-static const uint8_t our_mech_types[] = { 0x30, 0x0c, 0x06, 0x0a, 0x2b, 0x06, 0x01,
-					  0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a };
+int spnego_negotiate_hints(uint8_t **ret, size_t *ret_len) {
+	return spnego_negotiate_hints_mechs(false, ret, ret_len);
+}
 
 /* ---- server ---- */
 
@@ -240,16 +285,25 @@ typedef enum SrvState {
 	SRV_START,          /* expecting NegTokenInit or raw NEGOTIATE */
 	SRV_WANT_NEGOTIATE, /* NTLM chosen without a token yet */
 	SRV_WANT_AUTH,      /* CHALLENGE sent */
+	SRV_WANT_KRB,       /* Kerberos chosen, (more) tokens expected */
 	SRV_FINISHED,
 } SrvState;
 
 struct SpnegoServer {
 	NtlmServer *ntlm;
 	SrvState state;
-	bool raw;         /* bare NTLMSSP, no SPNEGO */
-	bool mic_required; /* NTLMSSP was not the client's first mech */
+	bool raw;          /* bare NTLMSSP, no SPNEGO */
+	bool mic_required; /* the mechanism used was not the client's first */
 	uint8_t *mech_types;
 	size_t mech_types_len;
+
+	const KerberosOps *krb_ops; /* set when Kerberos is enabled */
+	char *keytab;
+	KerberosCtx *krb;
+	uint8_t krb_mech[16]; /* DER of the Kerberos OID the client used */
+	size_t krb_mech_len;
+	NtlmAuthInfo krb_info;
+	char *krb_user, *krb_realm;
 };
 
 int spnego_server_new(const NtlmServerConfig *cfg, SpnegoServer **ret) {
@@ -267,16 +321,41 @@ int spnego_server_new(const NtlmServerConfig *cfg, SpnegoServer **ret) {
 	return 0;
 }
 
+int spnego_server_set_kerberos(SpnegoServer *s, const KerberosOps *ops, const char *keytab) {
+	if (!s || !ops || s->state != SRV_START)
+		return -EINVAL;
+	free(s->keytab);
+	s->keytab = NULL;
+	if (keytab && !(s->keytab = strdup(keytab)))
+		return -ENOMEM;
+	s->krb_ops = ops;
+	return 0;
+}
+
 void spnego_server_free(SpnegoServer *s) {
 	if (!s)
 		return;
 	ntlm_server_free(s->ntlm);
+	if (s->krb)
+		s->krb_ops->free(s->krb);
 	free(s->mech_types);
+	free(s->keytab);
+	free(s->krb_user);
+	free(s->krb_realm);
+	OPENSSL_cleanse(&s->krb_info, sizeof s->krb_info);
 	free(s);
 }
 
 const NtlmAuthInfo *spnego_server_info(const SpnegoServer *s) {
-	return s ? ntlm_server_info(s->ntlm) : NULL;
+	if (!s)
+		return NULL;
+	if (s->krb_info.kerberos)
+		return &s->krb_info;
+	return ntlm_server_info(s->ntlm);
+}
+
+const char *spnego_server_error(const SpnegoServer *s) {
+	return s && s->krb ? s->krb_ops->error(s->krb) : "";
 }
 
 /* NEGOTIATE -> CHALLENGE wrapped as this mode wants. */
@@ -293,8 +372,60 @@ static int server_challenge(SpnegoServer *s, const uint8_t *neg, size_t neg_len,
 		*ret_len = chal_len;
 		return SPNEGO_CONTINUE;
 	}
-	r = build_resp(NEG_ACCEPT_INCOMPLETE, first, chal, chal_len, NULL, 0, ret, ret_len);
+	r = build_resp(NEG_ACCEPT_INCOMPLETE, first ? oid_ntlmssp : NULL, sizeof oid_ntlmssp, chal,
+		       chal_len, NULL, 0, ret, ret_len);
 	return r < 0 ? r : SPNEGO_CONTINUE;
+}
+
+/* Identity and key of a finished Kerberos context. */
+static int server_krb_done(SpnegoServer *s) {
+	const char *peer = s->krb_ops->peer_name(s->krb);
+	const char *at = peer ? strrchr(peer, '@') : NULL;
+	if (!peer)
+		return -EIO;
+	s->krb_user = at ? strndup(peer, (size_t)(at - peer)) : strdup(peer);
+	s->krb_realm = strdup(at ? at + 1 : "");
+	if (!s->krb_user || !s->krb_realm)
+		return -ENOMEM;
+	int n = s->krb_ops->session_key(s->krb, s->krb_info.session_key);
+	if (n < 0)
+		return n;
+	s->krb_info.session_key_len = (size_t)n;
+	s->krb_info.has_session_key = true;
+	s->krb_info.user = s->krb_user;
+	s->krb_info.domain = s->krb_realm;
+	s->krb_info.workstation = "";
+	s->krb_info.kerberos = true;
+	return 0;
+}
+
+/* One Kerberos token in; AP-REP (or the next token) out. */
+static int server_kerberos(SpnegoServer *s, const uint8_t *tok, size_t tok_len, bool first,
+			   uint8_t **ret, size_t *ret_len) {
+	int r;
+	if (!s->krb) {
+		r = s->krb_ops->acceptor_new(s->keytab, &s->krb);
+		if (r < 0)
+			return r == -ENOMEM ? r : -EACCES;
+	}
+	_cleanup_free_ uint8_t *out = NULL;
+	size_t out_len = 0;
+	r = s->krb_ops->step(s->krb, tok, tok_len, &out, &out_len);
+	if (r < 0)
+		return r;
+	const uint8_t *mech = first ? s->krb_mech : NULL;
+	if (r == 1) {
+		s->state = SRV_WANT_KRB;
+		r = build_resp(NEG_ACCEPT_INCOMPLETE, mech, s->krb_mech_len, out, out_len, NULL, 0, ret,
+			       ret_len);
+		return r < 0 ? r : SPNEGO_CONTINUE;
+	}
+	r = server_krb_done(s);
+	if (r < 0)
+		return r;
+	r = build_resp(NEG_ACCEPT_COMPLETED, mech, s->krb_mech_len, out, out_len, NULL, 0, ret,
+		       ret_len);
+	return r < 0 ? r : 0;
 }
 
 static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t **ret,
@@ -306,8 +437,9 @@ static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t 
 	InitToken t;
 	if (parse_init(in, len, &t) < 0)
 		return -EBADMSG;
-	if (!t.ntlm_offered) {
-		int r = build_resp(NEG_REJECT, false, NULL, 0, NULL, 0, ret, ret_len);
+	bool use_krb = s->krb_ops && t.krb_offered && (t.krb_first || !t.ntlm_offered);
+	if (!t.ntlm_offered && !use_krb) {
+		int r = build_resp(NEG_REJECT, NULL, 0, NULL, 0, NULL, 0, ret, ret_len);
 		return r < 0 ? r : -EPROTONOSUPPORT;
 	}
 	s->mech_types = malloc(t.mech_types_len);
@@ -315,14 +447,30 @@ static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t 
 		return -ENOMEM;
 	memcpy(s->mech_types, t.mech_types, t.mech_types_len);
 	s->mech_types_len = t.mech_types_len;
+	if (use_krb) {
+		s->mic_required = !t.krb_first;
+		if (t.krb_first && t.first_mech_len <= sizeof s->krb_mech) {
+			memcpy(s->krb_mech, t.first_mech, t.first_mech_len);
+			s->krb_mech_len = t.first_mech_len;
+		} else {
+			memcpy(s->krb_mech, oid_krb5, sizeof oid_krb5);
+			s->krb_mech_len = sizeof oid_krb5;
+		}
+		if (t.krb_first && t.mech_token)
+			return server_kerberos(s, t.mech_token, t.mech_token_len, true, ret, ret_len);
+		s->state = SRV_WANT_KRB;
+		int r = build_resp(s->mic_required ? NEG_REQUEST_MIC : NEG_ACCEPT_INCOMPLETE,
+				   s->krb_mech, s->krb_mech_len, NULL, 0, NULL, 0, ret, ret_len);
+		return r < 0 ? r : SPNEGO_CONTINUE;
+	}
 	if (t.ntlm_first && t.mech_token)
 		return server_challenge(s, t.mech_token, t.mech_token_len, true, ret, ret_len);
 	/* The optimistic token (if any) is for another mechanism: select
 	 * NTLMSSP and ask for its first token, and for a mechListMIC. */
 	s->mic_required = !t.ntlm_first;
 	s->state = SRV_WANT_NEGOTIATE;
-	int r = build_resp(s->mic_required ? NEG_REQUEST_MIC : NEG_ACCEPT_INCOMPLETE, true, NULL, 0,
-			   NULL, 0, ret, ret_len);
+	int r = build_resp(s->mic_required ? NEG_REQUEST_MIC : NEG_ACCEPT_INCOMPLETE, oid_ntlmssp,
+			   sizeof oid_ntlmssp, NULL, 0, NULL, 0, ret, ret_len);
 	return r < 0 ? r : SPNEGO_CONTINUE;
 }
 
@@ -346,8 +494,8 @@ static int server_finish(SpnegoServer *s, const RespToken *t, uint8_t **ret, siz
 		send_mic = true;
 	} else if (s->mic_required && ns)
 		return -EACCES;
-	r = build_resp(NEG_ACCEPT_COMPLETED, false, NULL, 0, send_mic ? mic : NULL, sizeof mic, ret,
-		       ret_len);
+	r = build_resp(NEG_ACCEPT_COMPLETED, NULL, 0, NULL, 0, send_mic ? mic : NULL, sizeof mic,
+		       ret, ret_len);
 	return r < 0 ? r : 0;
 }
 
@@ -377,6 +525,22 @@ int spnego_server_step(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t *
 		return -EBADMSG;
 	if (t.has_state && t.state != NEG_ACCEPT_INCOMPLETE && t.state != NEG_ACCEPT_COMPLETED)
 		return -EACCES; /* the client gave up */
+	if (state == SRV_WANT_KRB) {
+		bool first = s->krb == NULL;
+		r = server_kerberos(s, t.response_token, t.response_token_len, first, ret, ret_len);
+		if (r == 0 && s->mic_required) {
+			/* Kerberos was not the client's first choice: its
+			 * mechListMIC must come with the last token. */
+			if (!t.mic || s->krb_ops->verify_mic(s->krb, s->mech_types, s->mech_types_len,
+							     t.mic, t.mic_len) < 0) {
+				free(*ret);
+				*ret = NULL;
+				*ret_len = 0;
+				return -EACCES;
+			}
+		}
+		return r;
+	}
 	if (state == SRV_WANT_NEGOTIATE)
 		return server_challenge(s, t.response_token, t.response_token_len, false, ret, ret_len);
 	return server_finish(s, &t, ret, ret_len);
@@ -384,12 +548,27 @@ int spnego_server_step(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t *
 
 /* ---- client ---- */
 
-typedef enum CliState { CLI_START, CLI_SENT_INIT, CLI_SENT_AUTH, CLI_FINISHED } CliState;
+typedef enum CliState {
+	CLI_START,
+	CLI_SENT_INIT,     /* NegTokenInit sent (with NTLM NEGOTIATE or Kerberos AP-REQ) */
+	CLI_SENT_NTLM_NEG, /* fell back to NTLM: NEGOTIATE sent in a NegTokenResp */
+	CLI_SENT_AUTH,     /* AUTHENTICATE sent */
+	CLI_FINISHED,
+} CliState;
 
 struct SpnegoClient {
 	NtlmClient *ntlm;
 	CliState state;
 	bool sent_mic;
+	bool ntlm_allowed;
+	const KerberosOps *krb_ops;
+	char *krb_host, *krb_ccache;
+	KerberosCtx *krb;
+	bool krb_sent, krb_done;
+	uint8_t *mech_types; /* DER of the list we sent */
+	size_t mech_types_len;
+	uint8_t key[32];
+	size_t key_len;
 };
 
 int spnego_client_new(const NtlmClientConfig *cfg, SpnegoClient **ret) {
@@ -403,7 +582,23 @@ int spnego_client_new(const NtlmClientConfig *cfg, SpnegoClient **ret) {
 		free(c);
 		return r;
 	}
+	c->ntlm_allowed = true;
 	*ret = c;
+	return 0;
+}
+
+int spnego_client_set_kerberos(SpnegoClient *c, const KerberosOps *ops, const char *host,
+			       const char *ccache, bool ntlm_allowed) {
+	if (!c || !ops || !host || !*host || c->state != CLI_START)
+		return -EINVAL;
+	c->krb_ops = ops;
+	free(c->krb_host);
+	free(c->krb_ccache);
+	c->krb_host = strdup(host);
+	c->krb_ccache = ccache ? strdup(ccache) : NULL;
+	if (!c->krb_host || (ccache && !c->krb_ccache))
+		return -ENOMEM;
+	c->ntlm_allowed = ntlm_allowed;
 	return 0;
 }
 
@@ -411,38 +606,84 @@ void spnego_client_free(SpnegoClient *c) {
 	if (!c)
 		return;
 	ntlm_client_free(c->ntlm);
+	if (c->krb)
+		c->krb_ops->free(c->krb);
+	free(c->krb_host);
+	free(c->krb_ccache);
+	free(c->mech_types);
+	OPENSSL_cleanse(c->key, sizeof c->key);
 	free(c);
 }
 
-const uint8_t *spnego_client_session_key(const SpnegoClient *c) {
-	return c ? ntlm_client_session_key(c->ntlm) : NULL;
+const uint8_t *spnego_client_session_key(const SpnegoClient *c, size_t *ret_len) {
+	if (!c)
+		return NULL;
+	if (c->krb_done) {
+		if (ret_len)
+			*ret_len = c->key_len;
+		return c->key;
+	}
+	const uint8_t *k = ntlm_client_session_key(c->ntlm);
+	if (k && ret_len)
+		*ret_len = NTLM_SESSION_KEY_SIZE;
+	return k;
 }
 
+bool spnego_client_used_kerberos(const SpnegoClient *c) {
+	return c && c->krb_done;
+}
+
+const char *spnego_client_error(const SpnegoClient *c) {
+	return c && c->krb ? c->krb_ops->error(c->krb) : "";
+}
+
+/* The first token: Kerberos AP-REQ when enabled and a ticket can be had,
+ * else NTLM NEGOTIATE; the list offers what is allowed. */
 static int client_start(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t **ret,
 			size_t *ret_len) {
 	if (in && len > 0) {
 		InitToken hints;
 		if (parse_init(in, len, &hints) < 0)
 			return -EBADMSG;
-		if (!hints.ntlm_offered)
+		bool usable = (hints.ntlm_offered && c->ntlm_allowed) ||
+			      (hints.krb_offered && c->krb_host);
+		if (!usable)
 			return -EPROTONOSUPPORT;
 	}
-	_cleanup_free_ uint8_t *neg = NULL;
-	size_t neg_len = 0;
-	int r = ntlm_client_negotiate(c->ntlm, &neg, &neg_len);
+	_cleanup_free_ uint8_t *token = NULL;
+	size_t token_len = 0;
+	int r;
+	if (c->krb_host) {
+		r = c->krb_ops->initiator_new(c->krb_host, c->krb_ccache, &c->krb);
+		if (r >= 0)
+			r = c->krb_ops->step(c->krb, NULL, 0, &token, &token_len);
+		if (r == 0)
+			r = -EPROTO; /* krb5 always needs the AP-REP */
+		if (r == 1)
+			c->krb_sent = true;
+		else if (r == -ENOMEM || !c->ntlm_allowed)
+			return r == -ENOMEM ? r : -EACCES;
+	}
+	if (!c->krb_sent) {
+		if (!c->ntlm_allowed)
+			return -EPROTONOSUPPORT;
+		r = ntlm_client_negotiate(c->ntlm, &token, &token_len);
+		if (r < 0)
+			return r;
+	}
+	r = build_mech_list(c->krb_sent, c->ntlm_allowed, &c->mech_types, &c->mech_types_len);
 	if (r < 0)
 		return r;
-	r = build_init(neg, neg_len, false, ret, ret_len);
+	r = build_init(c->mech_types, c->mech_types_len, token, token_len, false, ret, ret_len);
 	if (r < 0)
 		return r;
 	c->state = CLI_SENT_INIT;
 	return SPNEGO_CONTINUE;
 }
 
-static bool supported_mech_ok(const RespToken *t) {
-	return !t->supported_mech || (t->supported_mech_len == sizeof oid_ntlmssp - 2 &&
-				      memcmp(t->supported_mech, oid_ntlmssp + 2,
-					     t->supported_mech_len) == 0);
+static bool is_ntlm_mech(const RespToken *t) {
+	return t->supported_mech && t->supported_mech_len == sizeof oid_ntlmssp - 2 &&
+	       memcmp(t->supported_mech, oid_ntlmssp + 2, t->supported_mech_len) == 0;
 }
 
 static int client_authenticate(SpnegoClient *c, const RespToken *t, uint8_t **ret,
@@ -455,18 +696,56 @@ static int client_authenticate(SpnegoClient *c, const RespToken *t, uint8_t **re
 		return r;
 	uint8_t mic[NTLM_SIGNATURE_SIZE];
 	NtlmSession *ns = ntlm_client_session(c->ntlm);
-	bool want_mic = ns && (ntlm_client_mic_sent(c->ntlm) || t->state == NEG_REQUEST_MIC);
+	bool want_mic = ns && (ntlm_client_mic_sent(c->ntlm) || c->krb_sent ||
+			       t->state == NEG_REQUEST_MIC);
 	if (want_mic) {
-		r = ntlm_session_sign(ns, our_mech_types, sizeof our_mech_types, mic);
+		r = ntlm_session_sign(ns, c->mech_types, c->mech_types_len, mic);
 		if (r < 0)
 			return r;
 		c->sent_mic = true;
 	}
-	r = build_resp(-1, false, auth, auth_len, want_mic ? mic : NULL, sizeof mic, ret, ret_len);
+	r = build_resp(-1, NULL, 0, auth, auth_len, want_mic ? mic : NULL, sizeof mic, ret, ret_len);
 	if (r < 0)
 		return r;
 	c->state = CLI_SENT_AUTH;
 	return SPNEGO_CONTINUE;
+}
+
+/* The server chose NTLMSSP after our Kerberos token: start NTLM. */
+static int client_ntlm_fallback(SpnegoClient *c, uint8_t **ret, size_t *ret_len) {
+	if (!c->ntlm_allowed)
+		return -EPROTONOSUPPORT;
+	_cleanup_free_ uint8_t *neg = NULL;
+	size_t neg_len = 0;
+	int r = ntlm_client_negotiate(c->ntlm, &neg, &neg_len);
+	if (r < 0)
+		return r;
+	r = build_resp(-1, NULL, 0, neg, neg_len, NULL, 0, ret, ret_len);
+	if (r < 0)
+		return r;
+	c->state = CLI_SENT_NTLM_NEG;
+	return SPNEGO_CONTINUE;
+}
+
+/* The server's answer to our Kerberos AP-REQ. */
+static int client_kerberos_reply(SpnegoClient *c, const RespToken *t) {
+	if (!t->response_token || (t->has_state && t->state != NEG_ACCEPT_COMPLETED))
+		return -EBADMSG;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	int r = c->krb_ops->step(c->krb, t->response_token, t->response_token_len, &out, &out_len);
+	free(out);
+	if (r != 0)
+		return r < 0 ? r : -EPROTO;
+	int n = c->krb_ops->session_key(c->krb, c->key);
+	if (n < 0)
+		return n;
+	c->key_len = (size_t)n;
+	if (t->mic && c->krb_ops->verify_mic(c->krb, c->mech_types, c->mech_types_len, t->mic,
+					     t->mic_len) < 0)
+		return -EACCES;
+	c->krb_done = true;
+	return 0;
 }
 
 int spnego_client_step(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t **ret,
@@ -488,9 +767,18 @@ int spnego_client_step(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t *
 		return -EBADMSG;
 	if (t.has_state && t.state == NEG_REJECT)
 		return -EACCES;
-	if (!supported_mech_ok(&t))
+	bool krb_mech = t.supported_mech && is_krb5_oid(t.supported_mech,
+								  t.supported_mech_len);
+	if (t.supported_mech && !krb_mech && !is_ntlm_mech(&t))
 		return -EPROTONOSUPPORT;
-	if (state == CLI_SENT_INIT) {
+	if (state == CLI_SENT_INIT && c->krb_sent) {
+		if (is_ntlm_mech(&t))
+			return client_ntlm_fallback(c, ret, ret_len);
+		return client_kerberos_reply(c, &t);
+	}
+	if (krb_mech)
+		return -EPROTONOSUPPORT; /* we sent no Kerberos token */
+	if (state == CLI_SENT_INIT || state == CLI_SENT_NTLM_NEG) {
 		if (!t.response_token)
 			return -EBADMSG; /* we always send NTLM's first token */
 		return client_authenticate(c, &t, ret, ret_len);
@@ -499,7 +787,7 @@ int spnego_client_step(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t *
 		return -EBADMSG;
 	if (t.mic) {
 		NtlmSession *ns = ntlm_client_session(c->ntlm);
-		if (!ns || ntlm_session_verify(ns, our_mech_types, sizeof our_mech_types, t.mic,
+		if (!ns || ntlm_session_verify(ns, c->mech_types, c->mech_types_len, t.mic,
 					       t.mic_len) < 0)
 			return -EACCES;
 	}
