@@ -15,7 +15,7 @@ FUZZ_CC  ?= clang
 PKG_CONFIG ?= pkg-config
 
 # Every library the project links; -I flags are harmless where unused.
-PKGS := libxml-2.0 sqlite3 libcrypto libssl libsystemd cmocka gnutls libngtcp2 \
+PKGS := libxml-2.0 sqlite3 libcrypto libssl libsystemd cmocka gnutls libngtcp2 krb5-gssapi \
 	libngtcp2_crypto_gnutls libnftables libcurl
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 pkglibs = $(shell $(PKG_CONFIG) --libs $(1))
