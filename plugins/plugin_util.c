@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -745,7 +746,20 @@ int plugin_backup_files(const char *plugin, const PluginFile *files, size_t n,
 	return 0;
 }
 
+/* Temp files write_file_atomic left beside path when a writer was killed
+ * between mkstemp and rename: never read by anyone, removed here. */
+static void remove_stale_temps(const char *path) {
+	_cleanup_free_ char *pattern = strdup_printf("%s.smbpolicy-tmp.??????", path);
+	glob_t g = {};
+	if (!pattern || glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		(void)unlink(g.gl_pathv[i]);
+	globfree(&g);
+}
+
 static int put_file(const char *path, const char *data, size_t len, unsigned mode) {
+	remove_stale_temps(path);
 	if (!data)
 		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 	int r = plugin_mkdir_parents(path);
