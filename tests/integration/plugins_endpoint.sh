@@ -18,6 +18,15 @@ echo 'alice:Secret123' >"$T/users"
 : >"$T/client.conf"
 DOC=$R/etc/smbpolicy/smbrefd-policy.xml
 
+# until_reloaded N: smbrefd handles SIGHUP asynchronously; wait until its
+# log shows the N-th re-read.
+until_reloaded() {
+	for _ in $(seq 100); do
+		[ "$(grep -c 'reloaded' "$T/smbrefd.log")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "smbrefd did not re-read its policy ($1)"
+}
 ep() { "$PLUGIN" --root "$R" endpoint "$@"; }
 smbc() { timeout 30 smbclient -s "$T/client.conf" "//127.0.0.1/share" -p "$PORT" -U 'alice%Secret123' "$@" -c 'ls' >>"$T/client.log" 2>&1; }
 
@@ -36,7 +45,7 @@ step "raise the floor to 3.1.1"
 "$PLUGIN" --root "$R" --set server.dialect.min=3.1.1 --backup "$T/bk1" endpoint apply | tee "$T/apply.out"
 grep -q 'server.dialect.min' "$T/apply.out" || fail "plan did not name server.dialect.min"
 grep -q '>3.1.1<' "$DOC" || fail "document lacks the new floor"
-sleep 1
+until_reloaded 1
 kill -0 "$BG_PID" || fail "smbrefd died on SIGHUP"
 smbc --option='client max protocol=SMB2_10' && fail "SMB2_10 still accepted after the floor rose"
 smbc --option='client min protocol=SMB3_11' || fail "SMB3_11 refused"
@@ -44,6 +53,6 @@ smbc --option='client min protocol=SMB3_11' || fail "SMB3_11 refused"
 
 step "rollback"
 "$PLUGIN" --root "$R" --backup "$T/bk1" endpoint rollback || fail "rollback failed"
-sleep 1
+until_reloaded 2
 smbc --option='client max protocol=SMB2_10' || fail "SMB2_10 refused after rollback"
 echo "PASS plugins_endpoint"

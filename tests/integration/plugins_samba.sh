@@ -68,6 +68,16 @@ user_nosign() {
 	grep -q 'Encrypted SMB2 message' "$T/nosign.log" && return 1
 	return 0
 }
+# until_mode TEXT: smbd's parent re-reads its config asynchronously after
+# reload-config; wait (up to 15 s) until nmap sees TEXT.
+until_mode() {
+	for _ in $(seq 30); do
+		security_mode
+		grep -q "$1" "$T/nmap.out" && return 0
+		sleep 0.5
+	done
+	fail "nmap never reported '$1'"
+}
 security_mode() {
 	nmap -Pn -p "$PORT" --script smb2-security-mode,smb-protocols --script-args smbport="$PORT" \
 		127.0.0.1 >"$T/nmap.out" 2>&1 || fail "nmap failed"
@@ -120,7 +130,7 @@ run samba verify >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "verify fa
 grep -q 'verify: ok' "$T/verify.out" || fail "verify failed"
 grep -q 'smbstatus: 1 of 1 session(s) have no encryption' "$T/verify.out" \
 	|| { cat "$T/verify.out"; fail "smbstatus did not report the old unencrypted session"; }
-sleep 1
+until_mode 'enabled and required'
 
 step "after apply: weak clients refused, a strong one works"
 rc=0; user_nosign || rc=$?
@@ -137,7 +147,7 @@ step "rollback"
 "$PLUGIN" --root "$R" --backup "$T/backup" samba rollback || fail "rollback failed"
 cmp "$R/etc/samba/smb.conf" "$T/smb.conf.orig" || fail "smb.conf not restored byte for byte"
 [ ! -e "$R/etc/samba/smbpolicy.conf" ] || fail "owned file left after rollback"
-sleep 1
+until_mode 'enabled but not required'
 user_nosign || fail "unprotected client refused or encrypted after rollback"
 security_mode
 grep -q 'enabled but not required' "$T/nmap.out" || fail "signing still required after rollback"
