@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "../../plugins/cifs.c"
 
@@ -169,11 +172,53 @@ static void test_alternate_ports_disallowed(void **state) {
 	assert_string_equal(nf, "//a/s /m cifs vers=3.1.1 0 0\n//b/s /n cifs port=445 0 0\n");
 }
 
+/* Kill -9 the applying child at random instants, 100 times: each managed
+ * file is its old or its new version. */
+static void test_kill9_during_apply(void **state) {
+	Fixture *f = *state;
+	put(f, "/etc/systemd/system/mnt-edge.mount", unit);
+	PluginPolicy p = { .name = "strict", .settings = strict, .n_settings = ELEMENTSOF(strict) };
+	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
+	put(f, "/etc/fstab", fstab);
+	assert_int_equal(cifs_plan(&f->ctx, &p, &plan), 0);
+	assert_int_equal(plan->n_files, 3);
+	char *old[3];
+	for (size_t i = 0; i < 3; i++) {
+		old[i] = NULL;
+		(void)read_file(plan->files[i].path, 1 << 20, &old[i], NULL);
+	}
+	srand((unsigned)time(NULL));
+	for (int i = 0; i < 100; i++) {
+		for (size_t k = 0; k < 3; k++)
+			if (old[k])
+				assert_int_equal(write_file_atomic(plan->files[k].path, old[k], strlen(old[k]), 0644), 0);
+			else
+				unlink(plan->files[k].path);
+		pid_t pid = fork();
+		if (pid == 0) {
+			PluginBackup *b = NULL;
+			_exit(cifs_apply(&f->ctx, plan, &b) == 0 ? 0 : 1);
+		}
+		usleep((useconds_t)(rand() % 30000));
+		kill(pid, SIGKILL);
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		for (size_t k = 0; k < 3; k++) {
+			const PluginFile *nf = &plan->files[k];
+			assert_true(plugin_file_has(nf->path, old[k], old[k] ? strlen(old[k]) : 0) ||
+				    plugin_file_has(nf->path, nf->data, nf->len));
+		}
+	}
+	for (size_t k = 0; k < 3; k++)
+		free(old[k]);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mounts_modprobe_secflags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secflags_unknown_without_module, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alternate_ports_disallowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill9_during_apply, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
