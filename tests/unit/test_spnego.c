@@ -12,10 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
 #include <cmocka.h>
 
 #include "../../endpoint/asn1.c"
 #include "../../endpoint/spnego.c"
+#include "crypto.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max) {
 	size_t n = strlen(hex) / 2;
@@ -157,34 +164,43 @@ static void test_hints(void **state) {
 
 /* ---- full exchanges ---- */
 
-/* Runs client and server to the end; returns the server's last result. */
-static int exchange(const NtlmServerConfig *scfg, const NtlmClientConfig *ccfg, SpnegoServer **rs,
-		    SpnegoClient **rc) {
-	assert_int_equal(spnego_server_new(scfg, rs), 0);
-	assert_int_equal(spnego_client_new(ccfg, rc), 0);
+/* Runs client and server to the end: returns the server's last result
+ * (SPNEGO_CONTINUE if the client stopped first), the client's in *cr. */
+static int run_exchange(SpnegoServer *s, SpnegoClient *c, bool krb_hints, int *cr) {
 	_cleanup_free_ uint8_t *hints = NULL;
 	size_t hints_len;
-	assert_int_equal(spnego_negotiate_hints(&hints, &hints_len), 0);
+	assert_int_equal(spnego_negotiate_hints_mechs(krb_hints, &hints, &hints_len), 0);
 	uint8_t *c_out = NULL, *s_out = NULL;
 	size_t c_len = 0, s_len = 0;
-	int cr = spnego_client_step(*rc, hints, hints_len, &c_out, &c_len);
+	*cr = spnego_client_step(c, hints, hints_len, &c_out, &c_len);
 	int sr = SPNEGO_CONTINUE;
-	while (cr == SPNEGO_CONTINUE) {
-		sr = spnego_server_step(*rs, c_out, c_len, &s_out, &s_len);
+	while (*cr == SPNEGO_CONTINUE) {
+		sr = spnego_server_step(s, c_out, c_len, &s_out, &s_len);
 		free(c_out);
 		c_out = NULL;
 		if (sr < 0) {
 			free(s_out);
 			return sr;
 		}
-		cr = spnego_client_step(*rc, s_out, s_len, &c_out, &c_len);
+		*cr = spnego_client_step(c, s_out, s_len, &c_out, &c_len);
 		free(s_out);
 		s_out = NULL;
 		if (sr == 0)
 			break;
 	}
 	free(c_out);
-	assert_int_equal(cr, 0);
+	return sr;
+}
+
+/* NTLM-only pair: the client must finish cleanly whenever the server did. */
+static int exchange(const NtlmServerConfig *scfg, const NtlmClientConfig *ccfg, SpnegoServer **rs,
+		    SpnegoClient **rc) {
+	assert_int_equal(spnego_server_new(scfg, rs), 0);
+	assert_int_equal(spnego_client_new(ccfg, rc), 0);
+	int cr;
+	int sr = run_exchange(*rs, *rc, false, &cr);
+	if (sr >= 0)
+		assert_int_equal(cr, 0);
 	return sr;
 }
 
@@ -608,6 +624,244 @@ static void test_asn1_writer(void **state) {
 	asn1_writer_free(&w);
 }
 
+/* ---- Kerberos against a real MIT KDC (scratch realm on loopback) ---- */
+
+#define REALM "SMBPOLICY.TEST"
+
+static char krb_dir[] = "/tmp/test_spnego_krb.XXXXXX";
+static pid_t kdc_pid = -1;
+
+static int sh(const char *fmt, ...) _printf_(1, 2);
+static int sh(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	_cleanup_free_ char *cmd = NULL;
+	int n = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	int r = system(cmd);
+	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
+}
+
+static int free_port(void) {
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+		return -1;
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool port_open(int port) {
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Realm SMBPOLICY.TEST: principals alice (keytab for kinit) and
+ * cifs/localhost (the server's keytab); a KDC on a free loopback port;
+ * alice's tickets in $KRB5CCNAME. */
+static int kdc_setup(void **state) {
+	(void)state;
+	if (access("/usr/sbin/krb5kdc", X_OK) < 0 || access("/usr/sbin/kdb5_util", X_OK) < 0)
+		return 0; /* tests skip */
+	if (!mkdtemp(krb_dir))
+		return -1;
+	int port = free_port();
+	char path[512];
+	snprintf(path, sizeof path, "%s/krb5.conf", krb_dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"[libdefaults]\n default_realm = " REALM "\n dns_lookup_kdc = false\n"
+		" dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n"
+		" udp_preference_limit = 1\n"
+		"[realms]\n " REALM " = {\n  kdc = 127.0.0.1:%d\n }\n"
+		"[domain_realm]\n localhost = " REALM "\n",
+		port);
+	fclose(f);
+	setenv("KRB5_CONFIG", path, 1);
+	snprintf(path, sizeof path, "%s/kdc.conf", krb_dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"[kdcdefaults]\n kdc_ports = %d\n kdc_tcp_ports = %d\n"
+		"[realms]\n " REALM " = {\n  database_name = %s/principal\n"
+		"  key_stash_file = %s/stash\n  acl_file = %s/kadm5.acl\n }\n"
+		"[logging]\n kdc = FILE:%s/kdc.log\n",
+		port, port, krb_dir, krb_dir, krb_dir, krb_dir);
+	fclose(f);
+	setenv("KRB5_KDC_PROFILE", path, 1);
+	snprintf(path, sizeof path, "FILE:%s/ccache", krb_dir);
+	setenv("KRB5CCNAME", path, 1);
+	snprintf(path, sizeof path, "FILE:%s/server.keytab", krb_dir);
+	setenv("KRB5_KTNAME", path, 1);
+	if (sh("kdb5_util create -s -r " REALM " -P master-pw >/dev/null 2>&1") != 0 ||
+	    sh("kadmin.local -q 'addprinc -randkey alice' >/dev/null 2>&1") != 0 ||
+	    sh("kadmin.local -q 'addprinc -randkey cifs/localhost' >/dev/null 2>&1") != 0 ||
+	    sh("kadmin.local -q 'ktadd -k %s/server.keytab cifs/localhost' >/dev/null 2>&1",
+	       krb_dir) != 0 ||
+	    sh("kadmin.local -q 'ktadd -k %s/alice.keytab alice' >/dev/null 2>&1", krb_dir) != 0)
+		return -1;
+	kdc_pid = fork();
+	if (kdc_pid == 0) {
+		execl("/usr/sbin/krb5kdc", "krb5kdc", "-n", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !port_open(port); i++)
+		usleep(100000);
+	if (!port_open(port))
+		return -1;
+	return sh("kinit -k -t %s/alice.keytab alice >/dev/null 2>&1", krb_dir) == 0 ? 0 : -1;
+}
+
+static int kdc_teardown(void **state) {
+	(void)state;
+	if (kdc_pid > 0) {
+		kill(kdc_pid, SIGTERM);
+		waitpid(kdc_pid, NULL, 0);
+	}
+	if (krb_dir[strlen(krb_dir) - 1] != 'X')
+		sh("rm -rf %s", krb_dir);
+	return 0;
+}
+
+static void need_kdc(void) {
+	if (kdc_pid <= 0)
+		skip();
+}
+
+static void test_krb_logon(void **state) {
+	(void)state;
+	need_kdc();
+	_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+	_cleanup_(spnego_client_freep) SpnegoClient *c = NULL;
+	assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+	assert_int_equal(spnego_server_enable_kerberos(s, NULL), 0); /* $KRB5_KTNAME */
+	assert_int_equal(spnego_client_new(&alice, &c), 0);
+	assert_int_equal(spnego_client_enable_kerberos(c, "localhost", NULL, false), 0);
+	int cr;
+	int sr = run_exchange(s, c, true, &cr);
+	print_message("server: %s client: %s\n", spnego_server_error(s), spnego_client_error(c));
+	assert_int_equal(sr, 0);
+	assert_int_equal(cr, 0);
+	const NtlmAuthInfo *info = spnego_server_info(s);
+	assert_true(info->kerberos);
+	assert_string_equal(info->user, "alice");
+	assert_string_equal(info->domain, REALM);
+	assert_true(info->has_session_key);
+	assert_true(info->session_key_len == 16 || info->session_key_len == 32);
+	size_t klen = 0;
+	const uint8_t *key = spnego_client_session_key(c, &klen);
+	assert_non_null(key);
+	assert_int_equal(klen, info->session_key_len);
+	assert_memory_equal(key, info->session_key, klen);
+	assert_true(spnego_client_used_kerberos(c));
+	/* the keys drive SMB 3.1.1 key derivation, AES-256 included */
+	uint8_t preauth[64] = { 0 };
+	Smb2Keys k;
+	assert_int_equal(smb2_crypto_derive_keys(&k, 0x0311, SMB2_CRYPTO_SIGN_AES_GMAC,
+						 SMB2_CRYPTO_CIPHER_AES256_GCM, true, key, klen, preauth),
+			 0);
+}
+
+/* Server without Kerberos: the client falls back to NTLM when allowed
+ * (with the mandatory mechListMIC), and refuses when NTLM is blocked. */
+static void test_krb_fallback(void **state) {
+	(void)state;
+	need_kdc();
+	for (int allowed = 0; allowed < 2; allowed++) {
+		_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+		_cleanup_(spnego_client_freep) SpnegoClient *c = NULL;
+		assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+		assert_int_equal(spnego_client_new(&alice, &c), 0);
+		assert_int_equal(spnego_client_enable_kerberos(c, "localhost", NULL, allowed), 0);
+		int cr;
+		int sr = run_exchange(s, c, false, &cr);
+		if (!allowed) {
+			assert_int_equal(cr, -EPROTONOSUPPORT);
+			continue;
+		}
+		assert_int_equal(sr, 0);
+		assert_int_equal(cr, 0);
+		assert_false(spnego_server_info(s)->kerberos);
+		assert_false(spnego_client_used_kerberos(c));
+		assert_true(c->sent_mic);
+		assert_memory_equal(spnego_client_session_key(c, NULL),
+				    spnego_server_info(s)->session_key, 16);
+	}
+}
+
+/* No ticket for the service (unknown host) or no credentials at all. */
+static void test_krb_no_ticket(void **state) {
+	(void)state;
+	need_kdc();
+	static const struct {
+		const char *host, *ccache;
+		bool ntlm;
+		int want_client;
+	} v[] = {
+		{ "nosuchhost", NULL, false, -EACCES },
+		{ "localhost", "FILE:/nonexistent/ccache", false, -EACCES },
+		{ "nosuchhost", NULL, true, 0 }, /* NTLM instead */
+	};
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+		_cleanup_(spnego_client_freep) SpnegoClient *c = NULL;
+		assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+		assert_int_equal(spnego_server_enable_kerberos(s, NULL), 0);
+		assert_int_equal(spnego_client_new(&alice, &c), 0);
+		assert_int_equal(spnego_client_enable_kerberos(c, v[i].host, v[i].ccache, v[i].ntlm), 0);
+		int cr;
+		run_exchange(s, c, true, &cr);
+		print_message("case %zu: %s\n", i, spnego_client_error(c));
+		assert_int_equal(cr, v[i].want_client);
+		if (v[i].want_client < 0)
+			assert_true(strlen(spnego_client_error(c)) > 0);
+	}
+}
+
+/* The server's keytab lacks the service key: logon failure, with why. */
+static void test_krb_bad_keytab(void **state) {
+	(void)state;
+	need_kdc();
+	_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+	_cleanup_(spnego_client_freep) SpnegoClient *c = NULL;
+	assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+	assert_int_equal(spnego_server_enable_kerberos(s, "FILE:/nonexistent.keytab"), 0);
+	assert_int_equal(spnego_client_new(&alice, &c), 0);
+	assert_int_equal(spnego_client_enable_kerberos(c, "localhost", NULL, false), 0);
+	int cr;
+	assert_int_equal(run_exchange(s, c, true, &cr), -EACCES);
+	print_message("server: %s\n", spnego_server_error(s));
+	assert_true(strlen(spnego_server_error(s)) > 0);
+	assert_null(spnego_server_info(s));
+}
+
+/* Kerberos enabled but the client sends NTLM: still NTLM. */
+static void test_krb_server_ntlm_client(void **state) {
+	(void)state;
+	need_kdc();
+	_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+	_cleanup_(spnego_client_freep) SpnegoClient *c = NULL;
+	assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+	assert_int_equal(spnego_server_enable_kerberos(s, NULL), 0);
+	assert_int_equal(spnego_client_new(&alice, &c), 0);
+	int cr;
+	assert_int_equal(run_exchange(s, c, true, &cr), 0);
+	assert_int_equal(cr, 0);
+	assert_false(spnego_server_info(s)->kerberos);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_windows_tokens),
@@ -624,5 +878,13 @@ int main(void) {
 		cmocka_unit_test(test_asn1_reader),
 		cmocka_unit_test(test_asn1_writer),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest krb_tests[] = {
+		cmocka_unit_test(test_krb_logon),
+		cmocka_unit_test(test_krb_fallback),
+		cmocka_unit_test(test_krb_no_ticket),
+		cmocka_unit_test(test_krb_bad_keytab),
+		cmocka_unit_test(test_krb_server_ntlm_client),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests_name("kerberos", krb_tests, kdc_setup, kdc_teardown);
 }
