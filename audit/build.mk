@@ -21,3 +21,14 @@ FUZZ_SRCS += $(AUDIT_SRCS)
 # makes (named literally: that fragment is read after this one).
 $(BUILD)/bin/smbpolicy: $(LIBSMBAUDIT)
 $(BUILD)/bin/smbpolicy: LIB_LIBS += $(LIBSMBAUDIT) $(LIBSMBPOLICY) $(AUDIT_LIBS)
+
+# Scheduled reports: the units name /usr/bin; install rewrites that to
+# $(PREFIX)/bin (as dist/build.mk does for the agent).
+INSTALL_TARGETS += install-audit
+install-audit:
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/bin/|$(PREFIX)/bin/|' dist/systemd/smbpolicy-report.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/smbpolicy-report.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/smbpolicy-report.service
+	install -m 0644 dist/systemd/smbpolicy-report.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
+.PHONY: install-audit

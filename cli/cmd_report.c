@@ -6,7 +6,12 @@
  *   smbpolicy report [--format text|html|json|csv] [--since TIME]
  *                    [--group PATH] [-o FILE] [--audit-db PATH]
  *                    [--journal-dir DIR...] [--jsonl FILE...]
+ *   smbpolicy report --output-dir DIR [--keep-days N]    (scheduled use)
  *
+ * --output-dir writes DIR/smbpolicy-report-YYYY-MM-DD.html and .json (UTC
+ * date; a second run the same day replaces them) and then deletes dated
+ * reports older than --keep-days (default 90) - what
+ * smbpolicy-report.service runs daily.
  * Hosts' groups come from the store when it exists (--store); without it
  * every host is in "/".  -o writes the file atomically (format from its
  * extension unless --format); without -o the document goes to stdout.
@@ -14,6 +19,9 @@
  * compliant (the report is still written) or an error, 2 usage.
  * Never: compute verdicts or statistics here (audit/ does).
  */
+#include <dirent.h>
+#include <time.h>
+
 #include "audit_report.h"
 #include "cmd_audit.h"
 #include "output.h"
@@ -22,7 +30,12 @@
 	CLI_AUDIT_SOURCE_HELP                                                   \
 	"  --format FORMAT  text (default without -o), html, json or csv\n"     \
 	"  --group PATH     only hosts in this group and below\n"               \
-	"  -o, --output FILE  write the report to FILE (atomically)\n"
+	"  -o, --output FILE  write the report to FILE (atomically)\n"         \
+	"  --output-dir DIR write dated HTML and JSON reports into DIR\n"      \
+	"  --keep-days N    with --output-dir: delete dated reports older than N\n" \
+	"                   days (default 90)\n"
+
+#define REPORT_PREFIX "smbpolicy-report-"
 
 typedef int (*ReportWriter)(const AuditReport *r, char **ret);
 
@@ -120,18 +133,61 @@ static int load_groups(Cli *cli, AuditTally *groups, bool *ret_have) {
 	return 0;
 }
 
+/* Dated files of DIR older than keep_days (by the date in their name). */
+static void report_prune(const char *dir, long long keep_days) {
+	DIR *d = opendir(dir);
+	time_t cutoff = time(NULL) - (time_t)keep_days * 86400;
+	char oldest[16];
+	strftime(oldest, sizeof oldest, "%Y-%m-%d", gmtime(&cutoff));
+	for (struct dirent *de; d && (de = readdir(d));) {
+		const char *date = de->d_name + strlen(REPORT_PREFIX);
+		if (!startswith(de->d_name, REPORT_PREFIX) || strlen(date) < 10 ||
+		    strncmp(date, oldest, 10) >= 0)
+			continue;
+		_cleanup_free_ char *path = strdup_printf("%s/%s", dir, de->d_name);
+		if (path && unlink(path) < 0)
+			cli_error("%s: cannot delete: %s", path, strerror(errno));
+	}
+	if (d)
+		closedir(d);
+}
+
+/* DIR/smbpolicy-report-DATE.html and .json. */
+static int report_write_dated(const AuditReport *r, const char *dir, long long keep_days) {
+	static const ReportWriter writers[] = {audit_report_html, audit_report_json};
+	static const char *const ext[] = {"html", "json"};
+	char date[16];
+	time_t now = (time_t)(r->generated_usec / 1000000ULL);
+	strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+	for (size_t i = 0; i < ELEMENTSOF(writers); i++) {
+		_cleanup_free_ char *doc = NULL;
+		_cleanup_free_ char *path = strdup_printf("%s/" REPORT_PREFIX "%s.%s", dir, date, ext[i]);
+		if (!path || writers[i](r, &doc) < 0)
+			return cli_error("out of memory");
+		int k = write_file_atomic(path, doc, strlen(doc), 0644);
+		if (k < 0)
+			return cli_error("%s: cannot write: %s", path, strerror(-k));
+		printf("%s\n", path);
+	}
+	report_prune(dir, keep_days);
+	return 0;
+}
+
 int verb_report(Cli *cli, int argc, char *argv[]) {
-	enum { OPT_FORMAT = 0x500, OPT_GROUP };
+	enum { OPT_FORMAT = 0x500, OPT_GROUP, OPT_OUTPUT_DIR, OPT_KEEP_DAYS };
 	static const struct option options[] = {
 		CLI_COMMON_OPTIONS,
 		CLI_AUDIT_SOURCE_OPTIONS,
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "group", required_argument, NULL, OPT_GROUP },
 		{ "output", required_argument, NULL, 'o' },
+		{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+		{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
 		{},
 	};
 	_cleanup_(cli_audit_sources_done) CliAuditSources src = {0};
-	const char *format = NULL, *group = NULL, *output = NULL;
+	const char *format = NULL, *group = NULL, *output = NULL, *output_dir = NULL;
+	long long keep_days = 90;
 	int c, r;
 	while ((c = cli_getopt(cli, argc, argv, options, REPORT_HELP)) >= 0) {
 		r = cli_audit_source_option(cli, &src, c, optarg);
@@ -145,6 +201,10 @@ int verb_report(Cli *cli, int argc, char *argv[]) {
 			group = optarg;
 		else if (c == 'o')
 			output = optarg;
+		else if (c == OPT_OUTPUT_DIR)
+			output_dir = optarg;
+		else if (c == OPT_KEEP_DAYS && (parse_int64(optarg, &keep_days) < 0 || keep_days < 1))
+			return cli_usage_error(cli, "--keep-days: '%s' is not a number of days", optarg);
 	}
 	if (c != CLI_OPT_END)
 		return cli_getopt_exit(c);
@@ -155,6 +215,8 @@ int verb_report(Cli *cli, int argc, char *argv[]) {
 	int f = report_format(cli->json ? "json" : format, output);
 	if (f < 0)
 		return cli_usage_error(cli, "unknown format '%s' (text, html, json, csv)", format);
+	if (output_dir && (output || format))
+		return cli_usage_error(cli, "--output-dir writes HTML and JSON: no -o or --format");
 	if (group && group[0] != '/')
 		return cli_usage_error(cli, "--group: '%s' is not a group path", group);
 
@@ -180,6 +242,11 @@ int verb_report(Cli *cli, int argc, char *argv[]) {
 	audit_tally_clear(&groups);
 	if (r < 0)
 		return -r;
+	if (output_dir) {
+		if (report_write_dated(report, output_dir, keep_days) < 0)
+			return CLI_EXIT_FAILED;
+		return report->hosts_by_verdict[AUDIT_NOT_COMPLIANT] ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+	}
 	_cleanup_free_ char *doc = NULL;
 	if (report_formats[f].write(report, &doc) < 0)
 		return cli_error("out of memory");
