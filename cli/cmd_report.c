@@ -87,8 +87,11 @@ static int report_text(const AuditReport *r, char **ret) {
 			continue;
 		any = true;
 		strbuf_printf(&b, "  %-40s", audit_section_info((AuditSectionId)s)->title);
-		for (size_t i = 0; i < sec->n_rows && i < 3; i++)
-			strbuf_printf(&b, "%s%s x%llu", i ? ", " : " ", sec->rows[i]->key, sec->rows[i]->count);
+		for (size_t i = 0; i < sec->n_rows && i < 3; i++) {
+			const char *key = sec->rows[i]->key; /* certificate hashes: cut */
+			strbuf_printf(&b, "%s%.*s%s x%llu", i ? ", " : " ", 16, key,
+				      strlen(key) > 16 ? "..." : "", sec->rows[i]->count);
+		}
 		strbuf_printf(&b, "%s\n", sec->n_rows > 3 ? ", ..." : "");
 	}
 	if (!any)
