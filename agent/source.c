@@ -142,6 +142,13 @@ static bool url_has_scheme(const char *url) {
 	return false;
 }
 
+char *source_default_cache_dir(const char *state_path) {
+	const char *slash = strrchr(state_path, '/');
+	if (!slash)
+		return strdup("bundle");
+	return strdup_printf("%.*s/bundle", (int)(slash - state_path), state_path);
+}
+
 int source_new(const SourceConfig *cfg, Source **ret) {
 	if (!cfg->url || !url_has_scheme(cfg->url) || !cfg->trusted_keys || !cfg->cache_dir)
 		return -EINVAL;
@@ -165,8 +172,6 @@ int source_new(const SourceConfig *cfg, Source **ret) {
 	s->backoff_max = cfg->backoff_max_usec ? cfg->backoff_max_usec : DEFAULT_BACKOFF_MAX_USEC;
 	if (s->backoff_max < s->backoff_min)
 		s->backoff_max = s->backoff_min;
-	if (mkdir(s->cache_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(s->curl = curl_easy_init()))
 		return -ENOMEM;
 	int r = state_load(s);
@@ -295,6 +300,10 @@ static int source_transfer(Source *s) {
 static int source_keep(Source *s, const Bundle *b) {
 	SourceState st = { .url = s->url, .etag = s->etag, .serial = b->serial, .group = b->group };
 	memcpy(st.sha256, b->payload_sha256, sizeof(st.sha256));
+	/* Created here, not in source_new(): its parent (the agent's state
+	 * directory) may not exist before the engine has started. */
+	if (mkdir(s->cache_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
 	int r = write_file_atomic(s->bundle_path, s->body.data, s->body.len, 0600);
 	if (r >= 0)
 		r = write_file_atomic(s->policy_path, b->payload, b->payload_len, 0600);

@@ -15,10 +15,11 @@
  *     group than the one this host follows, or has a serial not above the
  *     applied one (replay/downgrade; the same bundle again is "unchanged").
  *
- * Cache directory (0700): "bundle" (the last good bundle as received),
- * "policy.xml" (its policy document: source_policy_path()) and "state"
- * (url, ETag, serial, payload hash, group); the state is written last, so a
- * crash in between only makes the next fetch accept the same bundle again.
+ * Cache directory (0700, made with the first accepted bundle): "bundle"
+ * (the last good bundle as received), "policy.xml" (its policy document:
+ * source_policy_path()) and "state" (url, ETag, serial, payload hash,
+ * group); the state is written last, so a crash in between only makes the
+ * next fetch accept the same bundle again.
  * State recorded for another URL is ignored (the host was moved).
  *
  * Invariants: TLS peer and host verification are always on; a body larger
@@ -36,7 +37,7 @@
 typedef struct SourceConfig {
 	const char *url;
 	const char *trusted_keys; /* PEM file or directory of *.pub / *.pem */
-	const char *cache_dir;    /* created when missing */
+	const char *cache_dir;    /* created when missing (not its parent) */
 	const char *ca_file;      /* NULL: the system's CA store */
 	unsigned connect_timeout_sec; /* 0: 10 s */
 	unsigned timeout_sec;         /* 0: 60 s, the whole transfer */
@@ -50,6 +51,10 @@ enum {
 	SOURCE_UNCHANGED = 0, /* 304, or the same bundle as applied */
 	SOURCE_CHANGED = 1,   /* a newer bundle verified; policy file replaced */
 };
+
+/* The cache directory beside the agent's state DB: "DIR/bundle" for
+ * "DIR/agent.db" (malloc'd; NULL on ENOMEM). */
+char *source_default_cache_dir(const char *state_path);
 
 int source_new(const SourceConfig *cfg, Source **ret);
 void source_free(Source *s);

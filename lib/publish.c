@@ -168,6 +168,22 @@ static void temp_names_free(TempNames *t) {
 	free(t->names);
 }
 
+/* Give the new file (fd) an mtime past the one of the file it replaces.
+ * Web servers derive ETags from mtime (whole seconds) and size (nginx:
+ * "mtime-size"); two versions of a bundle written in the same second with
+ * the same size would otherwise share an ETag and agents would be told
+ * "304 Not Modified" about the newer one. */
+static int newer_mtime(int dirfd, const char *old_file, int fd) {
+	struct stat old, cur;
+	if (fstatat(dirfd, old_file, &old, 0) < 0 || fstat(fd, &cur) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (cur.st_mtim.tv_sec > old.st_mtim.tv_sec)
+		return 0;
+	struct timespec t[2] = { { .tv_nsec = UTIME_OMIT },
+				 { .tv_sec = old.st_mtim.tv_sec + 1, .tv_nsec = 0 } };
+	return futimens(fd, t) < 0 ? -errno : 0;
+}
+
 /* Write every row's pending data (see Durability above). */
 static int write_batch(int dirfd, Index *x) {
 	_cleanup_(temp_names_free) TempNames tn = { calloc(x->n + 1, sizeof(char *)), x->n };
@@ -201,6 +217,8 @@ static int write_batch(int dirfd, Index *x) {
 			}
 			off += (size_t)n;
 		}
+		if (r >= 0)
+			r = newer_mtime(dirfd, x->rows[i].file, fd);
 	}
 	if (r >= 0 && syncfs(dirfd) < 0)
 		r = -errno;
