@@ -9,7 +9,7 @@
 SMBREFD_MAIN := endpoint/smbrefd.c
 SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/dispatch.c endpoint/enforce.c \
 	endpoint/file_info.c endpoint/file_ops.c endpoint/ioctl.c endpoint/misc_ops.c \
-	endpoint/negotiate.c endpoint/query_dir.c endpoint/ratelimit.c endpoint/session.c \
+	endpoint/negotiate.c endpoint/query_dir.c endpoint/ratelimit.c endpoint/server.c endpoint/session.c \
 	endpoint/transport_tcp.c endpoint/tree.c endpoint/vfs.c
 # Kerberos (kerberos.c, through SPNEGO) needs MIT GSS-API: every program
 # that links libsmbref (tests and fuzzers too, via PKGS) links krb5-gssapi.
