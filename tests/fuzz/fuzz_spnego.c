@@ -2,7 +2,8 @@
  * fuzz_spnego.c - libFuzzer harness for the SPNEGO token parsers and state
  * machines of endpoint/spnego.c (and the DER reader of endpoint/asn1.c).
  *
- * Each input is tried as the first SESSION_SETUP token of a server, as the
+ * Each input is tried as the first SESSION_SETUP token of a server (with
+ * Kerberos enabled but no keytab), as the
  * second token after a genuine NegTokenInit, as the NEGOTIATE hints a
  * client reads, and as the server's reply to a client.  Beyond "no crash,
  * no leak, no UB": a server that reports success must have an identity,
@@ -41,9 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 
-	/* first token */
+	/* first token; Kerberos enabled with a keytab that does not exist, so
+	 * Kerberos-first tokens take that path and fail cleanly */
 	SpnegoServer *s = NULL;
-	if (spnego_server_new(&cfg, &s) < 0)
+	if (spnego_server_new(&cfg, &s) < 0 ||
+	    spnego_server_enable_kerberos(s, "FILE:/nonexistent/fuzz.keytab") < 0)
 		abort();
 	int r = spnego_server_step(s, data, size, &out, &out_len);
 	check_server(s, r);
