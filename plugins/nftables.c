@@ -23,9 +23,19 @@
 
 #define NFT_NAME "nftables"
 #define NFT_TABLE "inet smbpolicy"
-#define NFT_CHAIN_HEAD "type filter hook input priority filter - 10; policy accept;"
+
+/* Our chains, each a base chain that accepts by default: only the rules
+ * below drop anything. */
+static const struct {
+	const char *name;
+	const char *head;
+} nft_chains[] = {
+	{ "input", "type filter hook input priority filter - 10; policy accept;" },
+	{ "output", "type filter hook output priority filter - 10; policy accept;" },
+};
 
 typedef struct NftRule {
+	const char *chain;      /* "input" / "output" */
 	const char *proto;      /* "tcp" / "udp" */
 	unsigned port;          /* fixed port, or 0: from port_id */
 	const char *port_id;    /* setting holding the port */
@@ -40,21 +50,26 @@ typedef struct NftRule {
 #define NFT_INPUT(id_, target_, xform_) { .id = id_, .target = target_, .transform = xform_, .impl = NULL }
 
 static const PluginSettingInfo nft_settings[] = {
-	NFT_ROW("firewall.netbios.legacy", "udp dport 137", "false -> drop, true -> accept", .proto = "udp",
-		.port = 137, .when_true = "accept", .when_false = "drop"),
-	NFT_ROW("firewall.netbios.legacy", "udp dport 138", "false -> drop, true -> accept", .proto = "udp",
-		.port = 138, .when_true = "accept", .when_false = "drop"),
-	NFT_ROW("firewall.netbios.legacy", "tcp dport 139", "false -> drop, true -> accept", .proto = "tcp",
-		.port = 139, .when_true = "accept", .when_false = "drop"),
-	NFT_ROW("server.transport.tcp.port", "tcp dport PORT accept", "while tcp.enabled", .proto = "tcp",
-		.port_id = "server.transport.tcp.port", .enabled_id = "server.transport.tcp.enabled"),
-	NFT_INPUT("server.transport.tcp.enabled", "tcp dport PORT accept", "true -> rule present"),
-	NFT_ROW("server.transport.quic.port", "udp dport PORT accept", "while quic.enabled", .proto = "udp",
-		.port_id = "server.transport.quic.port", .enabled_id = "server.transport.quic.enabled"),
-	NFT_INPUT("server.transport.quic.enabled", "udp dport PORT accept", "true -> rule present"),
-	NFT_ROW("server.transport.rdma.port", "tcp dport PORT accept", "while rdma.enabled", .proto = "tcp",
-		.port_id = "server.transport.rdma.port", .enabled_id = "server.transport.rdma.enabled"),
-	NFT_INPUT("server.transport.rdma.enabled", "tcp dport PORT accept", "true -> rule present"),
+	NFT_ROW("firewall.netbios.legacy", "input udp dport 137", "false -> drop, true -> accept",
+		.chain = "input", .proto = "udp", .port = 137, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("firewall.netbios.legacy", "input udp dport 138", "false -> drop, true -> accept",
+		.chain = "input", .proto = "udp", .port = 138, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("firewall.netbios.legacy", "input tcp dport 139", "false -> drop, true -> accept",
+		.chain = "input", .proto = "tcp", .port = 139, .when_true = "accept", .when_false = "drop"),
+	NFT_ROW("server.transport.tcp.port", "input tcp dport PORT accept", "while tcp.enabled",
+		.chain = "input", .proto = "tcp", .port_id = "server.transport.tcp.port",
+		.enabled_id = "server.transport.tcp.enabled"),
+	NFT_INPUT("server.transport.tcp.enabled", "input tcp dport PORT accept", "true -> rule present"),
+	NFT_ROW("server.transport.quic.port", "input udp dport PORT accept", "while quic.enabled",
+		.chain = "input", .proto = "udp", .port_id = "server.transport.quic.port",
+		.enabled_id = "server.transport.quic.enabled"),
+	NFT_INPUT("server.transport.quic.enabled", "input udp dport PORT accept", "true -> rule present"),
+	NFT_ROW("server.transport.rdma.port", "input tcp dport PORT accept", "while rdma.enabled",
+		.chain = "input", .proto = "tcp", .port_id = "server.transport.rdma.port",
+		.enabled_id = "server.transport.rdma.enabled"),
+	NFT_INPUT("server.transport.rdma.enabled", "input tcp dport PORT accept", "true -> rule present"),
+	NFT_ROW("client.mailslots.enabled", "output udp dport 138", "false -> drop (no remote mailslots), true -> accept",
+		.chain = "output", .proto = "udp", .port = 138, .when_true = "accept", .when_false = "drop"),
 };
 
 /* ---- network namespace ---- */
@@ -158,9 +173,13 @@ static int nft_rule(const PluginContext *ctx, const PluginPolicy *p, const Plugi
 			return -EINVAL;
 		}
 		port = (unsigned)x;
-	} else
-		verdict = plugin_policy_bool_or(p, row->id, false) ? n->when_true : n->when_false;
-	*ret = strdup_printf("%s dport %u %s comment \"%s\"", n->proto, port, verdict, row->id);
+	} else {
+		bool b;
+		if (plugin_policy_bool(p, row->id, &b) < 0)
+			return 0; /* not in the policy: no rule */
+		verdict = b ? n->when_true : n->when_false;
+	}
+	*ret = strdup_printf("%s %s dport %u %s comment \"%s\"", n->chain, n->proto, port, verdict, row->id);
 	return *ret ? 0 : -ENOMEM;
 }
 
@@ -180,21 +199,28 @@ static int nft_render(const PluginContext *ctx, const PluginPolicy *p, char ***r
 	return 0;
 }
 
-/* The one-transaction buffer that replaces our table. */
+/* The one-transaction buffer that replaces our table.  rules are "CHAIN
+ * RULE" strings. */
 static char *nft_buffer(char *const *rules) {
 	StrBuf b = {};
-	strbuf_append(&b, "table " NFT_TABLE "\nflush table " NFT_TABLE "\ntable " NFT_TABLE " {\n"
-			  "\tchain input {\n\t\t" NFT_CHAIN_HEAD "\n");
-	STRV_FOREACH(r, rules)
-		strbuf_printf(&b, "\t\t%s\n", *r);
-	strbuf_append(&b, "\t}\n}\n");
+	strbuf_append(&b, "table " NFT_TABLE "\nflush table " NFT_TABLE "\ntable " NFT_TABLE " {\n");
+	for (size_t i = 0; i < ELEMENTSOF(nft_chains); i++) {
+		size_t n = strlen(nft_chains[i].name);
+		strbuf_printf(&b, "\tchain %s {\n\t\t%s\n", nft_chains[i].name, nft_chains[i].head);
+		STRV_FOREACH(r, rules)
+			if (strncmp(*r, nft_chains[i].name, n) == 0 && (*r)[n] == ' ')
+				strbuf_printf(&b, "\t\t%s\n", *r + n + 1);
+		strbuf_append(&b, "\t}\n");
+	}
+	strbuf_append(&b, "}\n");
 	char *s = NULL;
 	return strbuf_finish(&b, &s) < 0 ? NULL : s;
 }
 
-/* Rule lines of a listing (chain input, without its header), trimmed. */
+/* Rule lines of a listing (or of a buffer), trimmed, as "CHAIN RULE". */
 static int nft_listing_rules(const char *listing, char ***ret) {
 	char **l = calloc(1, sizeof(char *));
+	_cleanup_free_ char *chain = NULL;
 	if (!l)
 		return -ENOMEM;
 	for (const char *s = listing; s && *s;) {
@@ -208,7 +234,16 @@ static int nft_listing_rules(const char *listing, char ***ret) {
 			strv_free(l);
 			return -ENOMEM;
 		}
-		bool rule = strstr(line, " dport ") && !startswith(line, "type ") && !strchr(line, '{');
+		if (startswith(line, "chain ")) {
+			free(chain);
+			chain = strndup(line + 6, strcspn(line + 6, " {"));
+		}
+		bool rule = chain && strstr(line, " dport ") && !startswith(line, "type ") && !strchr(line, '{');
+		if (rule) {
+			char *tagged = strdup_printf("%s %s", chain, line);
+			free(line);
+			line = tagged;
+		}
 		if (rule ? strv_push(&l, line) < 0 : (free(line), false)) {
 			strv_free(l);
 			return -ENOMEM;
@@ -227,11 +262,11 @@ static const char *find_rule(char *const *list, const char *prefix) {
 	return NULL;
 }
 
-/* "udp dport 137 " of a rule text (with the space: a match prefix). */
+/* "input udp dport 137 " of a rule text (with the space: a match prefix). */
 static char *rule_prefix(const char *rule) {
 	const char *sp = strchr(rule, ' ');
-	sp = sp ? strchr(sp + 1, ' ') : NULL;
-	sp = sp ? strchr(sp + 1, ' ') : NULL;
+	for (int i = 0; i < 3 && sp; i++)
+		sp = strchr(sp + 1, ' ');
 	return sp ? strndup(rule, (size_t)(sp - rule) + 1) : strdup(rule);
 }
 
@@ -273,10 +308,14 @@ static int nft_read_actual(const PluginContext *ctx, PluginActual **ret, size_t 
 	size_t n = 0;
 	for (size_t i = 0; i < ELEMENTSOF(nft_settings); i++) {
 		const PluginSettingInfo *row = &nft_settings[i];
+		const NftRule *nr = row->impl;
 		_cleanup_free_ char *pat = strdup_printf("comment \"%s\"", row->id);
+		_cleanup_free_ char *where = !nr ? NULL
+					     : nr->port ? strdup_printf("%s %s dport %u ", nr->chain, nr->proto, nr->port)
+							: strdup_printf("%s %s ", nr->chain, nr->proto);
 		const char *have = NULL;
 		STRV_FOREACH(x, rules)
-			if (pat && strstr(*x, pat) && (!row->impl || startswith(*x, ((const NftRule *)row->impl)->proto)))
+			if (pat && strstr(*x, pat) && (!where || startswith(*x, where)))
 				have = *x;
 		r = plugin_actual_add(&a, &n, row->id, row->target,
 				      !known ? PLUGIN_VALUE_UNKNOWN : have ? PLUGIN_VALUE_SET : PLUGIN_VALUE_UNSET, have);

@@ -38,7 +38,7 @@ start_bg "$T/smbrefd.log" "$BIN/smbrefd" --policy "$DOC" --listen "tcp:127.0.0.1
 	--share "share=$T/share" --users "$T/users"
 echo "$BG_PID" >"$R/run/smbrefd.pid"
 wait_port "$PORT" 30
-ep detect | grep -q 'running=yes' || fail "detect did not see smbrefd"
+ep detect | grep 'running=yes' >/dev/null || fail "detect did not see smbrefd"
 smbc --option='client max protocol=SMB2_10' || fail "SMB2_10 refused under the permissive policy"
 
 step "raise the floor to 3.1.1"
@@ -49,7 +49,7 @@ until_reloaded 1
 kill -0 "$BG_PID" || fail "smbrefd died on SIGHUP"
 smbc --option='client max protocol=SMB2_10' && fail "SMB2_10 still accepted after the floor rose"
 smbc --option='client min protocol=SMB3_11' || fail "SMB3_11 refused"
-"$PLUGIN" --root "$R" --set server.dialect.min=3.1.1 endpoint verify | grep -q 'verify: ok' || fail "verify failed"
+"$PLUGIN" --root "$R" --set server.dialect.min=3.1.1 endpoint verify | grep 'verify: ok' >/dev/null || fail "verify failed"
 
 step "rollback"
 "$PLUGIN" --root "$R" --backup "$T/bk1" endpoint rollback || fail "rollback failed"

@@ -4,7 +4,8 @@
 # connection attempts: listeners on TCP 139/445/5445 and UDP 137/138/443;
 # after applying with NetBIOS closed, 139/tcp and 137,138/udp get no answer
 # while 445/tcp, 443/udp (QUIC) and 5445/tcp (RDMA) do; with
-# firewall.netbios.legacy they answer again; a table the admin made before
+# firewall.netbios.legacy they answer again; client.mailslots.enabled=false
+# drops outbound UDP 138 (output chain); a table the admin made before
 # stays byte for byte; dry run changes nothing; rollback removes our table.
 . "$(dirname "$0")/lib.sh"
 PLUGIN=$BIN/smbpolicy-plugin
@@ -92,8 +93,8 @@ expect_closed tcp:139 udp:137 udp:138
 expect_open tcp:445 udp:443 tcp:5445
 nft list table ip admin | cmp - "$T/admin.before" || fail "admin table changed"
 "$PLUGIN" --settings "$T/closed.settings" --check nftables plan >/dev/null || fail "plan not empty after apply"
-"$PLUGIN" --settings "$T/closed.settings" nftables verify | grep -q 'verify: ok' || fail "verify failed"
-"$PLUGIN" nftables actual | grep -q 'firewall.netbios.legacy .*set tcp dport 139 drop' || fail "actual misses 139 drop"
+"$PLUGIN" --settings "$T/closed.settings" nftables verify | grep 'verify: ok' >/dev/null || fail "verify failed"
+"$PLUGIN" nftables actual | grep 'firewall.netbios.legacy .*set input tcp dport 139 drop' >/dev/null || fail "actual misses 139 drop"
 
 step "drift: someone deletes a rule; verify notices"
 h=$(nft -a list chain inet smbpolicy input | sed -n 's/.*tcp dport 139 drop.*# handle \([0-9]*\)/\1/p')
@@ -105,6 +106,13 @@ step "legacy NetBIOS allowed again"
 "$PLUGIN" --settings "$T/legacy.settings" nftables apply >/dev/null || fail "apply legacy failed"
 expect_open tcp:139 udp:137 udp:138 tcp:445
 [ "$(nft list table inet smbpolicy | grep -c 'dport 13[789]')" -eq 3 ] || fail "not exactly one rule per NetBIOS port"
+
+step "no remote mailslots: outbound UDP 138 dropped even with NetBIOS legacy open"
+"$PLUGIN" --settings "$T/legacy.settings" --set client.mailslots.enabled=false nftables apply >/dev/null \
+	|| fail "apply mailslots failed"
+nft list chain inet smbpolicy output | grep 'udp dport 138 drop' >/dev/null || fail "no output rule for mailslots"
+expect_closed udp:138
+expect_open udp:137 tcp:139
 
 step "rollback to before the first apply"
 "$PLUGIN" --backup "$T/bk" nftables rollback || fail "rollback failed"

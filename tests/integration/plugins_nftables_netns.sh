@@ -23,7 +23,8 @@ for _ in $(seq 50); do [ "$(readlink "$NS")" != "$(readlink /proc/self/ns/net)" 
 step "apply into the other namespace"
 "$PLUGIN" --tool "netns=$NS" --set firewall.netbios.legacy=false --set server.transport.tcp.enabled=true \
 	--set server.transport.tcp.port=445 nftables apply >/dev/null || fail "apply failed"
-nsenter --net="$NS" nft list table inet smbpolicy | grep -q 'tcp dport 139 drop' || fail "table not in the target namespace"
+nsenter --net="$NS" nft list table inet smbpolicy >"$T/there.nft" || fail "no table in the target namespace"
+grep -q 'tcp dport 139 drop' "$T/there.nft" || fail "table in the target namespace lacks the 139 drop"
 nft list table inet smbpolicy >/dev/null 2>&1 && fail "table landed in the caller's namespace"
 
 step "a missing namespace is an error"

@@ -53,7 +53,13 @@ printf 'Secret123\nSecret123\n' | pdbedit -s "$R/etc/samba/smb.conf" -a -u root 
 
 # smbd signals its whole process group on exit: give it its own session.
 start_bg "$T/smbd.log" setsid smbd -F --no-process-group --debug-stdout -d 1 -s "$R/etc/samba/smb.conf"
-wait_port "$PORT" 30
+# A loaded machine (2 cores, many builds) can take a while to start smbd.
+for i in $(seq 600); do
+	(exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
+	kill -0 "$BG_PID" 2>/dev/null || { tail -20 "$T/smbd.log"; fail "smbd exited"; }
+	[ "$i" -lt 600 ] || { tail -20 "$T/smbd.log"; fail "smbd not listening on $PORT after 60s"; }
+	sleep 0.1
+done
 
 # Clients read an empty config, so the policy written for the host's own
 # client (client use kerberos = required...) does not change them.
@@ -118,7 +124,7 @@ grep -q "running=yes" "$T/detect.out" || fail "detect did not see smbd running"
 
 step "an unencrypted session stays open across the apply"
 start_bg "$T/idle.log" bash -c "sleep 15 | smbclient -s '$T/client.conf' //127.0.0.1/share -p $PORT -U 'root%Secret123' --client-protection=off"
-for _ in $(seq 50); do smbstatus -s "$R/etc/samba/smb.conf" --json 2>/dev/null | grep -q '"session_id"' && break; sleep 0.2; done
+for _ in $(seq 50); do smbstatus -s "$R/etc/samba/smb.conf" --json 2>/dev/null | grep '"session_id"' >/dev/null && break; sleep 0.2; done
 
 step "apply strict policy"
 run --backup "$T/backup" samba apply | tee "$T/apply.out"
