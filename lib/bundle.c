@@ -19,6 +19,7 @@
 
 #define SIG_PREFIX "signature: ed25519 "
 #define SIG_B64_LEN 88 /* base64 of 64 bytes */
+#define BUNDLE_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z: 4-digit years */
 
 static const struct {
 	int error;
@@ -59,7 +60,7 @@ int bundle_parse_time(const char *s, uint64_t *ret) {
 	if (!end || *end)
 		return -EINVAL;
 	time_t t = timegm(&tm);
-	if (t < 0)
+	if (t < 0 || t > BUNDLE_TIME_MAX)
 		return -EINVAL;
 	*ret = (uint64_t)t;
 	return 0;
