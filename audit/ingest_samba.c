@@ -30,13 +30,18 @@ static const char *samba_dialect(const char *s) {
 	return s ? s : "";
 }
 
-/* "none", "-", "" or missing degree: the session does not use it. */
-static bool samba_unused(const AuditJson *session, const char *what) {
+/* Samba 4.17 reports per session a degree: "full" when every message is
+ * signed (signing required), "partial" when only the session setup was
+ * (its tree connects then show signing "none"), "none".  Signing counts
+ * as used only when "full"; encryption when not "none" (some tree connects
+ * encrypted).  A missing degree falls back to the cipher ("-" = none). */
+static bool samba_used(const AuditJson *session, const char *what, bool need_full) {
 	const AuditJson *o = audit_json_get(session, what);
 	const char *degree = audit_json_get_str(o, "degree");
 	const char *cipher = audit_json_get_str(o, "cipher");
-	const char *v = degree ? degree : cipher;
-	return !v || !*v || streq(v, "none") || streq(v, "-");
+	if (degree)
+		return need_full ? streq(degree, "full") : !streq(degree, "none") && *degree;
+	return cipher && *cipher && !streq(cipher, "-");
 }
 
 /* "ipv4:1.2.3.4:5" -> "1.2.3.4:5", "ipv6:::1:5" -> "[::1]:5". */
@@ -95,7 +100,7 @@ int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIng
 		return -EIO;
 	unsigned long long now = now_usec();
 	for (const AuditJson *s = sessions ? sessions->child : NULL; s && r >= 0; s = s->next) {
-		if (!samba_unused(s, "signing") || !samba_unused(s, "encryption"))
+		if (samba_used(s, "signing", true) || samba_used(s, "encryption", false))
 			continue;
 		const char *sid = audit_json_get_str(s, "session_id");
 		const char *pid = audit_json_get_str(audit_json_get(s, "server_id"), "pid");

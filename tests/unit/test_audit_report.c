@@ -208,7 +208,7 @@ static void test_samba(void **state) {
 		"\"2\":{\"session_id\":\"2\",\"server_id\":{\"pid\":\"101\"},\"username\":\"al\","
 		"\"remote_machine\":\"::1\",\"hostname\":\"ipv6:::1:5001\","
 		"\"session_dialect\":\"SMB3_11\",\"encryption\":{\"cipher\":\"\",\"degree\":\"none\"},"
-		"\"signing\":{\"cipher\":\"AES-128-GMAC\",\"degree\":\"partial\"}}}}";
+		"\"signing\":{\"cipher\":\"AES-128-GMAC\",\"degree\":\"full\"}}}}";
 	assert_int_equal(write_file_atomic(path, json, strlen(json), 0644), 0);
 	AuditIngestStats st = {0};
 	assert_int_equal(audit_ingest_samba(db, path, "nas1", &st), 0);
