@@ -483,7 +483,8 @@ static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, con
 }
 
 /* Sessions in `smbstatus --json` output whose `kind` ("signing",
- * "encryption") has degree "none"; *ret_total counts all sessions. */
+ * "encryption") is not "full" (none, or partial: signed only at setup);
+ * *ret_total counts all sessions. */
 static unsigned sessions_without(const char *json, const char *kind, unsigned *ret_total) {
 	const char *start = strstr(json, "\"sessions\""), *end = strstr(json, "\"tcons\"");
 	unsigned n = 0, total = 0;
@@ -494,7 +495,7 @@ static unsigned sessions_without(const char *json, const char *kind, unsigned *r
 		total++;
 	for (const char *s = start; key && (s = strstr(s, key)) && (!end || s < end); s++) {
 		const char *d = strstr(s, "\"degree\": \"");
-		if (d && (!end || d < end) && startswith(d + 11, "none\""))
+		if (d && (!end || d < end) && !startswith(d + 11, "full\""))
 			n++;
 	}
 	*ret_total = total;
