@@ -184,10 +184,13 @@ static int policy_check_root(const xmlNode *root, const char *file, DiagList *di
 	return -EINVAL;
 }
 
-/* Walk the (XSD-valid) document into p; collects every error before failing. */
+/* Walk the (XSD-valid) document into p; collects every error before failing.
+ * *ret_bad_values tells whether a value was refused (then p lacks it and a
+ * constraint check would judge the default instead). */
 static int policy_from_doc(const Catalog *c, const xmlNode *root, const char *file, Policy *p,
-			   unsigned *lines, DiagList *diag) {
+			   unsigned *lines, bool *ret_bad_values, DiagList *diag) {
 	int r = 0;
+	*ret_bad_values = false;
 	p->name = xmldoc_attr(root, "name");
 	if (!p->name)
 		return -ENOMEM;
@@ -235,6 +238,7 @@ static int policy_from_doc(const Catalog *c, const xmlNode *root, const char *fi
 			return q;
 		if (q < 0) {
 			r = q;
+			*ret_bad_values = true;
 			continue;
 		}
 		p->entries[p->n_entries++] = (PolicyEntry){ .setting = &c->settings[k], .value = value, .line = line };
@@ -262,14 +266,18 @@ int policy_parse_memory(const Catalog *c, const char *buf, size_t len, const cha
 	_cleanup_free_ unsigned *lines = calloc(c->n_settings + 1, sizeof(unsigned));
 	if (!p || !lines)
 		return -ENOMEM;
-	if ((r = policy_from_doc(c, root, file, p, lines, diag)) < 0)
-		return r;
+	bool bad_values;
+	int doc_r = policy_from_doc(c, root, file, p, lines, &bad_values, diag);
+	if (doc_r < 0 && (doc_r != -EINVAL || bad_values))
+		return doc_r;
 
+	/* Unknown or repeated ids leave the other values intact: check the
+	 * constraints too, so one run shows every problem. */
 	_cleanup_free_ char ***values = NULL;
 	if ((r = policy_effective_values(c, p, &values)) < 0)
 		return r;
-	if ((r = catalog_check_constraints(c, values, lines, file, diag)) < 0)
-		return r;
+	if ((r = catalog_check_constraints(c, values, lines, file, diag)) < 0 || doc_r < 0)
+		return r < 0 ? r : doc_r;
 	if ((r = policy_hash(p)) < 0)
 		return r;
 	*ret = TAKE_PTR(p);

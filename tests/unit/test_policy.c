@@ -325,6 +325,26 @@ static void test_policy_line_numbers_past_65535(void **state) {
 	assert_true(diag_has(&d, "server.signing.required", 70001, "true or false"));
 }
 
+/* Unknown ids do not hide constraint errors; refused values do (the
+ * constraint would judge the default instead of what the admin wrote). */
+static void test_policy_constraints_after_id_errors(void **state) {
+	(void)state;
+	_cleanup_(policy_freep) Policy *p = NULL;
+	_cleanup_(diag_clear) DiagList d = { 0 }, d2 = { 0 };
+	assert_int_equal(parse_text(P("<setting id=\"server.dialect.min\">3.1.1</setting>\n"
+				      "<setting id=\"server.dialect.max\">3.0</setting>\n"
+				      "<setting id=\"a.b\">1</setting>\n"), &p, &d),
+			 -EINVAL);
+	assert_true(diag_has(&d, "a.b", 5, "unknown setting id"));
+	assert_true(diag_has(&d, "server.dialect.min", 3, "server-dialect-order"));
+	assert_int_equal(parse_text(P("<setting id=\"server.guest.allowed\">true</setting>\n"
+				      "<setting id=\"server.signing.required\">flase</setting>\n"), &p, &d2),
+			 -EINVAL);
+	assert_null(p);
+	assert_true(diag_has(&d2, "server.signing.required", 4, "true or false"));
+	assert_false(diag_has(&d2, NULL, 0, "server-guest-contradicts-signing"));
+}
+
 static void test_policy_file_errors(void **state) {
 	(void)state;
 	_cleanup_(policy_freep) Policy *p = NULL;
@@ -589,6 +609,7 @@ int main(void) {
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_policy_reports_all_setting_errors),
 		cmocka_unit_test(test_policy_line_numbers_past_65535),
+		cmocka_unit_test(test_policy_constraints_after_id_errors),
 		cmocka_unit_test(test_policy_file_errors),
 		cmocka_unit_test(test_policy_xxe),
 		cmocka_unit_test(test_policy_billion_laughs),
