@@ -6,8 +6,8 @@
  * Durability: changed bundles are written as temp files, made durable by
  * one syncfs(), then renamed, then the directory is synced once.  This is
  * write_file_atomic()'s guarantee (old or new content, never a mix) for a
- * batch: one fsync pair per file would cost ~6 ms each here, 6 s for 1,000
- * groups.  The index is written last (write_file_atomic), so it never names
+ * batch: an fsync pair per file costs 0.5-6 ms here depending on the disk's
+ * other load (bench_publish), up to 6 s for 1,000 groups.  The index is written last (write_file_atomic), so it never names
  * a bundle newer than what is on disk.
  *
  * Must never: rename a temp file before it is durable, or delete a bundle
