@@ -34,6 +34,8 @@
 
 /* access bits that need a writable descriptor */
 #define WRITE_ACCESS (0x00000002u | 0x00000004u | 0x40000000u | 0x10000000u | 0x02000000u)
+/* FILE_READ_DATA, FILE_EXECUTE, GENERIC_READ/EXECUTE/ALL, MAXIMUM_ALLOWED */
+#define READ_ACCESS (0x00000001u | 0x00000020u | 0x80000000u | 0x20000000u | 0x10000000u | 0x02000000u)
 
 #define SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB 0x0001
 
@@ -314,6 +316,10 @@ int smb2_read(Smb2Request *r) {
 		r->status = NT_STATUS_INVALID_DEVICE_REQUEST;
 		return 0;
 	}
+	if (!(o->access & READ_ACCESS)) { /* [MS-SMB2] 3.3.5.12 */
+		r->status = NT_STATUS_ACCESS_DENIED;
+		return 0;
+	}
 	size_t body = r->out->len;
 	if (smb2_buf_reserve(r->out, body + 16 + q.length) < 0 || !smb2_buf_extend(r->out, 16))
 		return -ENOMEM;
@@ -360,6 +366,10 @@ int smb2_write(Smb2Request *r) {
 	FIND_OPEN(r, o, q.fid);
 	if (o->is_dir) {
 		r->status = NT_STATUS_INVALID_DEVICE_REQUEST;
+		return 0;
+	}
+	if (!(o->access & WRITE_ACCESS)) { /* [MS-SMB2] 3.3.5.13 */
+		r->status = NT_STATUS_ACCESS_DENIED;
 		return 0;
 	}
 	size_t done = 0;
