@@ -239,6 +239,41 @@ static int include_scan_cb(const char *key, const char *value, unsigned line, vo
 	return 0;
 }
 
+/* Admin lines in [global] after our include that set one of our keys:
+ * Samba takes the last value, so the policy cannot win there.  Reported
+ * as errors (the agent then does not apply), naming the line. */
+typedef struct OverrideScan {
+	const char *owned;
+	const PluginPolicy *p;
+	PluginPlan *plan;
+	const char *conf;
+	bool after_include;
+} OverrideScan;
+
+static int override_scan_cb(const char *key, const char *value, unsigned line, void *userdata) {
+	OverrideScan *o = userdata;
+	if (plugin_ini_key_equal(key, "include")) {
+		o->after_include = o->after_include || streq(value, o->owned);
+		return 0;
+	}
+	if (!o->after_include)
+		return 0;
+	for (size_t i = 0; i < ELEMENTSOF(samba_settings); i++) {
+		const SambaKey *k = samba_settings[i].impl;
+		if (!k->render || !plugin_ini_key_equal(k->key, key))
+			continue;
+		_cleanup_free_ char *want = NULL;
+		int r = k->render(o->p, samba_settings[i].id, k->arg, &want);
+		if (r < 0 || !want || samba_value_equal(k, value, want))
+			return r < 0 ? r : 0;
+		return plugin_plan_add_finding(o->plan, PLUGIN_FINDING_ERROR, samba_settings[i].id, o->conf, line,
+					       "`%s = %s` comes after the smbpolicy include and overrides \"%s\"; "
+					       "remove it or move it above the include",
+					       k->key, value, want);
+	}
+	return 0;
+}
+
 /* smb.conf text with exactly one `include = use_path` line in [global]:
  * the line that names final_path is pointed at use_path, else one is added. */
 static int smbconf_with_include(const char *text, const char *final_path, const char *use_path,
@@ -404,6 +439,9 @@ static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 		return r;
 	IncludeScan scan = { .path = paths.owned, .plan = plan, .conf = paths.smb_conf, .ctx = ctx };
 	if ((r = plugin_ini_foreach(conf, "global", include_scan_cb, &scan)) < 0)
+		return r;
+	OverrideScan ov = { .owned = paths.owned, .p = p, .plan = plan, .conf = paths.smb_conf };
+	if ((r = plugin_ini_foreach(conf, "global", override_scan_cb, &ov)) < 0)
 		return r;
 
 	/* Owned file first, smb.conf second: see the file comment. */

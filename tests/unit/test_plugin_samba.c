@@ -176,6 +176,13 @@ static void test_override_after_include_fails_verify(void **state) {
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
+	/* plan names the overriding line as an error... */
+	bool named = false;
+	for (size_t i = 0; i < plan->n_findings; i++)
+		named = named || (plan->findings[i].level == PLUGIN_FINDING_ERROR && plan->findings[i].line == 3 &&
+				  streq(plan->findings[i].id, "server.signing.required"));
+	assert_true(named);
+	/* ...and verify catches it if applied anyway. */
 	assert_int_equal(samba_apply(&f->ctx, plan, &b), 0);
 	assert_int_equal(samba_verify(&f->ctx, plan), -EBADE);
 }
