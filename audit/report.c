@@ -303,9 +303,13 @@ static int build_hosts(Build *b) {
 		    (ret = count_features(r, h)) < 0)
 			return ret;
 	}
-	qsort(r->hosts, r->n_hosts, sizeof *r->hosts, host_cmp);
-	qsort(r->groups, r->n_groups, sizeof *r->groups, count_cmp);
-	qsort(r->features, r->n_features, sizeof *r->features, count_cmp);
+	/* The lists may be NULL when empty: qsort must not see NULL. */
+	if (r->n_hosts)
+		qsort(r->hosts, r->n_hosts, sizeof *r->hosts, host_cmp);
+	if (r->n_groups)
+		qsort(r->groups, r->n_groups, sizeof *r->groups, count_cmp);
+	if (r->n_features)
+		qsort(r->features, r->n_features, sizeof *r->features, count_cmp);
 	return 0;
 }
 
