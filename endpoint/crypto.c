@@ -9,13 +9,15 @@
  * objects are fetched once per process (pthread_once) and shared
  * read-only, which OpenSSL allows across threads.
  *
- * Never: reuse a nonce under one Smb3Cipher; return a partially decrypted
+ * Never: reuse a nonce under one key (an Smb3Cipher and its copies share
+ * one atomic nonce sequence); return a partially decrypted
  * buffer as success; compare tags with memcmp.
  */
 #include "crypto.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -404,15 +406,42 @@ int smb2_crypto_preauth_update(uint8_t hash[SMB2_CRYPTO_PREAUTH_SIZE], const voi
 
 /* ---- encryption ---- */
 
+/* Nonce sequence of one key, shared by an Smb3Cipher and its copies
+ * (smb3_cipher_dup) so that copies used by different threads never hand
+ * out the same nonce. */
+typedef struct NonceSeq {
+	_Atomic uint64_t next;   /* next counter value; UINT64_MAX = exhausted */
+	_Atomic unsigned refs;
+	uint8_t prefix[4];       /* random per key: 3 bytes used for CCM, 4 for GCM */
+} NonceSeq;
+
 struct Smb3Cipher {
 	const CipherInfo *info;
 	EVP_CIPHER *evp; /* borrowed from cipher_objs */
 	EVP_CIPHER_CTX *ctx;
 	uint8_t key[SMB2_CRYPTO_MAX_KEY_SIZE];
-	uint8_t nonce_prefix[4]; /* random per key: 3 bytes used for CCM, 4 for GCM */
-	uint64_t counter;        /* next nonce counter value */
-	bool exhausted;
+	NonceSeq *nonce;
 };
+
+/* A cipher object over key with the given nonce sequence (referenced). */
+static int cipher_alloc(const CipherInfo *ci, EVP_CIPHER *evp, const uint8_t *key,
+			NonceSeq *seq, Smb3Cipher **ret) {
+	Smb3Cipher *c = calloc(1, sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	c->info = ci;
+	c->evp = evp;
+	c->ctx = EVP_CIPHER_CTX_new();
+	if (!c->ctx) {
+		free(c);
+		return -ENOMEM;
+	}
+	memcpy(c->key, key, ci->key_len);
+	atomic_fetch_add(&seq->refs, 1);
+	c->nonce = seq;
+	*ret = c;
+	return 0;
+}
 
 int smb3_cipher_new(uint16_t cipher, const uint8_t *key, size_t key_len, Smb3Cipher **ret) {
 	const CipherInfo *ci = cipher_info(cipher);
@@ -421,31 +450,45 @@ int smb3_cipher_new(uint16_t cipher, const uint8_t *key, size_t key_len, Smb3Cip
 	int r = algs_get();
 	if (r < 0)
 		return r;
-	Smb3Cipher *c = calloc(1, sizeof *c);
-	if (!c)
+	NonceSeq *seq = calloc(1, sizeof *seq);
+	if (!seq)
 		return -ENOMEM;
-	c->info = ci;
-	c->evp = cipher_objs[cipher];
-	c->ctx = EVP_CIPHER_CTX_new();
-	if (!c->ctx) {
-		free(c);
-		return -ENOMEM;
-	}
-	memcpy(c->key, key, key_len);
-	if (RAND_bytes(c->nonce_prefix, sizeof c->nonce_prefix) != 1) {
-		smb3_cipher_free(c);
+	if (RAND_bytes(seq->prefix, sizeof seq->prefix) != 1) {
+		free(seq);
 		return -EIO;
 	}
-	*ret = c;
-	return 0;
+	r = cipher_alloc(ci, cipher_objs[cipher], key, seq, ret);
+	if (r < 0)
+		free(seq);
+	return r;
+}
+
+int smb3_cipher_dup(const Smb3Cipher *c, Smb3Cipher **ret) {
+	if (!c || !ret)
+		return -EINVAL;
+	return cipher_alloc(c->info, c->evp, c->key, c->nonce, ret);
 }
 
 void smb3_cipher_free(Smb3Cipher *c) {
 	if (!c)
 		return;
 	EVP_CIPHER_CTX_free(c->ctx);
+	if (c->nonce && atomic_fetch_sub(&c->nonce->refs, 1) == 1)
+		free(c->nonce);
 	OPENSSL_cleanse(c, sizeof *c);
 	free(c);
+}
+
+/* Next counter of the sequence, or -EOVERFLOW once all 2^64 - 1 are used
+ * (the counter never wraps). */
+static int nonce_next(NonceSeq *seq, uint64_t *ret) {
+	uint64_t n = atomic_load(&seq->next);
+	do {
+		if (n == UINT64_MAX)
+			return -EOVERFLOW;
+	} while (!atomic_compare_exchange_weak(&seq->next, &n, n + 1));
+	*ret = n;
+	return 0;
 }
 
 /* Set up c->ctx for one message with nonce (direction enc). For CCM the
@@ -497,16 +540,16 @@ static int encrypt_with_nonce(Smb3Cipher *c, uint64_t session_id, uint8_t *buf, 
 int smb3_encrypt(Smb3Cipher *c, uint64_t session_id, uint8_t *buf, size_t msg_len) {
 	if (!c || !buf || msg_len == 0 || msg_len > INT32_MAX)
 		return -EINVAL;
-	if (c->exhausted)
-		return -EOVERFLOW;
+	uint64_t counter;
+	int r = nonce_next(c->nonce, &counter);
+	if (r < 0)
+		return r;
 	/* Nonce: random prefix then the little-endian counter; the unused
 	 * tail of the 16-byte field stays zero as [MS-SMB2] 2.2.41 asks. */
 	uint8_t nonce[16] = { 0 };
 	size_t prefix = c->info->nonce_len - 8;
-	memcpy(nonce, c->nonce_prefix, prefix);
-	smb2_put64(nonce + prefix, c->counter);
-	if (++c->counter == 0)
-		c->exhausted = true;
+	memcpy(nonce, c->nonce->prefix, prefix);
+	smb2_put64(nonce + prefix, counter);
 	return encrypt_with_nonce(c, session_id, buf, msg_len, nonce);
 }
 

@@ -13,9 +13,10 @@
  * Invariants:
  *  - A Smb2Keys is filled completely by smb2_crypto_derive_keys() or not at
  *    all; an unset Smb2Keys (all zero, .dialect == 0) signs nothing.
- *  - An Smb3Cipher never encrypts two messages with the same nonce: the
- *    nonce is a per-key random prefix plus a 64-bit counter; when the
- *    counter would wrap, smb3_encrypt fails with -EOVERFLOW instead.
+ *  - An Smb3Cipher and its copies (smb3_cipher_dup) never encrypt two
+ *    messages with the same nonce: the nonce is a per-key random prefix
+ *    plus a 64-bit counter they share atomically; when the counter would
+ *    wrap, smb3_encrypt fails with -EOVERFLOW instead.
  *  - Signature and tag comparisons are constant time (CRYPTO_memcmp).
  *
  * Never: log, print or return key material except through the structures
@@ -143,15 +144,20 @@ const char *smb2_crypto_sign_alg_name(uint16_t sign_alg);
 
 /*
  * SMB3 encryption ([MS-SMB2] 2.2.41, 3.1.4.3).  An Smb3Cipher holds one
- * direction's key, ready for AES-CCM/GCM, and the nonce state.  It is not
- * thread safe: use one per thread (smb3_cipher_new with the same key gives
- * an independent random nonce prefix, so nonces stay unique with high
- * probability; the counter part makes them unique within one Smb3Cipher).
+ * direction's key, ready for AES-CCM/GCM, and the nonce state.  One object
+ * is used by one thread at a time; for several threads encrypting under
+ * the same key, give each a copy made with smb3_cipher_dup(): copies share
+ * the nonce sequence, so no nonce is ever used twice.  (Two separate
+ * smb3_cipher_new() on the same key have independent random prefixes: a
+ * collision, 2^-24 for CCM, would repeat nonces — do not do that.)
  */
 typedef struct Smb3Cipher Smb3Cipher;
 
 /* key_len must match the cipher.  Returns 0, -EINVAL, -ENOMEM, -EIO. */
 int smb3_cipher_new(uint16_t cipher, const uint8_t *key, size_t key_len, Smb3Cipher **ret);
+/* A copy for another thread: same key, same (shared, atomic) nonce
+ * sequence.  Returns 0, -EINVAL, -ENOMEM. */
+int smb3_cipher_dup(const Smb3Cipher *c, Smb3Cipher **ret);
 /* Wipes the key; safe on NULL. */
 void smb3_cipher_free(Smb3Cipher *c);
 static inline void smb3_cipher_freep(Smb3Cipher **c) { smb3_cipher_free(*c); }

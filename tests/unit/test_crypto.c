@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 
 #include "../../endpoint/crypto.c"
 
@@ -533,6 +534,60 @@ static void test_encrypt_roundtrip_all(void **state) {
 	}
 }
 
+/* Copies for other threads share the nonce sequence: no nonce repeats
+ * across copies used concurrently, and the peer decrypts all of them. */
+typedef struct DupArg {
+	Smb3Cipher *c;
+	uint8_t nonces[500][16];
+} DupArg;
+
+static void *dup_thread(void *userdata) {
+	DupArg *a = userdata;
+	for (size_t i = 0; i < ELEMENTSOF(a->nonces); i++) {
+		uint8_t buf[52 + 32] = { 0 };
+		if (smb3_encrypt(a->c, 9, buf, 32) < 0)
+			abort();
+		memcpy(a->nonces[i], buf + 20, 16);
+	}
+	return NULL;
+}
+
+static int cmp16(const void *a, const void *b) { return memcmp(a, b, 16); }
+
+static void test_encrypt_dup_threads(void **state) {
+	(void)state;
+	uint8_t key[16] = "k3y-for-threads!";
+	Smb3Cipher *base = NULL;
+	assert_int_equal(smb3_cipher_new(SMB2_CRYPTO_CIPHER_AES128_CCM, key, 16, &base), 0);
+	enum { N = 4 };
+	static DupArg args[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(smb3_cipher_dup(base, &args[i].c), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, dup_thread, &args[i]), 0);
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	smb3_cipher_free(base); /* copies keep the shared sequence alive */
+	static uint8_t all[N * 500][16];
+	for (int i = 0; i < N; i++)
+		memcpy(all[i * 500], args[i].nonces, sizeof args[i].nonces);
+	qsort(all, N * 500, 16, cmp16);
+	for (size_t i = 1; i < N * 500; i++)
+		assert_memory_not_equal(all[i - 1], all[i], 16);
+	/* a copy's output decrypts with an independent cipher on the key */
+	_cleanup_(smb3_cipher_freep) Smb3Cipher *dec = NULL;
+	assert_int_equal(smb3_cipher_new(SMB2_CRYPTO_CIPHER_AES128_CCM, key, 16, &dec), 0);
+	uint8_t buf[52 + 5] = { 0 };
+	memcpy(buf + 52, "hello", 5);
+	assert_int_equal(smb3_encrypt(args[0].c, 3, buf, 5), 0);
+	size_t mlen;
+	assert_int_equal(smb3_decrypt(dec, buf, sizeof buf, &mlen), 0);
+	assert_memory_equal(buf + 52, "hello", 5);
+	for (int i = 0; i < N; i++)
+		smb3_cipher_free(args[i].c);
+}
+
 static void test_encrypt_errors(void **state) {
 	(void)state;
 	uint8_t key[32] = { 0 }, buf[100] = { 0 };
@@ -545,9 +600,11 @@ static void test_encrypt_errors(void **state) {
 	assert_int_equal(smb3_encrypt(c, 1, buf, 0), -EINVAL);
 	assert_int_equal(smb3_encrypt(NULL, 1, buf, 10), -EINVAL);
 	/* counter exhaustion is refused, never wrapped */
-	c->counter = UINT64_MAX;
+	c->nonce->next = UINT64_MAX - 1;
 	assert_int_equal(smb3_encrypt(c, 1, buf, 10), 0);
 	assert_int_equal(smb3_encrypt(c, 1, buf, 10), -EOVERFLOW);
+	assert_int_equal(smb3_encrypt(c, 1, buf, 10), -EOVERFLOW);
+	assert_int_equal(smb3_cipher_dup(NULL, &c), -EINVAL);
 
 	/* malformed transform headers */
 	size_t mlen;
@@ -585,6 +642,7 @@ int main(void) {
 		cmocka_unit_test(test_sign_errors),
 		cmocka_unit_test(test_encrypt_vectors),
 		cmocka_unit_test(test_encrypt_roundtrip_all),
+		cmocka_unit_test(test_encrypt_dup_threads),
 		cmocka_unit_test(test_encrypt_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
