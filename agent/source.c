@@ -402,6 +402,10 @@ int source_update(Source *s) {
 	return r;
 }
 
+void source_retry_now(Source *s) {
+	s->next_attempt_usec = 0;
+}
+
 const char *source_policy_path(const Source *s) {
 	return s->policy_path;
 }

@@ -66,6 +66,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free)
  * -ETIMEDOUT / -ECONNREFUSED / -ENOENT (HTTP 404) for a failed fetch. */
 int source_update(Source *s);
 
+/* Forget the backoff: the next source_update() fetches (an operator's
+ * explicit reload, e.g. SIGHUP, should not wait). */
+void source_retry_now(Source *s);
+
 /* The last good policy document (a file in the cache directory), whether
  * or not one exists yet (see source_has_policy()). */
 const char *source_policy_path(const Source *s);

@@ -510,6 +510,8 @@ static void test_source(void **state) {
 	assert_int_equal(source_update(s), BUNDLE_E_REPLAY);
 	assert_int_equal(put(f, "served", v2, strlen(v2)), 0);
 	assert_int_equal(source_update(s), -EAGAIN);
+	source_retry_now(s); /* an explicit reload fetches at once */
+	assert_int_equal(source_update(s), SOURCE_UNCHANGED);
 
 	/* Another URL: the recorded state is not used. */
 	source_free(TAKE_PTR(s));
