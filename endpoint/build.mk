@@ -7,7 +7,7 @@
 #   transports), so unit tests can link them; smbrefd.c holds only main/run.
 # $(BUILD)/bin/smbrefd: the server.
 SMBREFD_MAIN := endpoint/smbrefd.c
-SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/dispatch.c endpoint/enforce.c \
+SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/crypto_pool.c endpoint/dispatch.c endpoint/enforce.c \
 	endpoint/file_info.c endpoint/file_ops.c endpoint/ioctl.c endpoint/misc_ops.c \
 	endpoint/negotiate.c endpoint/query_dir.c endpoint/ratelimit.c endpoint/server.c endpoint/session.c \
 	endpoint/transport_tcp.c endpoint/tree.c endpoint/vfs.c

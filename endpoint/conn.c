@@ -23,13 +23,18 @@ typedef struct OutChunk {
 	struct OutChunk *next;
 	uint8_t *data;
 	size_t off, len;
+	bool pending; /* being encrypted by the crypto pool */
 } OutChunk;
+
+static bool conn_can_write(const Conn *c) {
+	return c->out_head && !c->out_head->pending && !c->paused;
+}
 
 static void conn_update_events(Conn *c) {
 	uint32_t ev = 0;
 	if (!c->paused && c->out_bytes < CONN_MAX_QUEUED)
 		ev |= EPOLLIN;
-	if (c->out_head && !c->paused)
+	if (conn_can_write(c))
 		ev |= EPOLLOUT;
 	(void)sd_event_source_set_io_events(c->io, ev);
 }
@@ -38,6 +43,7 @@ void conn_free(Conn *c) {
 	if (!c)
 		return;
 	Worker *w = c->worker;
+	conn_wait_jobs(c);
 	while (c->sessions) {
 		Session *s = c->sessions;
 		c->sessions = s->next;
@@ -69,10 +75,10 @@ void conn_free(Conn *c) {
 
 /* Write as much of the queue as the socket takes.  -errno on a dead socket. */
 static int conn_flush(Conn *c) {
-	while (c->out_head && !c->paused) { /* a held response holds everything behind it */
+	while (conn_can_write(c)) { /* a held or pending response holds everything behind it */
 		struct iovec iov[16];
 		int n = 0;
-		for (OutChunk *o = c->out_head; o && n < 16; o = o->next, n++)
+		for (OutChunk *o = c->out_head; o && !o->pending && n < 16; o = o->next, n++)
 			iov[n] = (struct iovec) { o->data + o->off, o->len };
 		ssize_t k = writev(c->fd, iov, n);
 		if (k < 0) {
@@ -106,13 +112,82 @@ int conn_send(Conn *c, uint8_t *data, size_t off, size_t len) {
 		free(data);
 		return -ENOMEM;
 	}
-	*o = (OutChunk) { NULL, data, off, len };
+	*o = (OutChunk) { NULL, data, off, len, false };
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
 		c->out_head = o;
 	c->out_tail = o;
 	c->out_bytes += len;
+	return 0;
+}
+
+int conn_send_encrypted(Conn *c, Session *s, uint8_t *data, size_t off, size_t len, size_t msg_len) {
+	CryptoPool *pool = c->worker->server->crypto_pool;
+	unsigned k = c->worker->next_pool_thread++ % crypto_pool_size(pool);
+	if (!s->pool_enc[k]) {
+		int r = smb3_cipher_new(s->keys.cipher, s->keys.encrypt_key, s->keys.cipher_key_len,
+					&s->pool_enc[k]);
+		if (r < 0) {
+			free(data);
+			return r;
+		}
+	}
+	CryptoJob *j = calloc(1, sizeof(*j));
+	int r = j ? conn_send(c, data, off, len) : -ENOMEM;
+	if (r < 0) {
+		if (!j)
+			free(data);
+		free(j);
+		return r;
+	}
+	c->out_tail->pending = true;
+	*j = (CryptoJob) { .cipher = s->pool_enc[k], .session_id = s->id, .buf = data + off + 4,
+			   .len = msg_len, .chunk = c->out_tail, .conn = c, .worker = c->worker };
+	crypto_pool_submit(pool, k, j);
+	return 0;
+}
+
+/* A finished job: its chunk may go out now.  Returns the job's result. */
+static int conn_job_done(Conn *c, CryptoJob *j) {
+	int r = j->result;
+	j->chunk->pending = false;
+	c->jobs_pending--;
+	free(j);
+	return r;
+}
+
+void conn_wait_jobs(Conn *c) {
+	while (atomic_load(&c->jobs_in_pool) > 0)
+		usleep(50);
+	CryptoJob *j;
+	while ((j = crypto_pool_take_done(c->worker, c)))
+		(void)conn_job_done(c, j);
+}
+
+static int conn_process_input(Conn *c);
+
+int conn_on_crypto_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+	Worker *w = userdata;
+	uint64_t v;
+	(void)s, (void)revents;
+	(void)read(fd, &v, sizeof(v));
+	CryptoJob *j;
+	while ((j = crypto_pool_take_done(w, NULL))) {
+		Conn *c = j->conn;
+		int r = conn_job_done(c, j);
+		if (r >= 0)
+			r = conn_flush(c);
+		if (r >= 0 && !c->paused && c->in_len > 0 && c->out_bytes < CONN_MAX_QUEUED) {
+			r = conn_process_input(c); /* frames left behind by back-pressure */
+			if (r >= 0)
+				r = conn_flush(c);
+		}
+		if (r < 0 || (c->closing && !c->out_head))
+			conn_free(c); /* waits for and takes back its other jobs */
+		else
+			conn_update_events(c);
+	}
 	return 0;
 }
 

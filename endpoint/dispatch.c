@@ -143,10 +143,17 @@ typedef struct Element {
 static int finish_frame(Conn *c, Smb2Buf *out, Session *enc, uint64_t delay_until) {
 	size_t msg_len = out->len - FRAME_HEADROOM;
 	size_t off, frame_len;
+	bool pooled = false;
 	if (enc) {
-		int r = smb3_encrypt(enc->enc, enc->id, out->data + 4, msg_len);
-		if (r < 0)
-			return r;
+		/* Large frames (READ data) go to the crypto pool, so one
+		 * connection's encryption spreads over the cores. */
+		pooled = msg_len >= CRYPTO_POOL_MIN_BYTES && !delay_until &&
+			 crypto_pool_size(c->worker->server->crypto_pool) > 0;
+		if (!pooled) {
+			int r = smb3_encrypt(enc->enc, enc->id, out->data + 4, msg_len);
+			if (r < 0)
+				return r;
+		}
 		off = 0;
 		frame_len = SMB3_TRANSFORM_HEADER_SIZE + msg_len;
 	} else {
@@ -162,6 +169,8 @@ static int finish_frame(Conn *c, Smb2Buf *out, Session *enc, uint64_t delay_unti
 	p[3] = (uint8_t)frame_len;
 	size_t total;
 	uint8_t *data = smb2_buf_steal(out, &total);
+	if (pooled)
+		return conn_send_encrypted(c, enc, data, off, 4 + frame_len, msg_len);
 	if (delay_until)
 		return conn_delay_frame(c, data, off, 4 + frame_len, delay_until);
 	return conn_send(c, data, off, 4 + frame_len);

@@ -88,8 +88,32 @@ typedef struct Listen {
 
 typedef struct Conn Conn;
 typedef struct Server Server;
+typedef struct Worker Worker;
 
-typedef struct Worker {
+/* ---- crypto pool (crypto_pool.c): large responses encrypted off-loop ---- */
+#define CRYPTO_POOL_MAX 8
+#define CRYPTO_POOL_MIN_BYTES (256u * 1024u) /* smaller frames are encrypted inline */
+typedef struct CryptoJob {
+	struct CryptoJob *next;
+	Smb3Cipher *cipher; /* the pool thread's own cipher of the session */
+	uint64_t session_id;
+	uint8_t *buf;       /* transform header space + plaintext */
+	size_t len;         /* plaintext bytes */
+	int result;
+	struct OutChunk *chunk;
+	Conn *conn;
+	Worker *worker;
+} CryptoJob;
+typedef struct CryptoPool CryptoPool;
+int crypto_pool_new(unsigned n, CryptoPool **ret);
+void crypto_pool_free(CryptoPool *p);
+unsigned crypto_pool_size(const CryptoPool *p);
+/* Queue j on pool thread k (the thread whose cipher j->cipher is). */
+void crypto_pool_submit(CryptoPool *p, unsigned k, CryptoJob *j);
+/* Next finished job of worker w (of connection only, when not NULL). */
+CryptoJob *crypto_pool_take_done(Worker *w, Conn *only);
+
+struct Worker {
 	Server *server;
 	unsigned index;
 	pthread_t thread;
@@ -101,7 +125,12 @@ typedef struct Worker {
 	Config *config; /* this worker's reference to the current config */
 	Conn *conns;    /* doubly linked */
 	size_t n_conns;
-} Worker;
+	/* finished crypto jobs, filled by pool threads */
+	int done_fd;
+	pthread_mutex_t done_lock;
+	CryptoJob *done_head, *done_tail;
+	unsigned next_pool_thread;
+};
 
 struct Server {
 	char *policy_path;
@@ -118,6 +147,7 @@ struct Server {
 	Users *users;
 	AuditEmitter *audit;
 	RateLimiter *ratelimit;
+	CryptoPool *crypto_pool;
 
 	Worker *workers;
 	size_t n_workers;
@@ -161,6 +191,7 @@ typedef struct Session {
 	bool encrypt;          /* every response encrypted; SMB2_SESSION_FLAG_ENCRYPT_DATA */
 	bool guest, anonymous;
 	Smb3Cipher *enc, *dec;
+	Smb3Cipher *pool_enc[CRYPTO_POOL_MAX]; /* one per crypto pool thread */
 	char *user;
 	Tree *trees;
 	uint32_t next_tree_id;
@@ -201,6 +232,8 @@ struct Conn {
 	size_t out_bytes;
 	bool paused; /* a response is held by the rate limiter */
 	bool closing;
+	atomic_uint jobs_in_pool; /* crypto jobs not finished by the pool */
+	unsigned jobs_pending;    /* crypto jobs not yet taken back by the worker */
 
 	/* NEGOTIATE state */
 	bool negotiated;
@@ -229,6 +262,15 @@ void conn_free(Conn *c);
 /* Queue a complete transport frame (takes data, which holds the frame at
  * data + off, len bytes, 4-byte NBSS header included). */
 int conn_send(Conn *c, uint8_t *data, size_t off, size_t len);
+/* Queue a frame whose encryption (msg_len bytes at data + off + 4 + 52)
+ * is done by the crypto pool with session s's keys; it is written once
+ * encrypted, in order. */
+int conn_send_encrypted(Conn *c, Session *s, uint8_t *data, size_t off, size_t len, size_t msg_len);
+/* Wait until no crypto job of c is in the pool and take its finished ones
+ * back (before freeing c or one of its sessions). */
+void conn_wait_jobs(Conn *c);
+/* Worker event: finished crypto jobs to take back. */
+int conn_on_crypto_done(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 /* Hold the connection's next response until release (monotonic usec). */
 int conn_delay_frame(Conn *c, uint8_t *data, size_t off, size_t len, uint64_t release);
 /* The config changed: drop the connection when it no longer complies. */

@@ -29,6 +29,7 @@ void session_free(Session *s) {
 	if (!s)
 		return;
 	Conn *c = s->conn;
+	conn_wait_jobs(c); /* pool threads may be using s->pool_enc */
 	for (Session **p = &c->sessions; *p; p = &(*p)->next)
 		if (*p == s) {
 			*p = s->next;
@@ -40,6 +41,8 @@ void session_free(Session *s) {
 	spnego_server_free(s->auth);
 	smb3_cipher_free(s->enc);
 	smb3_cipher_free(s->dec);
+	for (size_t i = 0; i < CRYPTO_POOL_MAX; i++)
+		smb3_cipher_free(s->pool_enc[i]);
 	smb2_crypto_keys_clear(&s->keys);
 	free(s->user);
 	free(s);

@@ -195,7 +195,7 @@ static void *worker_main(void *userdata) {
 static int worker_init(Server *s, Worker *w, unsigned index) {
 	w->server = s;
 	w->index = index;
-	w->wake_fd = -1;
+	w->wake_fd = w->done_fd = -1;
 	w->config = server_config(s);
 	int r = sd_event_new(&w->event);
 	if (r < 0)
@@ -211,6 +211,13 @@ static int worker_init(Server *s, Worker *w, unsigned index) {
 		}
 		w->n_listen++;
 	}
+	pthread_mutex_init(&w->done_lock, NULL);
+	w->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->done_fd < 0)
+		return -errno;
+	r = sd_event_add_io(w->event, NULL, w->done_fd, EPOLLIN, conn_on_crypto_done, w);
+	if (r < 0)
+		return r;
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0)
 		return -errno;
@@ -227,6 +234,8 @@ static void worker_done(Worker *w) {
 	sd_event_unref(w->event);
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	if (w->done_fd >= 0)
+		close(w->done_fd);
 	config_unref(w->config);
 }
 
@@ -294,6 +303,7 @@ static void server_done(Server *s) {
 	users_free(s->users);
 	audit_emitter_free(s->audit);
 	ratelimit_free(s->ratelimit);
+	crypto_pool_free(s->crypto_pool);
 	free(s->netbios_name);
 	pthread_mutex_destroy(&s->lock);
 }
@@ -367,6 +377,10 @@ static int server_init(Server *s, const Args *a) {
 
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	s->n_workers = ncpu < 1 ? 1 : ncpu > MAX_WORKERS ? MAX_WORKERS : (size_t)ncpu;
+	r = crypto_pool_new((unsigned)(s->n_workers < CRYPTO_POOL_MAX ? s->n_workers : CRYPTO_POOL_MAX),
+			    &s->crypto_pool);
+	if (r < 0)
+		return r;
 	s->workers = calloc(s->n_workers, sizeof(Worker));
 	if (!s->workers)
 		return -ENOMEM;
