@@ -18,6 +18,7 @@
  * running after the bus name was lost.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -190,6 +191,9 @@ int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret) 
 			bus_emit_policy_applied(c, r);
 		bus_emit_properties_changed(c);
 	}
+	/* A cycle's parse trees and plugin buffers are gone: give the freed
+	 * heap back so the idle daemon stays small. */
+	(void)malloc_trim(0);
 	if (ret)
 		*ret = r;
 	return 0;
