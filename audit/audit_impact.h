@@ -39,9 +39,11 @@ void audit_change_clear(AuditChange *ch);
 bool audit_impact_known(const char *setting_id);
 
 /* The reason when rec shows a peer that setting=value would break (and
- * its role), else NULL. */
+ * its role), else NULL.  *ret_undecided (may be NULL) is set when rec is
+ * of a kind that could show it but lacks the deciding field (e.g. a
+ * session event without "auth" for client.ntlm.block). */
 const char *audit_impact_match(const CatalogSetting *s, const char *value,
-			       const AuditRecord *rec, AuditPeerRole *ret_role);
+			       const AuditRecord *rec, AuditPeerRole *ret_role, bool *ret_undecided);
 
 typedef struct AuditImpactRow {
 	size_t change;       /* index into the changes given */
@@ -57,6 +59,7 @@ typedef struct AuditImpact {
 	AuditImpactRow *rows; /* sorted by change, role, count desc, peer */
 	size_t n_rows;
 	unsigned long long events_scanned;
+	unsigned long long *undecided; /* per change: events that could not tell */
 } AuditImpact;
 
 int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,

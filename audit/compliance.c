@@ -116,7 +116,7 @@ int audit_compliance_observe(AuditCompliance *c, const AuditRecord *rec) {
 		return 0;
 	for (size_t i = 0; i < h->n; i++) {
 		CSetting *s = &h->settings[i];
-		const char *why = s->cs ? audit_impact_match(s->cs, s->desired, rec, NULL) : NULL;
+		const char *why = s->cs ? audit_impact_match(s->cs, s->desired, rec, NULL, NULL) : NULL;
 		if (!why)
 			continue;
 		s->contradictions++;

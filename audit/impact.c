@@ -156,12 +156,20 @@ static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const c
 }
 
 const char *audit_impact_match(const CatalogSetting *s, const char *value,
-			       const AuditRecord *rec, AuditPeerRole *ret_role) {
+			       const AuditRecord *rec, AuditPeerRole *ret_role, bool *ret_undecided) {
 	for (size_t i = 0; i < ELEMENTSOF(impact_rules); i++) {
 		const ImpactRule *rule = &impact_rules[i];
 		if ((int)rule->event != rec->event_id || !streq(rule->setting, s->id) ||
-		    (rule->value && !streq(rule->value, value)) || !impact_test(rule, s, value, rec))
+		    (rule->value && !streq(rule->value, value)))
 			continue;
+		if (!impact_test(rule, s, value, rec)) {
+			/* The event kind is evidence but lacks the field that
+			 * decides: the producer did not say. */
+			if (ret_undecided && rule->field && rule->test != IMPACT_FIELD_MISSING &&
+			    !audit_record_field(rec, rule->field))
+				*ret_undecided = true;
+			continue;
+		}
 		if (ret_role)
 			*ret_role = rule->breaks;
 		return rule->why;
@@ -202,6 +210,7 @@ typedef struct ImpactScan {
 	size_t n_changes;
 	AuditTally tally; /* key "change\trole\tpeer\tuser" */
 	unsigned long long scanned;
+	unsigned long long *undecided; /* per change */
 } ImpactScan;
 
 static int impact_visit(const AuditRecord *rec, void *userdata) {
@@ -209,10 +218,13 @@ static int impact_visit(const AuditRecord *rec, void *userdata) {
 	sc->scanned++;
 	for (size_t i = 0; i < sc->n_changes; i++) {
 		AuditPeerRole role;
+		bool undecided = false;
 		const char *why = audit_impact_match(sc->changes[i].setting, sc->changes[i].value, rec,
-						     &role);
-		if (!why)
+						     &role, &undecided);
+		if (!why) {
+			sc->undecided[i] += undecided;
 			continue;
+		}
 		char addr[256], key[600];
 		const char *user = audit_record_field(rec, "user");
 		snprintf(key, sizeof key, "%zu\t%d\t%s\t%.255s", i, (int)role,
@@ -237,14 +249,17 @@ static int impact_row_cmp(const void *a, const void *b) {
 
 int audit_impact_run(AuditDb *db, const AuditChange *changes, size_t n_changes,
 		     unsigned long long since_usec, AuditImpact *ret) {
-	ImpactScan sc = {.changes = changes, .n_changes = n_changes};
-	AuditQuery q = {.since_usec = since_usec};
+	_cleanup_free_ unsigned long long *undecided = calloc(n_changes + 1, sizeof *undecided);
+	if (!undecided)
+		return -ENOMEM;
+	ImpactScan sc = {.changes = changes, .n_changes = n_changes, .undecided = undecided};
+	AuditQuery q = {.since_usec = since_usec, .any_order = true};
 	int r = auditdb_foreach(db, &q, impact_visit, &sc);
 	if (r < 0) {
 		audit_tally_clear(&sc.tally);
 		return r;
 	}
-	*ret = (AuditImpact){.events_scanned = sc.scanned};
+	*ret = (AuditImpact){.events_scanned = sc.scanned, .undecided = TAKE_PTR(undecided)};
 	ret->rows = calloc(sc.tally.n + 1, sizeof *ret->rows);
 	if (!ret->rows) {
 		audit_tally_clear(&sc.tally);
@@ -286,5 +301,6 @@ void audit_impact_clear(AuditImpact *im) {
 		free(im->rows[i].why);
 	}
 	free(im->rows);
+	free(im->undecided);
 	*im = (AuditImpact){0};
 }

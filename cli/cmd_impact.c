@@ -5,8 +5,9 @@
  * Output: one row per (change, peer, user): SETTING=VALUE, ROLE (client|server),
  * PEER, USER, SEEN-ON (host that saw it last), EVENTS, LAST-SEEN, WHY; then one
  * line per change saying how many peers would break, or that the audit data
- * cannot predict it (no rule in audit/impact.c).  Exit 0 when nothing
- * would break, 1 when some peer would (or a change cannot be predicted),
+ * cannot predict it (no rule in audit/impact.c, or the events lack the
+ * field that decides, e.g. "auth").  Exit 0 when nothing would break, 1
+ * when some peer would (or a change cannot be predicted),
  * 2 on usage errors (unknown setting, invalid value: checked against the
  * catalog).
  * Never: decide what breaks here (audit/impact.c's table does).
@@ -25,8 +26,9 @@ static void impact_json(const AuditChange *ch, size_t n, const AuditImpact *im) 
 		strbuf_json_string(&b, ch[i].setting->id);
 		strbuf_append(&b, ",\"value\":");
 		strbuf_json_string(&b, ch[i].value);
-		strbuf_printf(&b, ",\"predictable\":%s,\"breaks\":[",
-			      audit_impact_known(ch[i].setting->id) ? "true" : "false");
+		strbuf_printf(&b, ",\"predictable\":%s,\"undecided_events\":%llu,\"breaks\":[",
+			      audit_impact_known(ch[i].setting->id) ? "true" : "false",
+			      im->undecided[i]);
 		bool first = true;
 		for (size_t k = 0; k < im->n_rows; k++) {
 			const AuditImpactRow *row = &im->rows[k];
@@ -90,6 +92,11 @@ static int impact_text(const AuditChange *ch, size_t n, const AuditImpact *im) {
 		else if (peers)
 			printf("%s=%s: %zu peer%s would break\n", ch[i].setting->id, ch[i].value, peers,
 			       peers == 1 ? "" : "s");
+		else if (im->undecided[i])
+			printf("%s=%s: nothing seen would break, but %llu event%s did not carry what "
+			       "decides it: unknown\n",
+			       ch[i].setting->id, ch[i].value, im->undecided[i],
+			       im->undecided[i] == 1 ? "" : "s");
 		else
 			printf("%s=%s: nothing seen would break\n", ch[i].setting->id, ch[i].value);
 	}
@@ -137,7 +144,7 @@ int verb_impact(Cli *cli, int argc, char *argv[]) {
 		r = -CLI_EXIT_FAILED;
 	bool unknown = false;
 	for (size_t i = 0; i < n; i++)
-		unknown |= !audit_impact_known(changes[i].setting->id);
+		unknown |= !audit_impact_known(changes[i].setting->id) || (im.undecided && im.undecided[i]);
 	int ret = r == -CLI_EXIT_FAILED ? CLI_EXIT_FAILED
 		  : r < 0 ? cli_error("cannot read the audit DB: %s", strerror(-r))
 		  : im.n_rows > 0 || unknown ? CLI_EXIT_FAILED : CLI_EXIT_OK;
