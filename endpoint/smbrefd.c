@@ -15,7 +15,7 @@
  *
  *   smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]
  *           --share NAME=DIR [--share ...] --users FILE
- *           [--audit-log FILE] [--host NAME]
+ *           [--audit-log FILE] [--host NAME] [--pid-file FILE]
  *
  * Invariants: the Config a worker uses is replaced only on its own thread;
  * a failed reload leaves the old policy in force (and says so on stderr).
@@ -103,7 +103,7 @@ static int parse_share(const char *text, Share *ret) {
 static void help(void) {
 	printf("Usage: smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]\n"
 	       "               --share NAME=DIR [--share ...] --users FILE\n"
-	       "               [--audit-log FILE] [--host NAME]\n\n"
+	       "               [--audit-log FILE] [--host NAME] [--pid-file FILE]\n\n"
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
@@ -112,11 +112,13 @@ static void help(void) {
 	       "  --users FILE      user:password or user:nt:HASH lines\n"
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
 	       "  --host NAME       host name in audit events and NTLM\n"
+	       "  --pid-file FILE   write the pid there once listening (the agent's\n"
+	       "                    endpoint plugin sends SIGHUP to it)\n"
 	       "  --help, --version\n");
 }
 
 typedef struct Args {
-	const char *policy, *users, *audit_log, *host;
+	const char *policy, *users, *audit_log, *host, *pid_file;
 	char **listens, **shares;
 } Args;
 
@@ -128,6 +130,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		{ "users", required_argument, NULL, 'u' },
 		{ "audit-log", required_argument, NULL, 'a' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "pid-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -139,6 +142,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		case 'u': a->users = optarg; break;
 		case 'a': a->audit_log = optarg; break;
 		case 'H': a->host = optarg; break;
+		case 'P': a->pid_file = optarg; break;
 		case 'l':
 			if (strv_push_dup(&a->listens, optarg) < 0)
 				return -ENOMEM;
@@ -441,6 +445,13 @@ static int run(int argc, char **argv) {
 		for (size_t i = 0; i < s.n_listens; i++)
 			fprintf(stderr, "smbrefd: listening on %s (%zu workers), policy \"%s\"\n",
 				s.listens[i].text, s.n_workers, s.config->policy_name);
+		if (a.pid_file) {
+			char pid[32];
+			int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+			int k = write_file_atomic(a.pid_file, pid, (size_t)n, 0644);
+			if (k < 0)
+				fprintf(stderr, "smbrefd: pid file %s: %s\n", a.pid_file, strerror(-k));
+		}
 		(void)sd_notify(0, "READY=1");
 		r = sd_event_loop(event);
 	} else
@@ -452,6 +463,8 @@ static int run(int argc, char **argv) {
 		pthread_join(s.workers[i].thread, NULL);
 	sd_event_unref(event);
 	server_done(&s);
+	if (a.pid_file && started == s.n_workers)
+		(void)unlink(a.pid_file);
 	return r < 0 ? 1 : 0;
 }
 

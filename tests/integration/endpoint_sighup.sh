@@ -37,14 +37,15 @@ PY
 }
 
 ep_policy "$T/p.xml" before server.signing.required=true server.dialect.min=2.1 server.dialect.max=3.1.1
-ep_start "$T/p.xml"
+ep_start "$T/p.xml" --pid-file "$T/smbrefd.pid"
+[ "$(cat "$T/smbrefd.pid")" = "$EP_PID" ] || fail "--pid-file does not hold smbrefd's pid"
 hold "$PORT" s1 >"$T/s1.out"
 pid1=$HOLD_PID
 
 step "compatible change (rate limiter delay): the 3.0 session stays up"
 ep_policy "$T/p.xml" still server.signing.required=true server.dialect.min=2.1 server.dialect.max=3.1.1 \
 	server.auth-rate-limiter.delay-ms=300
-kill -HUP "$EP_PID"; sleep 0.5
+kill -HUP "$(cat "$T/smbrefd.pid")"; sleep 0.5
 grep -q 'reloaded ("still")' "$EP_LOG" || fail "policy not reloaded"
 touch "$T/s1.go1"; sleep 1
 grep -q "s1 ok 1" "$T/s1.out" || { cat "$T/s1.out"; fail "compliant session was dropped"; }
@@ -64,6 +65,9 @@ touch "$T/s1.go2"
 wait "$pid1" || true
 cat "$T/s1.out"
 grep -q "s1 dropped" "$T/s1.out" || fail "non-compliant 3.0 session stayed up"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+[ ! -e "$T/smbrefd.pid" ] || fail "pid file left behind after SIGTERM"
+ep_start "$T/p.xml"
 out=$(ep_smbclient -U alice%Secret-1 --option='client max protocol=SMB3_00' -c ls 2>&1) &&
 	fail "3.0 client served after the floor was raised"
 echo "$out" | grep -q NT_STATUS_NOT_SUPPORTED || fail "want NOT_SUPPORTED: $out"
