@@ -14,7 +14,8 @@
  *    verified when present and answered with ours.  Guest and anonymous
  *    logons have no key: their mechListMIC is neither checked nor sent.
  *  - Kerberos is used only when enabled on the context (a keytab on the
- *    server, a host name on the client); NTLMSSP only when allowed.
+ *    server, a host name on the client) and, on the server, only as the
+ *    client's first choice; NTLMSSP only when allowed.
  *
  * Never: reuse a context after success or failure; log.
  */
@@ -437,7 +438,10 @@ static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t 
 	InitToken t;
 	if (parse_init(in, len, &t) < 0)
 		return -EBADMSG;
-	bool use_krb = s->krb_ops && t.krb_offered && (t.krb_first || !t.ntlm_offered);
+	/* Kerberos only as the client's first choice: as a later choice its
+	 * mechListMIC would need a third leg after the AP-REP, which SMB
+	 * clients do not do (they list Kerberos first when they have it). */
+	bool use_krb = s->krb_ops && t.krb_first;
 	if (!t.ntlm_offered && !use_krb) {
 		int r = build_resp(NEG_REJECT, NULL, 0, NULL, 0, NULL, 0, ret, ret_len);
 		return r < 0 ? r : -EPROTONOSUPPORT;
@@ -448,19 +452,15 @@ static int server_start(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t 
 	memcpy(s->mech_types, t.mech_types, t.mech_types_len);
 	s->mech_types_len = t.mech_types_len;
 	if (use_krb) {
-		s->mic_required = !t.krb_first;
-		if (t.krb_first && t.first_mech_len <= sizeof s->krb_mech) {
-			memcpy(s->krb_mech, t.first_mech, t.first_mech_len);
-			s->krb_mech_len = t.first_mech_len;
-		} else {
-			memcpy(s->krb_mech, oid_krb5, sizeof oid_krb5);
-			s->krb_mech_len = sizeof oid_krb5;
-		}
-		if (t.krb_first && t.mech_token)
+		/* answer with the OID the client listed first (Microsoft's or
+		 * the standard one), as Windows does */
+		memcpy(s->krb_mech, t.first_mech, t.first_mech_len);
+		s->krb_mech_len = t.first_mech_len;
+		if (t.mech_token)
 			return server_kerberos(s, t.mech_token, t.mech_token_len, true, ret, ret_len);
 		s->state = SRV_WANT_KRB;
-		int r = build_resp(s->mic_required ? NEG_REQUEST_MIC : NEG_ACCEPT_INCOMPLETE,
-				   s->krb_mech, s->krb_mech_len, NULL, 0, NULL, 0, ret, ret_len);
+		int r = build_resp(NEG_ACCEPT_INCOMPLETE, s->krb_mech, s->krb_mech_len, NULL, 0, NULL,
+				   0, ret, ret_len);
 		return r < 0 ? r : SPNEGO_CONTINUE;
 	}
 	if (t.ntlm_first && t.mech_token)
@@ -525,22 +525,9 @@ int spnego_server_step(SpnegoServer *s, const uint8_t *in, size_t len, uint8_t *
 		return -EBADMSG;
 	if (t.has_state && t.state != NEG_ACCEPT_INCOMPLETE && t.state != NEG_ACCEPT_COMPLETED)
 		return -EACCES; /* the client gave up */
-	if (state == SRV_WANT_KRB) {
-		bool first = s->krb == NULL;
-		r = server_kerberos(s, t.response_token, t.response_token_len, first, ret, ret_len);
-		if (r == 0 && s->mic_required) {
-			/* Kerberos was not the client's first choice: its
-			 * mechListMIC must come with the last token. */
-			if (!t.mic || s->krb_ops->verify_mic(s->krb, s->mech_types, s->mech_types_len,
-							     t.mic, t.mic_len) < 0) {
-				free(*ret);
-				*ret = NULL;
-				*ret_len = 0;
-				return -EACCES;
-			}
-		}
-		return r;
-	}
+	if (state == SRV_WANT_KRB)
+		return server_kerberos(s, t.response_token, t.response_token_len, s->krb == NULL, ret,
+				       ret_len);
 	if (state == SRV_WANT_NEGOTIATE)
 		return server_challenge(s, t.response_token, t.response_token_len, false, ret, ret_len);
 	return server_finish(s, &t, ret, ret_len);

@@ -13,11 +13,12 @@
  *    lengths, nesting depth); anything malformed is -EBADMSG and the context
  *    is finished (no further step is accepted).
  *  - Mechanisms: NTLMSSP (1.3.6.1.4.1.311.2.2.10) always; Kerberos V5
- *    (1.2.840.113554.1.2.2 and Microsoft's 1.2.840.48018.1.2.2) only once
- *    enabled (spnego_server_enable_kerberos).  A client's first choice is
- *    used when supported; otherwise the other mechanism is selected with
- *    request-mic and no token, and its mechListMIC becomes mandatory.  A
- *    client that offers nothing usable gets a reject.
+ *    (1.2.840.113554.1.2.2 and Microsoft's 1.2.840.48018.1.2.2) once
+ *    enabled (spnego_server_enable_kerberos) and when it is the client's
+ *    first choice.  Otherwise NTLMSSP is selected; if it was not the
+ *    client's first choice, with request-mic and no token, and its
+ *    mechListMIC becomes mandatory.  A client that offers nothing usable
+ *    gets a reject.
  *  - When NTLM's MIC was used, a client mechListMIC is verified and the
  *    server's own mechListMIC is sent with accept-completed ([MS-SPNG]
  *    3.2.5.1).
