@@ -35,6 +35,8 @@ typedef struct AuditIngestStats {
 int audit_ingest_jsonl(AuditDb *db, const char *path, AuditIngestStats *stats);
 /* Every journal file of a directory (as systemd-journal-remote writes). */
 int audit_ingest_journal_dir(AuditDb *db, const char *dir, AuditIngestStats *stats);
+/* This machine's journal (system and runtime, sd_journal_open local). */
+int audit_ingest_journal_local(AuditDb *db, AuditIngestStats *stats);
 /* smbstatus --json output (path) or, path NULL, run `smbstatus --json`;
  * host names the Samba server in the events (NULL: this host). */
 int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIngestStats *stats);

@@ -187,9 +187,62 @@ static int journal_seek(AuditDb *db, JournalIn *in) {
 	return r < 0 ? r : 0;
 }
 
+/* Read an opened journal (in->j) from the stored cursor on; takes
+ * ownership of in->j and in->origin. */
+static int journal_read(AuditDb *db, JournalIn *in, AuditIngestStats *stats) {
+	int r = 0;
+	const char *dir = in->dir;
+	/* Several matches on one field are OR'ed. */
+	size_t n_kinds;
+	const AuditKind *kinds = audit_kinds(&n_kinds);
+	for (size_t i = 0; r >= 0 && i < n_kinds; i++) {
+		char match[64];
+		snprintf(match, sizeof match, "MESSAGE_ID=%s", kinds[i].message_id);
+		r = sd_journal_add_match(in->j, match, 0);
+	}
+	if (r >= 0)
+		r = sd_journal_set_data_threshold(in->j, AUDIT_LINE_MAX + 1);
+	if (r >= 0)
+		r = journal_seek(db, in);
+	if (r < 0)
+		goto out;
+	if (auditdb_begin(db) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	for (;;) {
+		r = sd_journal_next(in->j);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			/* A damaged entry or file: name it and stop this
+			 * directory; what was read so far is kept. */
+			_cleanup_free_ char *why = strdup_printf("journal read error (%s)", strerror(-r));
+			audit_ingest_warn(stats, dir, in->entry, why ? why : "journal read error");
+			r = 0;
+			break;
+		}
+		in->entry++;
+		r = journal_entry(db, in, stats);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0)
+		r = journal_checkpoint(db, in);
+	if (r >= 0 && auditdb_commit(db) < 0)
+		r = -EIO;
+	if (r < 0)
+		auditdb_rollback(db);
+out:
+	sd_journal_close(in->j);
+	in->j = NULL;
+	free(in->cursor);
+	free(in->origin);
+	return r < 0 ? r : 0;
+}
+
 int audit_ingest_journal_dir(AuditDb *db, const char *dir, AuditIngestStats *stats) {
 	JournalIn in = {.dir = dir};
-	int r;
 	stats->warned = 0;
 	_cleanup_free_ char *real = realpath(dir, NULL);
 	if (!real)
@@ -198,53 +251,23 @@ int audit_ingest_journal_dir(AuditDb *db, const char *dir, AuditIngestStats *sta
 	in.origin = strdup_printf("journal:%s", real);
 	if (!in.origin)
 		return -ENOMEM;
-	r = sd_journal_open_directory(&in.j, real, 0);
-	if (r < 0)
-		goto out;
-	/* Several matches on one field are OR'ed. */
-	size_t n_kinds;
-	const AuditKind *kinds = audit_kinds(&n_kinds);
-	for (size_t i = 0; r >= 0 && i < n_kinds; i++) {
-		char match[64];
-		snprintf(match, sizeof match, "MESSAGE_ID=%s", kinds[i].message_id);
-		r = sd_journal_add_match(in.j, match, 0);
+	int r = sd_journal_open_directory(&in.j, real, 0);
+	if (r < 0) {
+		free(in.origin);
+		return r;
 	}
-	if (r >= 0)
-		r = sd_journal_set_data_threshold(in.j, AUDIT_LINE_MAX + 1);
-	if (r >= 0)
-		r = journal_seek(db, &in);
-	if (r < 0)
-		goto out;
-	if (auditdb_begin(db) < 0) {
-		r = -EIO;
-		goto out;
+	return journal_read(db, &in, stats);
+}
+
+int audit_ingest_journal_local(AuditDb *db, AuditIngestStats *stats) {
+	JournalIn in = {.dir = "local journal", .origin = strdup("journal:local")};
+	stats->warned = 0;
+	if (!in.origin)
+		return -ENOMEM;
+	int r = sd_journal_open(&in.j, SD_JOURNAL_LOCAL_ONLY);
+	if (r < 0) {
+		free(in.origin);
+		return r;
 	}
-	for (;;) {
-		r = sd_journal_next(in.j);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			/* A damaged entry or file: name it and stop this
-			 * directory; what was read so far is kept. */
-			_cleanup_free_ char *why = strdup_printf("journal read error (%s)", strerror(-r));
-			audit_ingest_warn(stats, dir, in.entry, why ? why : "journal read error");
-			r = 0;
-			break;
-		}
-		in.entry++;
-		r = journal_entry(db, &in, stats);
-		if (r < 0)
-			break;
-	}
-	if (r >= 0)
-		r = journal_checkpoint(db, &in);
-	if (r >= 0 && auditdb_commit(db) < 0)
-		r = -EIO;
-	if (r < 0)
-		auditdb_rollback(db);
-out:
-	sd_journal_close(in.j);
-	free(in.cursor);
-	free(in.origin);
-	return r < 0 ? r : 0;
+	return journal_read(db, &in, stats);
 }

@@ -58,6 +58,9 @@ int cli_audit_source_option(Cli *cli, CliAuditSources *src, int c, const char *a
 		return strv_push_dup(&src->jsonl, arg) < 0 ? CLI_OPT_ERROR : 1;
 	case CLI_OPT_JOURNAL_DIR:
 		return strv_push_dup(&src->journal_dirs, arg) < 0 ? CLI_OPT_ERROR : 1;
+	case CLI_OPT_JOURNAL:
+		src->journal_local = true;
+		return 1;
 	case CLI_OPT_SINCE:
 		if (cli_audit_parse_since(arg, &src->since_usec) < 0) {
 			cli_usage_error(cli, "--since: cannot parse '%s'", arg);
@@ -146,13 +149,23 @@ static int ingest_sources(AuditDb *db, const CliAuditSources *src, AuditIngestSt
 		if (r < 0)
 			ret = r;
 	}
+	if (src->journal_local) {
+		AuditIngestStats st = {0};
+		int r = audit_ingest_journal_local(db, &st);
+		print_stats_warning("local journal", &st);
+		if (r < 0) {
+			cli_error("cannot read this machine's journal: %s", strerror(-r));
+			ret = r;
+		}
+		total->added += st.added, total->duplicates += st.duplicates, total->skipped += st.skipped;
+	}
 	return ret;
 }
 
 int cli_audit_open(Cli *cli, CliAuditSources *src, bool write, AuditDb **ret) {
 	(void)cli;
 	const char *path = src->db_path;
-	bool inputs = src->jsonl || src->journal_dirs;
+	bool inputs = src->jsonl || src->journal_dirs || src->journal_local;
 	if (!path) {
 		const char *env = getenv("SMBPOLICY_AUDIT_DB");
 		path = env && *env ? env : inputs && !write ? ":memory:" : CLI_AUDIT_DEFAULT_DB;

@@ -5,7 +5,8 @@
  * with those inputs ingested.
  *
  * Sources: --audit-db PATH (default $SMBPOLICY_AUDIT_DB, else
- * /var/lib/smbpolicy/audit.db), --jsonl FILE and --journal-dir DIR
+ * /var/lib/smbpolicy/audit.db), --journal (this machine's journal),
+ * --jsonl FILE and --journal-dir DIR
  * (repeatable; a DIR whose subdirectories hold journal files, as
  * systemd-journal-remote writes one per host, is read per subdirectory).
  * When inputs are given and no DB is named, a scratch in-memory DB is used,
@@ -26,17 +27,20 @@ enum {
 	CLI_OPT_JSONL,
 	CLI_OPT_JOURNAL_DIR,
 	CLI_OPT_SINCE,
+	CLI_OPT_JOURNAL,
 };
 
 #define CLI_AUDIT_SOURCE_OPTIONS                                                 \
 	{ "audit-db", required_argument, NULL, CLI_OPT_AUDIT_DB },               \
 	{ "jsonl", required_argument, NULL, CLI_OPT_JSONL },                     \
 	{ "journal-dir", required_argument, NULL, CLI_OPT_JOURNAL_DIR },         \
+	{ "journal", no_argument, NULL, CLI_OPT_JOURNAL },                       \
 	{ "since", required_argument, NULL, CLI_OPT_SINCE }
 
 #define CLI_AUDIT_SOURCE_HELP                                                    \
 	"  --audit-db PATH  audit DB (default $SMBPOLICY_AUDIT_DB or " CLI_AUDIT_DEFAULT_DB ")\n" \
 	"  --jsonl FILE     ingest a JSON-lines audit log first (repeatable)\n"   \
+	"  --journal        ingest this machine's journal first\n"             \
 	"  --journal-dir DIR  ingest journal files of DIR or of its per-host\n"   \
 	"                   subdirectories first (repeatable)\n"                  \
 	"  --since TIME     only events since TIME (RFC 3339, YYYY-MM-DD, or\n"  \
@@ -46,6 +50,7 @@ typedef struct CliAuditSources {
 	const char *db_path;
 	char **jsonl;
 	char **journal_dirs;
+	bool journal_local;
 	unsigned long long since_usec;
 } CliAuditSources;
 
