@@ -5,7 +5,7 @@
 # the CLI (`smbpolicy plan|apply|status|drift`, `--local` runs the engine
 # in-process), so both run the same cycle.  smbpolicyd adds the daemon
 # parts: main/Context, the D-Bus object, the drift watch.
-AGENT_DAEMON_SRCS := agent/smbpolicyd.c agent/bus.c agent/drift.c
+AGENT_DAEMON_SRCS := agent/smbpolicyd.c agent/bus.c agent/drift.c agent/collector.c
 AGENT_LIB_SRCS := $(filter-out $(AGENT_DAEMON_SRCS),$(wildcard agent/*.c))
 AGENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_LIB_SRCS))
 AGENT_DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter $(wildcard agent/*.c),$(AGENT_DAEMON_SRCS)))
@@ -23,12 +23,14 @@ $(LIBSMBAGENT): $(AGENT_LIB_OBJS)
 
 STATIC_LIBS += $(LIBSMBAGENT)
 
-# lib/build.mk is read after this file: name its library literally.
-$(SMBPOLICYD): $(AGENT_DAEMON_OBJS) $(LIBSMBAGENT) $(BUILD)/lib/libsmbpolicy.a
+# audit/ and lib/ build.mk are read after this file: name their libraries
+# literally.  The collector uses libsmbaudit (audit DB, ingestion).
+AGENT_LINK_LIBS = $(LIBSMBAGENT) $(BUILD)/lib/libsmbaudit.a $(BUILD)/lib/libsmbpolicy.a
+$(SMBPOLICYD): $(AGENT_DAEMON_OBJS) $(LIBSMBAGENT) $(BUILD)/lib/libsmbaudit.a $(BUILD)/lib/libsmbpolicy.a
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(AGENT_DAEMON_OBJS) -o $@ $(LDFLAGS) -Wl,--as-needed \
-		$(LIBSMBAGENT) $(BUILD)/lib/libsmbpolicy.a $(AGENT_LIBS)
+		$(AGENT_LINK_LIBS) $(AGENT_LIBS)
 
 BINS += $(SMBPOLICYD)
 

@@ -19,7 +19,6 @@
 #include "context.h"
 #include "journal.h"
 #include "report_bus.h"
-#include "state.h"
 
 #ifndef SMBPOLICY_VERSION
 #define SMBPOLICY_VERSION "0.1"
@@ -149,38 +148,13 @@ static int method_list_audit_events(sd_bus_message *m, void *userdata, sd_bus_er
 		return k;
 	if (limit > 100000)
 		return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "limit above 100000");
-	StateEvent *ev = NULL;
-	size_t n = 0;
-	AgentState *st = engine_state(c->engine);
-	if (st) {
-		k = state_list_events(st, since, limit, &ev, &n);
-		if (k < 0)
-			return errno_to_bus_error(error, k, "state DB");
-	}
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	k = sd_bus_message_new_method_return(m, &reply);
 	if (k >= 0)
-		k = sd_bus_message_open_container(reply, 'a', "(tussa{ss})");
-	for (size_t i = 0; k >= 0 && i < n; i++) {
-		k = sd_bus_message_open_container(reply, 'r', "tussa{ss}");
-		if (k >= 0)
-			k = sd_bus_message_append(reply, "tuss", (uint64_t)ev[i].time_usec,
-						  ev[i].event_id, ev[i].name, ev[i].peer);
-		if (k >= 0)
-			k = sd_bus_message_open_container(reply, 'a', "{ss}");
-		for (size_t j = 0; k >= 0 && ev[i].fields[j] && ev[i].fields[j + 1]; j += 2)
-			k = sd_bus_message_append(reply, "{ss}", ev[i].fields[j], ev[i].fields[j + 1]);
-		if (k >= 0)
-			k = sd_bus_message_close_container(reply);
-		if (k >= 0)
-			k = sd_bus_message_close_container(reply);
-	}
-	state_events_free(ev, n);
-	if (k >= 0)
-		k = sd_bus_message_close_container(reply);
-	if (k >= 0)
-		k = sd_bus_send(NULL, reply, NULL);
-	return k;
+		k = collector_append_events(c->collector, reply, since, limit);
+	if (k < 0)
+		return errno_to_bus_error(error, k, "audit DB");
+	return sd_bus_send(NULL, reply, NULL);
 }
 
 static int property_get(sd_bus *bus _unused_, const char *path _unused_,

@@ -1,7 +1,7 @@
 /*
  * context.h - smbpolicyd's one state object, shared by the daemon's files
  * (smbpolicyd.c: main, cycles, signals, timer; bus.c: the D-Bus object;
- * drift.c: the inotify watch).
+ * drift.c: the inotify watch; collector.c: audit events).
  *
  * Invariants: one Context per process, owned by run(); everything runs on
  * its sd-event loop (no threads), so a cycle is never re-entered; `last` is
@@ -17,6 +17,7 @@
 #include "engine.h"
 
 typedef struct Drift Drift;
+typedef struct Collector Collector;
 
 typedef struct Context {
 	/* options */
@@ -26,12 +27,16 @@ typedef struct Context {
 	uint64_t interval_usec;
 	EngineConfig cfg;
 	char *state_path; /* owned; cfg.state_path points here */
+	const char *audit_db_path;
+	char *audit_db_owned; /* default path; audit_db_path points here */
+	const char *audit_log_path;
 
 	sd_event *event;
 	sd_bus *bus;
 	sd_event_source *timer;
 	Engine *engine;
 	Drift *drift;
+	Collector *collector;
 
 	Report *last; /* newest report of any kind */
 	unsigned long long last_applied_usec;
@@ -65,3 +70,13 @@ void drift_free(Drift *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Drift *, drift_free)
 /* Watch exactly these files (parent directories with inotify). */
 int drift_watch(Drift *d, char *const *paths);
+
+/* collector.c */
+#define AGENT_AUDIT_DB_PATH "/var/lib/smbpolicy/audit.db"
+int collector_new(Context *ctx, const char *db_path, const char *log_path, Collector **ret);
+void collector_free(Collector *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Collector *, collector_free)
+/* Store a cycle's per-setting results as this host's actual state. */
+void collector_record_report(Collector *c, const Report *r);
+/* Append ListAuditEvents' a(tussa{ss}) to reply. */
+int collector_append_events(Collector *c, sd_bus_message *reply, uint64_t since, uint32_t limit);

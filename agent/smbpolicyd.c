@@ -45,6 +45,10 @@ static void help(void) {
 	       "  --host NAME         this host's name in the store (default hostname)\n"
 	       "  --state PATH        local state DB (default [ROOT]%s)\n"
 	       "  --plugin-dir DIR    plugins (default $SMBPOLICY_PLUGIN_DIR or %s)\n"
+	       "  --audit-db PATH     audit DB for events and actual state\n"
+	       "                      (default $SMBPOLICY_AUDIT_DB or [ROOT]%s)\n"
+	       "  --audit-log FILE    collect audit events from this JSON-lines file\n"
+	       "                      (smbrefd --audit-log) and signal them\n"
 	       "  --interval SEC      re-verify/remediate every SEC seconds (default %d, 0 = never)\n"
 	       "  --audit-only        report drift, never remediate it automatically\n"
 	       "  --once              run one cycle, print its report, exit (no bus)\n"
@@ -52,7 +56,7 @@ static void help(void) {
 	       "  -h, --help          this help\n"
 	       "  --version           print the version\n\n"
 	       "Exit status: 0 success (--once: compliant), 1 failure or not compliant, 2 usage.\n",
-	       ENGINE_STATE_PATH, SMBPOLICY_PLUGINDIR, DEFAULT_INTERVAL_SEC);
+	       ENGINE_STATE_PATH, SMBPOLICY_PLUGINDIR, AGENT_AUDIT_DB_PATH, DEFAULT_INTERVAL_SEC);
 }
 
 enum { PARSE_EXIT_OK = 1 };
@@ -69,6 +73,8 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		OPT_STATE,
 		OPT_PLUGIN_DIR,
 		OPT_INTERVAL,
+		OPT_AUDIT_DB,
+		OPT_AUDIT_LOG,
 		OPT_AUDIT_ONLY,
 		OPT_ONCE,
 		OPT_FOREGROUND,
@@ -85,6 +91,8 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "audit-db", required_argument, NULL, OPT_AUDIT_DB },
+		{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 		{ "audit-only", no_argument, NULL, OPT_AUDIT_ONLY },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "foreground", no_argument, NULL, OPT_FOREGROUND },
@@ -132,6 +140,12 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 			}
 			c->interval_usec = (uint64_t)v * 1000000ULL;
 			break;
+		case OPT_AUDIT_DB:
+			c->audit_db_path = optarg;
+			break;
+		case OPT_AUDIT_LOG:
+			c->audit_log_path = optarg;
+			break;
 		case OPT_AUDIT_ONLY:
 			c->audit_only = true;
 			break;
@@ -158,10 +172,21 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 			return -ENOMEM;
 		c->cfg.state_path = c->state_path;
 	}
+	const char *env = getenv("SMBPOLICY_AUDIT_DB");
+	if (!c->audit_db_path && env && *env)
+		c->audit_db_path = env;
+	if (!c->audit_db_path) {
+		const char *root = c->cfg.root && !streq(c->cfg.root, "/") ? c->cfg.root : "";
+		c->audit_db_owned = strdup_printf("%s%s", root, AGENT_AUDIT_DB_PATH);
+		if (!c->audit_db_owned)
+			return -ENOMEM;
+		c->audit_db_path = c->audit_db_owned;
+	}
 	return 0;
 }
 
 static void context_done(Context *c) {
+	collector_free(c->collector);
 	drift_free(c->drift);
 	report_free(c->last);
 	engine_free(c->engine);
@@ -169,6 +194,7 @@ static void context_done(Context *c) {
 	sd_bus_flush_close_unref(c->bus);
 	sd_event_unref(c->event);
 	free(c->state_path);
+	free(c->audit_db_owned);
 }
 
 int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret) {
@@ -186,6 +212,8 @@ int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret) 
 		c->last_applied_usec = r->finished_usec;
 	if (c->drift)
 		(void)drift_watch(c->drift, engine_managed_paths(c->engine));
+	if (c->collector)
+		collector_record_report(c->collector, r);
 	if (c->bus) {
 		if (kind == REPORT_APPLY)
 			bus_emit_policy_applied(c, r);
@@ -317,6 +345,9 @@ static int run(int argc, char *argv[]) {
 	(void)sd_event_set_watchdog(c.event, true);
 
 	k = drift_new(&c, &c.drift);
+	if (k < 0)
+		return k;
+	k = collector_new(&c, c.audit_db_path, c.audit_log_path, &c.collector);
 	if (k < 0)
 		return k;
 	k = bus_setup(&c);

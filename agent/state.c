@@ -1,6 +1,6 @@
 /*
  * state.c - the agent's local SQLite state DB (runs, per-plugin and
- * per-setting results, audit events).
+ * per-setting results, managed files).
  *
  * Invariants: see state.h.  Every write is one transaction rolled back on
  * any error; statements are finalised on every path (_cleanup_).  Migrations
@@ -41,6 +41,8 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (event, seq));"
 	"CREATE INDEX events_time ON events(time_usec);",
 	"CREATE TABLE managed (path TEXT PRIMARY KEY, plugin TEXT NOT NULL);",
+	/* Audit events moved to the audit DB (collector.c). */
+	"DROP TABLE event_fields; DROP TABLE events;",
 };
 
 static void finalizep(sqlite3_stmt **st) { sqlite3_finalize(*st); }
@@ -73,6 +75,7 @@ static int migrate(AgentState *s, const void *in _unused_, void *out _unused_) {
 	if (prepare(s, "PRAGMA user_version", &st) < 0 || sqlite3_step(st) != SQLITE_ROW)
 		return -EIO;
 	int v = sqlite3_column_int(st, 0);
+	sqlite3_reset(st); /* no statement may be active during DROP TABLE */
 	if (v > (int)ELEMENTSOF(migrations))
 		return -EPROTONOSUPPORT; /* written by a newer agent */
 	for (; v < (int)ELEMENTSOF(migrations); v++)
@@ -283,102 +286,4 @@ int state_managed_load(AgentState *s, char ***ret_paths, char ***ret_owners) {
 	*ret_paths = TAKE_PTR(paths);
 	*ret_owners = TAKE_PTR(owners);
 	return 0;
-}
-
-static int add_event_tx(AgentState *s, const void *in, void *out _unused_) {
-	const StateEvent *e = in;
-	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *f = NULL, *prune = NULL;
-	if (prepare(s, "INSERT INTO events (time_usec, event_id, name, peer) VALUES (?,?,?,?)",
-		    &ev) < 0 ||
-	    prepare(s, "INSERT INTO event_fields VALUES (?,?,?,?)", &f) < 0 ||
-	    prepare(s, "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", &prune) <
-		    0)
-		return -EIO;
-	sqlite3_bind_int64(ev, 1, (sqlite3_int64)e->time_usec);
-	sqlite3_bind_int64(ev, 2, e->event_id);
-	if (bind_text(ev, 3, e->name) < 0 || bind_text(ev, 4, e->peer) < 0 || step_done(ev) < 0)
-		return -EIO;
-	sqlite3_int64 id = sqlite3_last_insert_rowid(s->db);
-	size_t n = strv_length(e->fields) / 2;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(f);
-		sqlite3_bind_int64(f, 1, id);
-		sqlite3_bind_int64(f, 2, (sqlite3_int64)i);
-		if (bind_text(f, 3, e->fields[2 * i]) < 0 || bind_text(f, 4, e->fields[2 * i + 1]) < 0 ||
-		    step_done(f) < 0)
-			return -EIO;
-	}
-	sqlite3_bind_int(prune, 1, STATE_KEEP_EVENTS);
-	return step_done(prune);
-}
-
-int state_add_event(AgentState *s, const StateEvent *e) {
-	return in_transaction(s, add_event_tx, e, NULL);
-}
-
-void state_events_free(StateEvent *e, size_t n) {
-	for (size_t i = 0; e && i < n; i++) {
-		free(e[i].name);
-		free(e[i].peer);
-		strv_free(e[i].fields);
-	}
-	free(e);
-}
-
-int state_list_events(AgentState *s, unsigned long long since_usec, unsigned limit,
-		      StateEvent **ret, size_t *ret_n) {
-	_cleanup_stmt_ sqlite3_stmt *ev = NULL, *f = NULL;
-	if (prepare(s,
-		    "SELECT id, time_usec, event_id, name, peer FROM events WHERE time_usec >= ?"
-		    " ORDER BY time_usec, id LIMIT ?",
-		    &ev) < 0 ||
-	    prepare(s, "SELECT name, value FROM event_fields WHERE event = ? ORDER BY seq", &f) < 0)
-		return -EIO;
-	sqlite3_bind_int64(ev, 1, (sqlite3_int64)since_usec);
-	sqlite3_bind_int(ev, 2, limit ? (int)limit : 1000);
-	StateEvent *list = NULL;
-	size_t n = 0;
-	int k, r = 0;
-	while ((k = sqlite3_step(ev)) == SQLITE_ROW) {
-		StateEvent *nl = reallocarray(list, n + 1, sizeof(StateEvent));
-		if (!nl) {
-			r = -ENOMEM;
-			break;
-		}
-		list = nl;
-		StateEvent *e = &list[n++];
-		*e = (StateEvent){ .time_usec = (unsigned long long)sqlite3_column_int64(ev, 1),
-				   .event_id = (uint32_t)sqlite3_column_int64(ev, 2),
-				   .name = strdup(col(ev, 3)),
-				   .peer = strdup(col(ev, 4)),
-				   .fields = calloc(1, sizeof(char *)) };
-		if (!e->name || !e->peer || !e->fields) {
-			r = -ENOMEM;
-			break;
-		}
-		sqlite3_reset(f);
-		sqlite3_bind_int64(f, 1, sqlite3_column_int64(ev, 0));
-		int kf;
-		while ((kf = sqlite3_step(f)) == SQLITE_ROW)
-			if (strv_push_dup(&e->fields, col(f, 0)) < 0 ||
-			    strv_push_dup(&e->fields, col(f, 1)) < 0) {
-				r = -ENOMEM;
-				break;
-			}
-		if (r < 0)
-			break;
-		if (kf != SQLITE_DONE) {
-			r = -EIO;
-			break;
-		}
-	}
-	if (r == 0 && k != SQLITE_DONE)
-		r = -EIO;
-	if (r < 0) {
-		state_events_free(list, n);
-		return r;
-	}
-	*ret = list;
-	*ret_n = n;
-	return (int)n;
 }

@@ -1,6 +1,7 @@
 /*
  * state.h - the agent's local state DB (SQLite): what each cycle found and
- * did, per plugin and per setting, and the audit events the agent saw.
+ * did, per plugin and per setting, and the files the plugins manage.
+ * (Audit events live in the audit DB, audit/auditdb.h.)
  *
  * Invariants: WAL mode; a report is recorded in exactly one transaction
  * (all its rows or none); the schema version is PRAGMA user_version and
@@ -16,7 +17,6 @@
 #include "report.h"
 
 #define STATE_KEEP_RUNS 1000
-#define STATE_KEEP_EVENTS 10000
 
 typedef struct AgentState AgentState;
 
@@ -37,17 +37,3 @@ int state_last_applied_usec(AgentState *s, unsigned long long *ret);
  * so a restarted agent watches them before its first plan names them. */
 int state_managed_save(AgentState *s, char *const *paths, char *const *owners);
 int state_managed_load(AgentState *s, char ***ret_paths, char ***ret_owners);
-
-typedef struct StateEvent {
-	unsigned long long time_usec;
-	uint32_t event_id;
-	char *name;
-	char *peer;
-	char **fields; /* strv of alternating name, value */
-} StateEvent;
-
-int state_add_event(AgentState *s, const StateEvent *e);
-/* Events with time >= since_usec, oldest first, at most limit (0 = 1000). */
-int state_list_events(AgentState *s, unsigned long long since_usec, unsigned limit,
-		      StateEvent **ret, size_t *ret_n);
-void state_events_free(StateEvent *e, size_t n);

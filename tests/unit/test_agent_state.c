@@ -1,7 +1,7 @@
 /*
  * test_agent_state.c - the agent's SQLite state DB (agent/state.c): a
  * recorded report reads back equal; the newest of a kind is found; the last
- * apply time; audit events with fields, filtered by time; managed paths
+ * apply time; managed paths
  * replace each other; a DB from a newer agent (higher user_version) is
  * refused; pruning keeps STATE_KEEP_RUNS runs.
  */
@@ -76,28 +76,6 @@ static void test_record_and_read_back(void **state) {
 	assert_int_equal(t, a->finished_usec);
 }
 
-static void test_events(void **state) {
-	Fixture *f = *state;
-	char *fields[] = { "user", "alice", "dialect", "3.1.1", NULL };
-	StateEvent e1 = { 1000, 3021, "client-no-encryption", "127.0.0.1:4000", fields };
-	StateEvent e2 = { 2000, 3022, "client-no-signing", "127.0.0.1:4001", NULL };
-	assert_int_equal(state_add_event(f->s, &e1), 0);
-	assert_int_equal(state_add_event(f->s, &e2), 0);
-	StateEvent *ev = NULL;
-	size_t n = 0;
-	assert_int_equal(state_list_events(f->s, 0, 0, &ev, &n), 2);
-	assert_int_equal(ev[0].event_id, 3021);
-	assert_string_equal(ev[0].fields[0], "user");
-	assert_string_equal(ev[0].fields[3], "3.1.1");
-	assert_null(ev[1].fields[0]);
-	state_events_free(ev, n);
-	assert_int_equal(state_list_events(f->s, 1500, 10, &ev, &n), 1);
-	assert_string_equal(ev[0].name, "client-no-signing");
-	state_events_free(ev, n);
-	assert_int_equal(state_list_events(f->s, 0, 1, &ev, &n), 1);
-	state_events_free(ev, n);
-}
-
 static void test_managed_paths(void **state) {
 	Fixture *f = *state;
 	char *p1[] = { "/a/smb.conf", "/b/ksmbd.conf", NULL }, *o1[] = { "samba", "ksmbd", NULL };
@@ -146,7 +124,6 @@ static void test_prune(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_record_and_read_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_managed_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
