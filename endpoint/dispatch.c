@@ -200,6 +200,7 @@ static int process_chain(Conn *c, const uint8_t *msg, size_t mlen, Session *tran
 			.msg = msg + pos,
 			.len = elen,
 			.encrypted = transform_session != NULL,
+			.transform_session = transform_session,
 			.related_fid = &related_fid,
 			.out = &out,
 		};

@@ -27,8 +27,16 @@ static void audit_refusal(Smb2Request *r, AuditEventId id, const char *reason) {
 
 uint32_t enforce_request(Smb2Request *r) {
 	Session *s = r->session;
-	if (r->encrypted)
+	if (r->encrypted) {
+		/* The transform authenticates the request for its own session
+		 * only: another session's key must not stand in for this one's
+		 * signature ([MS-SMB2] 3.3.5.2.9). */
+		if (r->transform_session != s) {
+			audit_refusal(r, AUDIT_SERVER_SIGNING_REFUSED, "encrypted for another session");
+			return NT_STATUS_ACCESS_DENIED;
+		}
 		return NT_STATUS_OK;
+	}
 	if (s->encrypt && r->config->reject_unencrypted) {
 		audit_refusal(r, AUDIT_SERVER_ENCRYPTION_REFUSED, "unencrypted request");
 		return NT_STATUS_ACCESS_DENIED;

@@ -289,6 +289,7 @@ typedef struct Smb2Request {
 	const uint8_t *msg; /* this element: header + body */
 	size_t len;
 	bool encrypted;     /* arrived in a TRANSFORM_HEADER */
+	Session *transform_session; /* whose key decrypted it */
 	Session *session;   /* looked up for commands that need one */
 	Tree *tree;
 	Smb2FileId *related_fid; /* compound: file id of the previous CREATE */
