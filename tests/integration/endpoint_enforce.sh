@@ -2,7 +2,8 @@
 # endpoint_enforce: requests of an established session that break the
 # policy are refused with ACCESS_DENIED and audited: unsigned and wrongly
 # signed requests when server.signing.required, and unencrypted requests to
-# an encrypting session when server.encryption.reject-unencrypted.  The
+# an encrypting session when server.encryption.reject-unencrypted; and the
+# client-no-signing / client-no-encryption audit events when allowed.  The
 # client is impacket 0.10 at SMB 3.0, whose session state is changed after
 # login so it stops signing / encrypting (a real client never would).
 . "$(dirname "$0")/lib.sh"
@@ -53,4 +54,17 @@ step "unencrypted request on an encrypting session"
 run_py "$PORT" unencrypted || fail "unencrypted request not refused"
 [ "$(ep_events encryption-refused)" -ge 1 ] || fail "no encryption-refused event"
 grep '"session"' "$AUDIT" | grep -q '"encryption":"AES-128-CCM"' || fail "3.0 session not encrypted with AES-128-CCM"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+
+step "signing not required, auditing on: an unsigned session is served and audited"
+ep_policy "$T/audit.xml" audit server.signing.required=false server.audit.client-no-signing=true \
+	server.audit.client-no-encryption=true
+ep_start "$T/audit.xml"
+command -v smbclient >/dev/null || skip "smbclient not installed"
+ep_smbclient -U alice%Secret-1 --client-protection=off -c ls >/dev/null 2>&1 || fail "unsigned client refused"
+ep_smbclient -U alice%Secret-1 --option='client max protocol=SMB2_10' -c ls >/dev/null 2>&1 ||
+	fail "2.1 client refused"
+cat "$AUDIT"
+[ "$(ep_events client-no-signing)" -ge 1 ] || fail "no client-no-signing event"
+[ "$(ep_events client-no-encryption)" -ge 1 ] || fail "no client-no-encryption event for the 2.1 client"
 echo PASS
