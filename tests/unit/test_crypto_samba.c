@@ -1,15 +1,18 @@
 /*
  * test_crypto_samba.c - the client half of smbrefd's security core against
  * a real Samba smbd (Debian 12: 4.17): for every dialect and every 3.1.1
- * signing algorithm and cipher, our SPNEGO/NTLMv2 client logs on, the keys
+ * signing algorithm and cipher, our SPNEGO client logs on with NTLMv2 and
+ * with Kerberos (MIT KDC in a scratch realm, smbd with a dedicated
+ * keytab, NTLM blocked on our side), the keys
  * our KDF derives (with our pre-auth integrity hash for 3.1.1) verify
  * smbd's signature on the final SESSION_SETUP response, smbd accepts our
  * signed TREE_CONNECT, and for SMB 3.x an ECHO we encrypt is answered with
  * one we decrypt.  A wrong password is refused.
  *
- * smbd runs in a scratch directory on a free loopback port, started by the
- * group setup and stopped by its teardown; the tests skip when smbd is not
- * installed.  The SMB2 framing here is the minimum for these exchanges.
+ * smbd (and the KDC) run in a scratch directory on free loopback ports,
+ * started by the group setup and stopped by its teardown; the tests skip
+ * when smbd (or, for Kerberos, krb5kdc) is not installed or we are not
+ * root.  The SMB2 framing here is the minimum for these exchanges.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +31,7 @@
 #include "smb2_pdu.h"
 #include "spnego.h"
 #include "util.h"
+#include "scratch_peer.h"
 
 #define PASSWORD "Interop-Pw-42"
 
@@ -35,41 +39,11 @@ static char dir[] = "/tmp/test_crypto_samba.XXXXXX";
 static pid_t smbd_pid = -1;
 static int port;
 
-static int sh(const char *fmt, ...) _printf_(1, 2);
-static int sh(const char *fmt, ...) {
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *cmd = NULL;
-	int n = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	int r = system(cmd);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
+static KrbRealm realm = { .dir = dir, .kdc = -1 };
 
-static int tcp_connect(int p) {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)p),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-static int free_port(void) {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
+/* smbd with NTLM (user root in passdb) and, when a KDC can run here,
+ * Kerberos from a dedicated keytab (service cifs/localhost, client
+ * principal root, whose tickets are in $KRB5CCNAME). */
 static int smbd_setup(void **state) {
 	(void)state;
 	/* smbd maps the SMB user to the Unix account root: needs root */
@@ -78,6 +52,12 @@ static int smbd_setup(void **state) {
 		return 0; /* tests skip */
 	if (!mkdtemp(dir))
 		return -1;
+	static const char *const users[] = { "root", NULL };
+	static const char *const services[] = { "cifs/localhost", NULL };
+	bool krb = krb_realm_available() && krb_realm_start(&realm, users, services) == 0 &&
+		   krb_realm_kinit(&realm, "root") == 0;
+	if (!krb)
+		krb_realm_stop(&realm);
 	port = free_port();
 	if (sh("mkdir -p %s/share %s/priv %s/lock %s/state %s/cache %s/pid %s/log", dir, dir, dir,
 	       dir, dir, dir, dir) != 0)
@@ -96,39 +76,29 @@ static int smbd_setup(void **state) {
 		" passdb backend = tdbsam:%s/priv/passdb.tdb\n server role = standalone server\n"
 		" server signing = mandatory\n server min protocol = SMB2_02\n"
 		" server max protocol = SMB3_11\n map to guest = Never\n disable netbios = yes\n"
-		" load printers = no\n printcap name = /dev/null\n disable spoolss = yes\n"
-		"[share]\n path = %s/share\n",
-		port, dir, dir, dir, dir, dir, dir, dir, dir, dir);
+		" load printers = no\n printcap name = /dev/null\n disable spoolss = yes\n",
+		port, dir, dir, dir, dir, dir, dir, dir, dir);
+	if (krb)
+		fprintf(f,
+			" realm = " SCRATCH_REALM "\n kerberos method = dedicated keytab\n"
+			" dedicated keytab file = FILE:%s/cifs_localhost.keytab\n",
+			dir);
+	fprintf(f, "[share]\n path = %s/share\n", dir);
 	fclose(f);
 	if (sh("printf '%%s\\n%%s\\n' " PASSWORD " " PASSWORD
 	       " | pdbedit -s %s -a -u root -t >/dev/null 2>&1",
 	       path) != 0)
 		return -1;
-	smbd_pid = fork();
-	if (smbd_pid == 0) {
-		/* its own process group: smbd signals its whole group on exit */
-		setpgid(0, 0);
-		execl("/usr/sbin/smbd", "smbd", "-s", path, "-F", "--no-process-group", "-d", "0",
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 150; i++) {
-		int fd = tcp_connect(port);
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		usleep(100000);
-	}
-	return -1;
+	char *argv[] = { (char *)"/usr/sbin/smbd", (char *)"-s", path, (char *)"-F",
+			 (char *)"--no-process-group", (char *)"-d", (char *)"0", NULL };
+	smbd_pid = spawn(argv);
+	return wait_port(port) ? 0 : -1;
 }
 
 static int smbd_teardown(void **state) {
 	(void)state;
-	if (smbd_pid > 0) {
-		kill(-smbd_pid, SIGTERM); /* smbd and the children it forked */
-		waitpid(smbd_pid, NULL, 0);
-	}
+	stop(&smbd_pid); /* smbd and the children it forked */
+	krb_realm_stop(&realm);
 	if (dir[strlen(dir) - 1] != 'X')
 		sh("rm -rf %s", dir);
 	return 0;
@@ -252,10 +222,12 @@ static void negotiate(Conn *c, uint16_t dialect, uint16_t sign_alg, uint16_t cip
 }
 
 /* SESSION_SETUP rounds; returns the final status. */
-static uint32_t session_setup(Conn *c, const char *password) {
+static uint32_t session_setup(Conn *c, const char *password, bool kerberos) {
 	NtlmClientConfig cfg = { .user = "root", .domain = "WORKGROUP", .password = password };
 	_cleanup_(spnego_client_freep) SpnegoClient *sp = NULL;
 	assert_int_equal(spnego_client_new(&cfg, &sp), 0);
+	if (kerberos) /* NTLM blocked: Kerberos or nothing */
+		assert_int_equal(spnego_client_enable_kerberos(sp, "localhost", NULL, false), 0);
 	const uint8_t *nb = c->buf + SMB2_HDR_SIZE;
 	uint8_t *tok = NULL;
 	size_t tok_len = 0;
@@ -280,8 +252,10 @@ static uint32_t session_setup(Conn *c, const char *password) {
 		recv_msg(c);
 		uint32_t status = smb2_le32(c->buf + 8);
 		c->session_id = smb2_le64(c->buf + 40);
-		if (status != NT_STATUS_MORE_PROCESSING_REQUIRED && status != NT_STATUS_OK)
+		if (status != NT_STATUS_MORE_PROCESSING_REQUIRED && status != NT_STATUS_OK) {
+			print_message("%s\n", spnego_client_error(sp));
 			return status;
+		}
 		if (status == NT_STATUS_MORE_PROCESSING_REQUIRED && c->dialect == SMB2_DIALECT_311)
 			assert_int_equal(smb2_crypto_preauth_update(c->preauth, c->buf, c->len), 0);
 		const uint8_t *rb = c->buf + SMB2_HDR_SIZE;
@@ -296,6 +270,7 @@ static uint32_t session_setup(Conn *c, const char *password) {
 	size_t key_len = 0;
 	const uint8_t *key = spnego_client_session_key(sp, &key_len);
 	assert_non_null(key);
+	assert_int_equal(spnego_client_used_kerberos(sp), kerberos);
 	assert_int_equal(smb2_crypto_derive_keys(&c->keys, c->dialect, c->sign_alg, c->cipher, false,
 						 key, key_len,
 						 c->dialect == SMB2_DIALECT_311 ? c->preauth : NULL),
@@ -347,19 +322,19 @@ static void echo_encrypted(Conn *c) {
 	assert_int_equal(smb2_le32(resp + 8), NT_STATUS_OK);
 }
 
-static void logon_case(uint16_t dialect, uint16_t sign_alg, uint16_t cipher) {
-	if (smbd_pid <= 0)
+static void logon_case(uint16_t dialect, uint16_t sign_alg, uint16_t cipher, bool kerberos) {
+	if (smbd_pid <= 0 || (kerberos && realm.kdc <= 0))
 		skip();
 	Conn *c = calloc(1, sizeof *c);
 	assert_non_null(c);
 	c->fd = tcp_connect(port);
 	assert_true(c->fd >= 0);
 	negotiate(c, dialect, sign_alg, cipher);
-	assert_int_equal(session_setup(c, PASSWORD), NT_STATUS_OK);
+	assert_int_equal(session_setup(c, PASSWORD, kerberos), NT_STATUS_OK);
 	/* smbd signed the final SESSION_SETUP response with the key we derived */
 	assert_true(smb2_le32(c->buf + 16) & SMB2_FLAGS_SIGNED);
 	assert_int_equal(smb2_crypto_verify(&c->keys, c->buf, c->len), 0);
-	print_message("dialect %04x: signing %s, cipher %s\n", dialect,
+	print_message("%s dialect %04x: signing %s, cipher %s\n", kerberos ? "krb5" : "ntlm", dialect,
 		      smb2_crypto_sign_alg_name(c->keys.sign_alg),
 		      c->cipher ? smb2_crypto_cipher_name(c->cipher) : "none");
 	if (dialect == SMB2_DIALECT_311) {
@@ -376,35 +351,33 @@ static void logon_case(uint16_t dialect, uint16_t sign_alg, uint16_t cipher) {
 	free(c);
 }
 
-static void test_smb202(void **state) {
-	(void)state;
-	logon_case(SMB2_DIALECT_202, 0, 0);
-}
-static void test_smb210(void **state) {
-	(void)state;
-	logon_case(SMB2_DIALECT_210, 0, 0);
-}
-static void test_smb300(void **state) {
-	(void)state;
-	logon_case(SMB2_DIALECT_300, 0, 0);
-}
-static void test_smb302(void **state) {
-	(void)state;
-	logon_case(SMB2_DIALECT_302, 0, 0);
+/* Each dialect; for 3.1.1 each signing algorithm and cipher. */
+static void run_all(bool kerberos) {
+	static const uint16_t older[] = { SMB2_DIALECT_202, SMB2_DIALECT_210, SMB2_DIALECT_300,
+					  SMB2_DIALECT_302 };
+	for (size_t i = 0; i < ELEMENTSOF(older); i++)
+		logon_case(older[i], 0, 0, kerberos);
+	static const struct {
+		uint16_t sign_alg, cipher;
+	} v311[] = {
+		{ SMB2_CRYPTO_SIGN_AES_GMAC, SMB2_CRYPTO_CIPHER_AES128_GCM },
+		{ SMB2_CRYPTO_SIGN_AES_CMAC, SMB2_CRYPTO_CIPHER_AES128_CCM },
+		{ SMB2_CRYPTO_SIGN_HMAC_SHA256, SMB2_CRYPTO_CIPHER_AES256_GCM },
+		{ SMB2_CRYPTO_SIGN_AES_GMAC, SMB2_CRYPTO_CIPHER_AES256_CCM },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(v311); i++)
+		logon_case(SMB2_DIALECT_311, v311[i].sign_alg, v311[i].cipher, kerberos);
 }
 
-/* 3.1.1: each signing algorithm, each cipher. */
-static void test_smb311(void **state) {
+static void test_ntlm(void **state) {
 	(void)state;
-	static const uint16_t algs[] = { SMB2_CRYPTO_SIGN_AES_GMAC, SMB2_CRYPTO_SIGN_AES_CMAC,
-					 SMB2_CRYPTO_SIGN_HMAC_SHA256 };
-	static const uint16_t ciphers[] = { SMB2_CRYPTO_CIPHER_AES128_GCM,
-					    SMB2_CRYPTO_CIPHER_AES128_CCM,
-					    SMB2_CRYPTO_CIPHER_AES256_GCM,
-					    SMB2_CRYPTO_CIPHER_AES256_CCM };
-	for (size_t i = 0; i < ELEMENTSOF(algs); i++)
-		logon_case(SMB2_DIALECT_311, algs[i], ciphers[i]);
-	logon_case(SMB2_DIALECT_311, SMB2_CRYPTO_SIGN_AES_GMAC, ciphers[3]);
+	run_all(false);
+}
+
+/* Kerberos: the subkey (32 bytes with AES-256 enctypes) feeds the keys. */
+static void test_kerberos(void **state) {
+	(void)state;
+	run_all(true);
 }
 
 static void test_wrong_password(void **state) {
@@ -416,16 +389,16 @@ static void test_wrong_password(void **state) {
 	c->fd = tcp_connect(port);
 	assert_true(c->fd >= 0);
 	negotiate(c, SMB2_DIALECT_311, SMB2_CRYPTO_SIGN_AES_GMAC, SMB2_CRYPTO_CIPHER_AES128_GCM);
-	assert_int_equal(session_setup(c, "not-the-password"), NT_STATUS_LOGON_FAILURE);
+	assert_int_equal(session_setup(c, "not-the-password", false), NT_STATUS_LOGON_FAILURE);
 	close(c->fd);
 	free(c);
 }
 
 int main(void) {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_smb202), cmocka_unit_test(test_smb210),
-		cmocka_unit_test(test_smb300), cmocka_unit_test(test_smb302),
-		cmocka_unit_test(test_smb311), cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_ntlm),
+		cmocka_unit_test(test_kerberos),
+		cmocka_unit_test(test_wrong_password),
 	};
 	return cmocka_run_group_tests_name("samba", tests, smbd_setup, smbd_teardown);
 }

@@ -12,17 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-
 #include <cmocka.h>
 
 #include "../../endpoint/asn1.c"
 #include "../../endpoint/spnego.c"
 #include "crypto.h"
+#include "scratch_peer.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max) {
 	size_t n = strlen(hex) / 2;
@@ -626,117 +621,35 @@ static void test_asn1_writer(void **state) {
 
 /* ---- Kerberos against a real MIT KDC (scratch realm on loopback) ---- */
 
-#define REALM "SMBPOLICY.TEST"
+#define REALM SCRATCH_REALM
 
 static char krb_dir[] = "/tmp/test_spnego_krb.XXXXXX";
-static pid_t kdc_pid = -1;
+static KrbRealm realm = { .dir = krb_dir, .kdc = -1 };
 
-static int sh(const char *fmt, ...) _printf_(1, 2);
-static int sh(const char *fmt, ...) {
-	va_list ap;
-	va_start(ap, fmt);
-	_cleanup_free_ char *cmd = NULL;
-	int n = vasprintf(&cmd, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	int r = system(cmd);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
-
-static int free_port(void) {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(int port) {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-/* Realm SMBPOLICY.TEST: principals alice (keytab for kinit) and
- * cifs/localhost (the server's keytab); a KDC on a free loopback port;
- * alice's tickets in $KRB5CCNAME. */
+/* Realm with principals alice (tickets in $KRB5CCNAME) and cifs/localhost
+ * (its keytab in $KRB5_KTNAME, the server's default). */
 static int kdc_setup(void **state) {
 	(void)state;
-	if (access("/usr/sbin/krb5kdc", X_OK) < 0 || access("/usr/sbin/kdb5_util", X_OK) < 0)
+	static const char *const users[] = { "alice", NULL };
+	static const char *const services[] = { "cifs/localhost", NULL };
+	if (!krb_realm_available())
 		return 0; /* tests skip */
-	if (!mkdtemp(krb_dir))
+	if (!mkdtemp(krb_dir) || krb_realm_start(&realm, users, services) < 0 ||
+	    krb_realm_kinit(&realm, "alice") < 0)
 		return -1;
-	int port = free_port();
-	char path[512];
-	snprintf(path, sizeof path, "%s/krb5.conf", krb_dir);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(f,
-		"[libdefaults]\n default_realm = " REALM "\n dns_lookup_kdc = false\n"
-		" dns_lookup_realm = false\n rdns = false\n dns_canonicalize_hostname = false\n"
-		" udp_preference_limit = 1\n"
-		"[realms]\n " REALM " = {\n  kdc = 127.0.0.1:%d\n }\n"
-		"[domain_realm]\n localhost = " REALM "\n",
-		port);
-	fclose(f);
-	setenv("KRB5_CONFIG", path, 1);
-	snprintf(path, sizeof path, "%s/kdc.conf", krb_dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(f,
-		"[kdcdefaults]\n kdc_ports = %d\n kdc_tcp_ports = %d\n"
-		"[realms]\n " REALM " = {\n  database_name = %s/principal\n"
-		"  key_stash_file = %s/stash\n  acl_file = %s/kadm5.acl\n }\n"
-		"[logging]\n kdc = FILE:%s/kdc.log\n",
-		port, port, krb_dir, krb_dir, krb_dir, krb_dir);
-	fclose(f);
-	setenv("KRB5_KDC_PROFILE", path, 1);
-	snprintf(path, sizeof path, "FILE:%s/ccache", krb_dir);
-	setenv("KRB5CCNAME", path, 1);
-	snprintf(path, sizeof path, "FILE:%s/server.keytab", krb_dir);
-	setenv("KRB5_KTNAME", path, 1);
-	if (sh("kdb5_util create -s -r " REALM " -P master-pw >/dev/null 2>&1") != 0 ||
-	    sh("kadmin.local -q 'addprinc -randkey alice' >/dev/null 2>&1") != 0 ||
-	    sh("kadmin.local -q 'addprinc -randkey cifs/localhost' >/dev/null 2>&1") != 0 ||
-	    sh("kadmin.local -q 'ktadd -k %s/server.keytab cifs/localhost' >/dev/null 2>&1",
-	       krb_dir) != 0 ||
-	    sh("kadmin.local -q 'ktadd -k %s/alice.keytab alice' >/dev/null 2>&1", krb_dir) != 0)
-		return -1;
-	kdc_pid = fork();
-	if (kdc_pid == 0) {
-		execl("/usr/sbin/krb5kdc", "krb5kdc", "-n", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && !port_open(port); i++)
-		usleep(100000);
-	if (!port_open(port))
-		return -1;
-	return sh("kinit -k -t %s/alice.keytab alice >/dev/null 2>&1", krb_dir) == 0 ? 0 : -1;
+	return 0;
 }
 
 static int kdc_teardown(void **state) {
 	(void)state;
-	if (kdc_pid > 0) {
-		kill(kdc_pid, SIGTERM);
-		waitpid(kdc_pid, NULL, 0);
-	}
+	krb_realm_stop(&realm);
 	if (krb_dir[strlen(krb_dir) - 1] != 'X')
 		sh("rm -rf %s", krb_dir);
 	return 0;
 }
 
 static void need_kdc(void) {
-	if (kdc_pid <= 0)
+	if (realm.kdc <= 0)
 		skip();
 }
 
