@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/integration/agent_rollback.sh - a failed plugin is rolled back alone
 # while the others go on, with the real plugins: the admin's smb.conf
-# overrides `server signing` after smbpolicy's include line, so the samba
-# plugin's apply succeeds but testparm's read-back differs; the agent
+# includes, after smbpolicy's include line, a local file that sets `server
+# signing = disabled` (a direct override line the samba plugin already
+# refuses at plan time), so the samba plugin's apply succeeds but
+# testparm's read-back differs; the agent
 # rolls samba back (smb.conf byte for byte as before, no smbpolicy.conf
 # left) and reports it, while cifs, nftables and the endpoint plugin apply
 # and verify.  The agent runs in its own network namespace: the nftables
@@ -14,11 +16,12 @@ command -v testparm >/dev/null || skip "testparm not installed (scripts/deps: sa
 SP=$BIN/smbpolicy
 R=$T/root
 
-step "root whose smb.conf overrides signing after the include"
+step "root whose smb.conf includes, after smbpolicy's include, a file that disables signing"
 start_bus
 make_root "$R"
-printf '# admin\n[global]\n\tworkgroup = TEST\n\tinclude = %s/etc/samba/smbpolicy.conf\n\tserver signing = disabled\n' \
-	"$R" >"$R/etc/samba/smb.conf"
+printf '# admin\n[global]\n\tworkgroup = TEST\n\tinclude = %s/etc/samba/smbpolicy.conf\n\tinclude = %s/etc/samba/local.conf\n' \
+	"$R" "$R" >"$R/etc/samba/smb.conf"
+printf '[global]\n\tserver signing = disabled\n' >"$R/etc/samba/local.conf"
 before=$(sha256sum <"$R/etc/samba/smb.conf")
 host_had_table=0
 nft list table inet smbpolicy >/dev/null 2>&1 && host_had_table=1
@@ -60,7 +63,7 @@ fi
 step "status shows the same failure; removing the override lets samba apply"
 rc=0; "$SP" status --bus "$BUS" >"$T/out" || rc=$?
 [ $rc -eq 1 ] && grep -q "samba .*failed" "$T/out" || fail "status: $(cat "$T/out")"
-sed -i '/server signing = disabled/d' "$R/etc/samba/smb.conf"
+sed -i '/server signing = disabled/d' "$R/etc/samba/local.conf"
 "$SP" apply --bus "$BUS" >"$T/out" || fail "second apply: $(cat "$T/out")"
 grep -q 'server signing = mandatory' "$R/etc/samba/smbpolicy.conf" || fail "samba not applied"
 echo PASS
