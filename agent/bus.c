@@ -157,39 +157,32 @@ static int method_list_audit_events(sd_bus_message *m, void *userdata, sd_bus_er
 	return sd_bus_send(NULL, reply, NULL);
 }
 
-static int property_get(sd_bus *bus _unused_, const char *path _unused_,
-			const char *interface _unused_, const char *property,
-			sd_bus_message *reply, void *userdata, sd_bus_error *error _unused_) {
-	Context *c = userdata;
-	const char *policy = engine_policy_name(c->engine), *version = engine_policy_version(c->engine);
-	/* Property name -> value; one row each. */
-	if (streq(property, "Host"))
-		return sd_bus_message_append(reply, "s", engine_host(c->engine));
-	if (streq(property, "Policy"))
-		return sd_bus_message_append(reply, "s", policy ? policy : "");
-	if (streq(property, "Version"))
-		return sd_bus_message_append(reply, "s", version ? version : "");
-	if (streq(property, "LastApplied"))
-		return sd_bus_message_append(reply, "t", (uint64_t)c->last_applied_usec);
-	if (streq(property, "Mode"))
-		return sd_bus_message_append(reply, "s", mode_name(c));
-	if (streq(property, "Compliant"))
-		return sd_bus_message_append(reply, "b", (int)c->compliant);
-	if (streq(property, "AgentVersion"))
-		return sd_bus_message_append(reply, "s", SMBPOLICY_VERSION);
-	return -ENOENT;
-}
+/* Property getters: one per row of the vtable below. */
+#define PROPERTY_GETTER(fn, type, expr)                                                        \
+	static int fn(sd_bus *bus _unused_, const char *path _unused_,                         \
+		      const char *interface _unused_, const char *property _unused_,           \
+		      sd_bus_message *reply, void *userdata, sd_bus_error *error _unused_) {   \
+		const Context *c _unused_ = userdata;                                          \
+		return sd_bus_message_append(reply, type, expr);                               \
+	}
+static const char *or_empty(const char *s) { return s ? s : ""; }
+PROPERTY_GETTER(get_host, "s", engine_host(c->engine))
+PROPERTY_GETTER(get_policy, "s", or_empty(engine_policy_name(c->engine)))
+PROPERTY_GETTER(get_version, "s", or_empty(engine_policy_version(c->engine)))
+PROPERTY_GETTER(get_last_applied, "t", (uint64_t)c->last_applied_usec)
+PROPERTY_GETTER(get_mode, "s", mode_name(c))
+PROPERTY_GETTER(get_compliant, "b", (int)c->compliant)
+PROPERTY_GETTER(get_agent_version, "s", SMBPOLICY_VERSION)
 
-#define REPORT_OUT SD_BUS_PARAM(report)
 static const sd_bus_vtable agent_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Host", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Policy", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("LastApplied", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Mode", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Compliant", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("AgentVersion", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Host", "s", get_host, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Policy", "s", get_policy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Version", "s", get_version, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("LastApplied", "t", get_last_applied, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Mode", "s", get_mode, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Compliant", "b", get_compliant, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("AgentVersion", "s", get_agent_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_METHOD_WITH_ARGS("Refresh", SD_BUS_NO_ARGS, SD_BUS_RESULT("b", compliant),
 				method_refresh, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Plan", SD_BUS_NO_ARGS, SD_BUS_RESULT(REPORT_BUS_SIGNATURE, report),
