@@ -140,13 +140,17 @@ int users_parse(char *text, size_t len, bool wipe, const char *file, DiagList *d
 		if (n > 0 && text[pos + n - 1] == '\r')
 			n--;
 		lineno++;
-		char *line = strndup(text + pos, n);
-		pos = end + 1;
+		/* n + 1 bytes whatever the content: the line is wiped over its
+		 * full length below, NUL bytes included */
+		char *line = malloc(n + 1);
 		if (!line) {
 			r = -ENOMEM;
 			break;
 		}
-		if (strlen(line) != n) {
+		memcpy(line, text + pos, n);
+		line[n] = 0;
+		pos = end + 1;
+		if (memchr(line, 0, n)) {
 			diag_add(diags, file, lineno, NULL, "NUL byte in line");
 			bad = true;
 		} else {
