@@ -14,6 +14,8 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 #include "audit_tally.h"
 #include "auditdb.h"
 #include "catalog.h"
@@ -37,6 +39,8 @@ int audit_change_parse(const Catalog *c, const char *arg, AuditChange *ret, Diag
 void audit_change_clear(AuditChange *ch);
 /* Does the table know how to predict this setting's impact? */
 bool audit_impact_known(const char *setting_id);
+/* Is this event kind evidence for any rule? (fast skip for scans) */
+bool audit_impact_event_relevant(int event_id);
 
 /* The reason when rec shows a peer that setting=value would break (and
  * its role), else NULL.  *ret_undecided (may be NULL) is set when rec is
@@ -44,6 +48,18 @@ bool audit_impact_known(const char *setting_id);
  * session event without "auth" for client.ntlm.block). */
 const char *audit_impact_match(const CatalogSetting *s, const char *value,
 			       const AuditRecord *rec, AuditPeerRole *ret_role, bool *ret_undecided);
+
+/* The rules that apply to one setting=value, found once (compliance
+ * checks every event of a host against each of its settings). */
+typedef struct AuditImpactRuleSet {
+	unsigned char idx[8];
+	size_t n;
+	uint64_t kinds; /* bit i: the rules look at audit_kinds()[i] */
+	int want;       /* the value's position in the setting's enum (-1: none) */
+} AuditImpactRuleSet;
+size_t audit_impact_rules_for(const CatalogSetting *s, const char *value, AuditImpactRuleSet *ret);
+const char *audit_impact_match_set(const AuditImpactRuleSet *set, const CatalogSetting *s,
+				   const char *value, const AuditRecord *rec);
 
 typedef struct AuditImpactRow {
 	size_t change;       /* index into the changes given */

@@ -127,9 +127,12 @@ int audit_report_csv(const AuditReport *r, char **ret);
 typedef struct AuditCompliance AuditCompliance;
 /* Load the agent's actual state from db for the hosts the filter keeps. */
 int audit_compliance_new(AuditDb *db, const Catalog *catalog, AuditCompliance **ret);
-/* Feed one event (observed evidence); events older than the host's
- * read-back are ignored. */
-int audit_compliance_observe(AuditCompliance *c, const AuditRecord *rec);
+/* The host's compliance state (NULL: no read-back), looked up once per
+ * host by the caller. */
+void *audit_compliance_find(AuditCompliance *c, const char *host);
+/* Feed one event of that host (observed evidence); events older than the
+ * host's read-back are ignored. */
+int audit_compliance_observe(AuditCompliance *c, void *host, const AuditRecord *rec);
 /* Fill host->settings and host->verdict for host->host. */
 int audit_compliance_host(AuditCompliance *c, AuditHostResult *host);
 /* Every host with actual state (for hosts that have no events). */

@@ -146,7 +146,7 @@ static int auditdb_step_done(AuditDb *db, sqlite3_stmt *st) {
 
 /* Strings that need no escaping (printable ASCII but " and \) are copied
  * as they are: the common case, and the ingest hot path. */
-static void json_string_fast(StrBuf *b, const char *s) {
+void audit_json_string(StrBuf *b, const char *s) {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
 		p++;
@@ -164,9 +164,9 @@ void auditdb_fields_json(StrBuf *b, const AuditField *fields, size_t n) {
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			strbuf_append_len(b, ",", 1);
-		json_string_fast(b, fields[i].name);
+		audit_json_string(b, fields[i].name);
 		strbuf_append_len(b, ":", 1);
-		json_string_fast(b, fields[i].value ? fields[i].value : "");
+		audit_json_string(b, fields[i].value ? fields[i].value : "");
 	}
 	strbuf_append_len(b, "}", 1);
 }

@@ -92,5 +92,8 @@ typedef int (*AuditActualFn)(const char *host, unsigned long long time_usec,
 			     const AuditActual *row, void *userdata);
 int auditdb_foreach_actual(AuditDb *db, AuditActualFn fn, void *userdata);
 
+/* A JSON string literal: strings that need no escaping are copied at once,
+ * the rest go through strbuf_json_string (lib/strbuf, the one escaper). */
+void audit_json_string(StrBuf *b, const char *s);
 /* Fields of a record as one JSON object (the stored form). */
 void auditdb_fields_json(StrBuf *b, const AuditField *fields, size_t n);

@@ -40,6 +40,7 @@ static AuditVerdict status_verdict(const char *status) {
 typedef struct CSetting {
 	char *setting;
 	const CatalogSetting *cs; /* NULL when the catalog does not know it */
+	AuditImpactRuleSet rules; /* events that can contradict desired */
 	char *desired;
 	char *actual;
 	AuditVerdict readback;
@@ -53,11 +54,15 @@ typedef struct CHost {
 	unsigned long long actual_usec;
 	CSetting *settings;
 	size_t n;
+	bool judged; /* some setting has impact rules (events can contradict it) */
 } CHost;
 
 struct AuditCompliance {
 	const Catalog *catalog;
 	AuditTally hosts; /* key host, data CHost */
+	bool relevant[64];   /* by position in the kinds table */
+	const AuditKind *kinds;
+	size_t n_kinds;
 };
 
 static int load_row(const char *host, unsigned long long time_usec, const AuditActual *row,
@@ -85,6 +90,9 @@ static int load_row(const char *host, unsigned long long time_usec, const AuditA
 				.cs = c->catalog ? catalog_find(c->catalog, row->setting) : NULL};
 		if (!s->setting || !s->desired || !s->actual)
 			return -ENOMEM;
+		if (s->cs)
+			audit_impact_rules_for(s->cs, s->desired, &s->rules);
+		h->judged |= s->rules.n > 0;
 	}
 	AuditVerdict v = status_verdict(row->status);
 	/* Worst wins: not compliant > compliant > unknown. */
@@ -100,6 +108,9 @@ int audit_compliance_new(AuditDb *db, const Catalog *catalog, AuditCompliance **
 	if (!c)
 		return -ENOMEM;
 	c->catalog = catalog;
+	c->kinds = audit_kinds(&c->n_kinds);
+	for (size_t i = 0; i < c->n_kinds && i < ELEMENTSOF(c->relevant); i++)
+		c->relevant[i] = audit_impact_event_relevant((int)c->kinds[i].id);
 	int r = auditdb_foreach_actual(db, load_row, c);
 	if (r < 0)
 		return r;
@@ -107,16 +118,25 @@ int audit_compliance_new(AuditDb *db, const Catalog *catalog, AuditCompliance **
 	return 0;
 }
 
-int audit_compliance_observe(AuditCompliance *c, const AuditRecord *rec) {
-	AuditTallyEntry *e = c->hosts.n ? audit_tally_find(&c->hosts, rec->host) : NULL;
-	if (!e)
+void *audit_compliance_find(AuditCompliance *c, const char *host) {
+	AuditTallyEntry *e = c && c->hosts.n ? audit_tally_find(&c->hosts, host) : NULL;
+	return e ? e->data : NULL;
+}
+
+int audit_compliance_observe(AuditCompliance *c, void *host, const AuditRecord *rec) {
+	CHost *h = host;
+	if (!h || !h->judged || rec->time_usec < h->actual_usec)
 		return 0;
-	CHost *h = e->data;
-	if (rec->time_usec < h->actual_usec)
+	const AuditKind *k = audit_kind_by_id((AuditEventId)rec->event_id);
+	size_t ki = k ? (size_t)(k - c->kinds) : 0;
+	if (!k || ki >= ELEMENTSOF(c->relevant) || !c->relevant[ki])
 		return 0;
+	uint64_t bit = 1ULL << ki;
 	for (size_t i = 0; i < h->n; i++) {
 		CSetting *s = &h->settings[i];
-		const char *why = s->cs ? audit_impact_match(s->cs, s->desired, rec, NULL, NULL) : NULL;
+		const char *why = s->rules.kinds & bit
+					  ? audit_impact_match_set(&s->rules, s->cs, s->desired, rec)
+					  : NULL;
 		if (!why)
 			continue;
 		s->contradictions++;

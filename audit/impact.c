@@ -116,9 +116,16 @@ const char *audit_peer_address(const char *peer, char *buf, size_t len) {
 
 const char *audit_record_field(const AuditRecord *r, const char *name) {
 	for (size_t i = 0; i < r->n_fields; i++)
-		if (streq(r->fields[i].name, name))
+		if (r->fields[i].name[0] == name[0] && streq(r->fields[i].name, name))
 			return r->fields[i].value;
 	return NULL;
+}
+
+bool audit_impact_event_relevant(int event_id) {
+	for (size_t i = 0; i < ELEMENTSOF(impact_rules); i++)
+		if ((int)impact_rules[i].event == event_id)
+			return true;
+	return false;
 }
 
 bool audit_impact_known(const char *setting_id) {
@@ -128,10 +135,11 @@ bool audit_impact_known(const char *setting_id) {
 	return false;
 }
 
+/* want: the new value's enum position when known (< 0: look it up). */
 static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const char *value,
-			const AuditRecord *rec) {
+			int want, const AuditRecord *rec) {
 	const char *f = rule->field ? audit_record_field(rec, rule->field) : NULL;
-	int have, want;
+	int have;
 	switch (rule->test) {
 	case IMPACT_ANY:
 		return true;
@@ -148,31 +156,75 @@ static bool impact_test(const ImpactRule *rule, const CatalogSetting *s, const c
 		return false;
 	case IMPACT_FIELD_BELOW:
 	case IMPACT_FIELD_ABOVE:
-		if (!f || (have = catalog_enum_index(s, f)) < 0 || (want = catalog_enum_index(s, value)) < 0)
+		if (want < 0)
+			want = catalog_enum_index(s, value);
+		if (!f || want < 0 || (have = catalog_enum_index(s, f)) < 0)
 			return false;
 		return rule->test == IMPACT_FIELD_BELOW ? have < want : have > want;
 	}
 	return false;
 }
 
+/* Does rule decide rec (NULL: no), noting a missing deciding field. */
+static const char *impact_apply(const ImpactRule *rule, const CatalogSetting *s, const char *value,
+				int want, const AuditRecord *rec, AuditPeerRole *ret_role,
+				bool *ret_undecided) {
+	if ((int)rule->event != rec->event_id)
+		return NULL;
+	if (!impact_test(rule, s, value, want, rec)) {
+		/* The event kind is evidence but lacks the field that decides:
+		 * the producer did not say. */
+		if (ret_undecided && rule->field && rule->test != IMPACT_FIELD_MISSING &&
+		    !audit_record_field(rec, rule->field))
+			*ret_undecided = true;
+		return NULL;
+	}
+	if (ret_role)
+		*ret_role = rule->breaks;
+	return rule->why;
+}
+
+static bool impact_rule_applies(const ImpactRule *rule, const CatalogSetting *s, const char *value) {
+	return streq(rule->setting, s->id) && (!rule->value || streq(rule->value, value));
+}
+
 const char *audit_impact_match(const CatalogSetting *s, const char *value,
 			       const AuditRecord *rec, AuditPeerRole *ret_role, bool *ret_undecided) {
 	for (size_t i = 0; i < ELEMENTSOF(impact_rules); i++) {
 		const ImpactRule *rule = &impact_rules[i];
-		if ((int)rule->event != rec->event_id || !streq(rule->setting, s->id) ||
-		    (rule->value && !streq(rule->value, value)))
+		if ((int)rule->event != rec->event_id || !impact_rule_applies(rule, s, value))
 			continue;
-		if (!impact_test(rule, s, value, rec)) {
-			/* The event kind is evidence but lacks the field that
-			 * decides: the producer did not say. */
-			if (ret_undecided && rule->field && rule->test != IMPACT_FIELD_MISSING &&
-			    !audit_record_field(rec, rule->field))
-				*ret_undecided = true;
+		const char *why = impact_apply(rule, s, value, -1, rec, ret_role, ret_undecided);
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+size_t audit_impact_rules_for(const CatalogSetting *s, const char *value, AuditImpactRuleSet *ret) {
+	size_t n_kinds;
+	const AuditKind *kinds = audit_kinds(&n_kinds);
+	*ret = (AuditImpactRuleSet){0};
+	for (size_t i = 0; i < ELEMENTSOF(impact_rules) && ret->n < ELEMENTSOF(ret->idx); i++) {
+		if (!impact_rule_applies(&impact_rules[i], s, value))
 			continue;
-		}
-		if (ret_role)
-			*ret_role = rule->breaks;
-		return rule->why;
+		ret->want = s->enum_values ? catalog_enum_index(s, value) : -1;
+		ret->idx[ret->n++] = (unsigned char)i;
+		const AuditKind *k = audit_kind_by_id(impact_rules[i].event);
+		size_t ki = k ? (size_t)(k - kinds) : 64;
+		if (ki < 64)
+			ret->kinds |= 1ULL << ki;
+	}
+	return ret->n;
+}
+
+const char *audit_impact_match_set(const AuditImpactRuleSet *set, const CatalogSetting *s,
+				   const char *value, const AuditRecord *rec) {
+	for (size_t i = 0; i < set->n; i++) {
+		const char *why = impact_apply(&impact_rules[set->idx[i]], s, value, set->want, rec, NULL,
+					       NULL);
+		if (why)
+			return why;
 	}
 	return NULL;
 }

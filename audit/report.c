@@ -87,6 +87,7 @@ const char *audit_verdict_to_string(AuditVerdict v) {
 /* Per-host counters while scanning (tally entry data). */
 typedef struct HostScan {
 	unsigned long long events, warnings, unprotected, last_usec;
+	void *compliance; /* the host's compliance state, found once */
 } HostScan;
 
 typedef struct Build {
@@ -135,6 +136,7 @@ static AuditTallyEntry *build_host(Build *b, const char *host, int *ret_r) {
 			return NULL;
 		}
 		e->count = 0;
+		((HostScan *)e->data)->compliance = audit_compliance_find(b->compliance, host);
 	}
 	b->last_host = e->key;
 	b->last_entry = e;
@@ -206,7 +208,7 @@ static int build_visit(const AuditRecord *rec, void *userdata) {
 			return -ENOMEM;
 		hs->unprotected += sec <= AUDIT_SEC_CLIENT_NO_ENCRYPTION;
 	}
-	return b->compliance ? audit_compliance_observe(b->compliance, rec) : 0;
+	return hs->compliance ? audit_compliance_observe(b->compliance, hs->compliance, rec) : 0;
 }
 
 static int verdict_rank(AuditVerdict v) {

@@ -9,6 +9,7 @@
  * Must never: leave out a host or setting the model has (no truncation).
  */
 #include "audit_report.h"
+#include "auditdb.h"
 #include "strbuf.h"
 
 #define REPORT_SCHEMA_ID "urn:smbpolicy:report:1"
@@ -19,20 +20,20 @@ static void json_time(StrBuf *b, unsigned long long usec) {
 		strbuf_append(b, "null");
 		return;
 	}
-	strbuf_json_string(b, audit_format_time(usec, buf, sizeof buf));
+	audit_json_string(b, audit_format_time(usec, buf, sizeof buf));
 }
 
 static void json_key(StrBuf *b, const char *key, bool comma) {
 	if (comma)
 		strbuf_append(b, ",");
-	strbuf_json_string(b, key);
+	audit_json_string(b, key);
 	strbuf_append(b, ":");
 }
 
 static void json_str(StrBuf *b, const char *key, const char *v, bool comma) {
 	json_key(b, key, comma);
 	if (v)
-		strbuf_json_string(b, v);
+		audit_json_string(b, v);
 	else
 		strbuf_append(b, "null");
 }
