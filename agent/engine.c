@@ -232,14 +232,13 @@ static void engine_plugin_log(void *userdata, PluginLogLevel level, const char *
 	}
 }
 
-static int remember_paths(Engine *e, const SmbpolicyPlugin *p, const PluginPlan *plan,
-			  char ***paths, char ***owners) {
+static int remember_paths(const SmbpolicyPlugin *p, const PluginPlan *plan, char ***paths,
+			  char ***owners) {
 	for (size_t i = 0; i < plan->n_files; i++)
 		if (!strv_contains(*paths, plan->files[i].path) &&
 		    (strv_push_dup(paths, plan->files[i].path) < 0 ||
 		     strv_push_dup(owners, p->name) < 0))
 			return -ENOMEM;
-	(void)e;
 	return 0;
 }
 
@@ -416,7 +415,7 @@ static int run_plugin(Engine *e, ReportKind kind, const SmbpolicyPlugin *p,
 		plan_freep_for(p, &plan);
 		return fail_plugin(e, rep, p, "plan failed", r < 0 ? r : -EIO);
 	}
-	if (remember_paths(e, p, plan, paths, owners) < 0) {
+	if (remember_paths(p, plan, paths, owners) < 0) {
 		plan_freep_for(p, &plan);
 		return -ENOMEM;
 	}

@@ -280,7 +280,7 @@ static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) 
 	uint64_t now;
 	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
 		(void)sd_event_source_set_time(s, now + c->interval_usec);
-	return sd_event_source_set_enabled(s, SD_EVENT_ON);
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
 static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo *si _unused_,
