@@ -418,6 +418,11 @@ int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *us
 int auditdb_set_actual_host(AuditDb *db, const char *host, unsigned long long time_usec,
 			    const AuditActual *rows, size_t n) {
 	sqlite3_stmt *del = db->stmt[Q_ACTUAL_DEL], *add = db->stmt[Q_ACTUAL_ADD];
+	/* Its own transaction unless the caller has one: the host's rows are
+	 * replaced whole or not at all. */
+	bool own = sqlite3_get_autocommit(db->db);
+	if (own && auditdb_begin(db) < 0)
+		return -EIO;
 	sqlite3_bind_text(del, 1, host, -1, SQLITE_STATIC);
 	int r = auditdb_step_done(db, del);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
@@ -430,6 +435,10 @@ int auditdb_set_actual_host(AuditDb *db, const char *host, unsigned long long ti
 		sqlite3_bind_text(add, 7, rows[i].status ? rows[i].status : "", -1, SQLITE_STATIC);
 		r = auditdb_step_done(db, add);
 	}
+	if (own && r >= 0 && auditdb_commit(db) < 0)
+		r = -EIO;
+	if (own && r < 0)
+		auditdb_rollback(db);
 	return r;
 }
 

@@ -78,7 +78,8 @@ int auditdb_foreach(AuditDb *db, const AuditQuery *q, AuditRecordFn fn, void *us
 int auditdb_count(AuditDb *db, uint64_t *ret);
 
 /* Actual state, as the agent read it back: one row per host, setting and
- * plugin.  auditdb_set_actual_host replaces all rows of the host. */
+ * plugin.  auditdb_set_actual_host replaces all rows of the host, in one
+ * transaction (its own, unless the caller's is open). */
 typedef struct AuditActual {
 	const char *setting;
 	const char *plugin;
