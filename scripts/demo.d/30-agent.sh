@@ -6,7 +6,8 @@
 # $DEMO/root (an admin's smb.conf there gets one include line); runs
 # `smbpolicy apply` and `smbpolicy status` over D-Bus, shows the agent's
 # properties, then edits a managed file behind its back and shows the drift
-# being detected and remediated.  Pids go to $DEMO/pids.
+# being detected and remediated.  It collects smbrefd's audit events (part
+# 20) into $DEMO/audit.db.  Pids go to $DEMO/pids.
 # Needs: $BIN, $TOP, $DEMO, $PLUGIN_DIR (set by scripts/demo).
 set -euo pipefail
 sp() { echo "\$ smbpolicy $*"; "$BIN/smbpolicy" "$@"; }
@@ -56,8 +57,12 @@ echo
 # Its own network namespace: the nftables plugin changes that namespace's
 # firewall, not this machine's.
 echo "\$ unshare -n smbpolicyd --bus \$SMBPOLICY_BUS --root $root --policy $policy &"
+# The agent also collects smbrefd's audit events (part 20) into the demo's
+# audit DB, which part 90 reports on.
+audit=()
+[ -f "$DEMO/endpoint/audit.json" ] && audit=(--audit-log "$DEMO/endpoint/audit.json")
 unshare -n "$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" \
-	--interval 60 >"$DEMO/agent/smbpolicyd.log" 2>&1 &
+	--audit-db "$DEMO/audit.db" "${audit[@]}" --interval 60 >"$DEMO/agent/smbpolicyd.log" 2>&1 &
 echo $! >>"$DEMO/pids"
 for _ in $(seq 100); do
 	busctl --address="$bus" status org.smbpolicy.Agent1 >/dev/null 2>&1 && break
@@ -71,6 +76,10 @@ sp status || true
 echo "\$ busctl get-property org.smbpolicy.Agent1 ... Policy Version Mode Compliant"
 busctl --address="$bus" get-property org.smbpolicy.Agent1 /org/smbpolicy/Agent1 \
 	org.smbpolicy.Agent1 Policy Version Mode Compliant
+
+echo "\$ busctl call org.smbpolicy.Agent1 ... ListAuditEvents tu 0 0   # collected from smbrefd"
+busctl --address="$bus" call org.smbpolicy.Agent1 /org/smbpolicy/Agent1 org.smbpolicy.Agent1 \
+	ListAuditEvents tu 0 0 | cut -c1-300
 
 conf=$root/etc/samba/smbpolicy.conf
 if [ -f "$conf" ]; then
