@@ -492,8 +492,9 @@ static int server_finish(SpnegoServer *s, const RespToken *t, uint8_t **ret, siz
 		if (r < 0)
 			return r;
 		send_mic = true;
-	} else if (s->mic_required && ns)
-		return -EACCES;
+	} else if (s->mic_required && ntlm_server_info(s->ntlm)->has_session_key)
+		return -EACCES; /* also without extended session security: no
+				 * way to check the list, so no downgrade */
 	r = build_resp(NEG_ACCEPT_COMPLETED, NULL, 0, NULL, 0, send_mic ? mic : NULL, sizeof mic,
 		       ret, ret_len);
 	return r < 0 ? r : 0;

@@ -17,6 +17,7 @@
 #include "../../endpoint/asn1.c"
 #include "../../endpoint/spnego.c"
 #include "crypto.h"
+#include "smb2_pdu.h"
 #include "scratch_peer.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t max) {
@@ -356,6 +357,37 @@ static void test_kerberos_first(void **state) {
 						     it.mech_types_len, rt.mic, rt.mic_len),
 				 0);
 	}
+}
+
+/* Kerberos-first client, NTLM without extended session security (so no
+ * NTLM signing key for a mechListMIC): still refused without the MIC, so
+ * stripping the flag cannot downgrade the negotiation unnoticed. */
+static void test_request_mic_without_ess(void **state) {
+	(void)state;
+	_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
+	_cleanup_(ntlm_client_freep) NtlmClient *c = NULL;
+	assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
+	assert_int_equal(ntlm_client_new(&alice, &c), 0);
+	size_t init_len;
+	_cleanup_free_ uint8_t *init = krb_first_init(&init_len);
+	_cleanup_free_ uint8_t *r1 = NULL, *neg = NULL, *t2 = NULL, *r2 = NULL, *auth = NULL,
+			       *t3 = NULL, *r3 = NULL;
+	size_t r1_len, neg_len, t2_len, r2_len, auth_len, t3_len, r3_len;
+	assert_int_equal(spnego_server_step(s, init, init_len, &r1, &r1_len), SPNEGO_CONTINUE);
+	assert_int_equal(ntlm_client_negotiate(c, &neg, &neg_len), 0);
+	uint32_t flags = smb2_le32(neg + 12) & ~(uint32_t)NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY;
+	smb2_put32(neg + 12, flags);
+	assert_int_equal(build_resp(-1, NULL, 0, neg, neg_len, NULL, 0, &t2, &t2_len), 0);
+	assert_int_equal(spnego_server_step(s, t2, t2_len, &r2, &r2_len), SPNEGO_CONTINUE);
+	RespToken rt;
+	assert_int_equal(parse_resp(r2, r2_len, &rt), 0);
+	assert_false(smb2_le32(rt.response_token + 20) & NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY);
+	assert_int_equal(ntlm_client_authenticate(c, rt.response_token, rt.response_token_len, &auth,
+						  &auth_len),
+			 0);
+	assert_null(ntlm_client_session(c));
+	assert_int_equal(build_resp(-1, NULL, 0, auth, auth_len, NULL, 0, &t3, &t3_len), 0);
+	assert_int_equal(spnego_server_step(s, t3, t3_len, &r3, &r3_len), -EACCES);
 }
 
 static void test_no_ntlm_offered(void **state) {
@@ -784,6 +816,7 @@ int main(void) {
 		cmocka_unit_test(test_guest_and_anonymous),
 		cmocka_unit_test(test_raw_ntlmssp),
 		cmocka_unit_test(test_kerberos_first),
+		cmocka_unit_test(test_request_mic_without_ess),
 		cmocka_unit_test(test_no_ntlm_offered),
 		cmocka_unit_test(test_server_malformed),
 		cmocka_unit_test(test_resp_malformed),
