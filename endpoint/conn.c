@@ -126,8 +126,8 @@ int conn_send_encrypted(Conn *c, Session *s, uint8_t *data, size_t off, size_t l
 	CryptoPool *pool = c->worker->server->crypto_pool;
 	unsigned k = c->worker->next_pool_thread++ % crypto_pool_size(pool);
 	if (!s->pool_enc[k]) {
-		int r = smb3_cipher_new(s->keys.cipher, s->keys.encrypt_key, s->keys.cipher_key_len,
-					&s->pool_enc[k]);
+		/* a copy shares s->enc's nonce sequence: no nonce is used twice */
+		int r = smb3_cipher_dup(s->enc, &s->pool_enc[k]);
 		if (r < 0) {
 			free(data);
 			return r;

@@ -156,7 +156,7 @@ static int session_established(Smb2Request *r, const Smb2SessionSetupReq *q, con
 	} else {
 		uint16_t cipher = session_cipher(c);
 		int k = smb2_crypto_derive_keys(&s->keys, c->dialect, c->sign_alg, cipher, true,
-						info->session_key, NTLM_SESSION_KEY_SIZE, s->preauth);
+						info->session_key, info->session_key_len, s->preauth);
 		if (k < 0)
 			return k;
 		s->has_keys = true;
