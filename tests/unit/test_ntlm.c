@@ -520,6 +520,7 @@ static void test_challenge_contents(void **state) {
 	_cleanup_free_ uint8_t *chal2 = NULL;
 	size_t chal2_len;
 	_cleanup_(ntlm_server_freep) NtlmServer *s2 = challenged_server(&cfg, &chal2, &chal2_len);
+	assert_memory_not_equal(s->challenge, s2->challenge, 8);
 	assert_memory_not_equal(chal + CHAL_CHALLENGE, chal2 + CHAL_CHALLENGE, 8);
 	/* once only */
 	uint8_t *again;

@@ -436,11 +436,11 @@ static void test_server_malformed(void **state) {
 		"600806062B0601050502",               /* no NegotiationToken */
 		"600A06062B0601050503A000",           /* wrong mech OID */
 		"600C06062B0601050502A0023000",       /* no mechTypes */
-		"6010" "06062B0601050502" "A006" "3004" "A0023000", /* empty list is ok... */
+		"601006062B0601050502A0063004A0023000", /* empty list: well formed */
 		"1F00",                               /* high tag number */
 		"A100",                               /* resp where init expected */
-		"604806062B0601050502A03E303CA00E300C060A2B06010401823702020AA22A04284E544C4D5353500001"
-		"000000978208E200000000000000000000000000000000060380250000", /* truncated */
+		("604806062B0601050502A03E303CA00E300C060A2B06010401823702020AA22A04284E544C4D5353500001"
+		 "000000978208E200000000000000000000000000000000060380250000"), /* truncated */
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		uint8_t buf[256];
