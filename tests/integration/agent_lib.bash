@@ -6,7 +6,8 @@
 # start_agent ARGS... (sets AGENT_PID, waits for the bus name), wait_log, bus_call
 # METHOD [SIG ARGS...], as_nobody CMD..., AGENT_POLICY (strict.xml).
 # The bus config is like the system bus (deny by default) and includes the
-# shipped dist/dbus/org.smbpolicy.Agent1.conf, so that file is what is tested.
+# shipped dist/dbus/org.smbpolicy.Agent1.conf, so that file is what is tested
+# (BUS_EXTRA_CONF: more config lines, e.g. another service's <include>).
 AGENT_POLICY=$TOP/schema/policies/strict.xml
 AGENT_NAME=org.smbpolicy.Agent1
 AGENT_PATH=/org/smbpolicy/Agent1
@@ -41,6 +42,7 @@ start_bus() {
     <allow send_type="method_call" send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
   </policy>
   <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
+  ${BUS_EXTRA_CONF:-}
 </busconfig>
 CONF
 	local out
