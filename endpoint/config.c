@@ -43,6 +43,26 @@ static int parse_uint(char *const *v, void *field) {
 	return 0;
 }
 
+static int parse_string(char *const *v, void *field) {
+	char *copy = strdup(v[0] ? v[0] : "");
+	if (!copy || (v[0] && v[1])) {
+		free(copy);
+		return -EINVAL;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+static int parse_strv(char *const *v, void *field) {
+	char **copy = strv_copy(v);
+	if (!copy)
+		return -ENOMEM;
+	strv_free(*(char ***)field);
+	*(char ***)field = copy;
+	return 0;
+}
+
 static int parse_dialect(char *const *v, void *field) {
 	if (!v[0] || v[1])
 		return -EINVAL;
@@ -93,6 +113,13 @@ static const struct {
 	{ "server.audit.client-no-encryption", offsetof(Config, audit_client_no_encryption), parse_bool },
 	{ "server.transport.tcp.enabled", offsetof(Config, tcp_enabled), parse_bool },
 	{ "server.transport.tcp.port", offsetof(Config, tcp_port), parse_uint },
+	{ "server.transport.quic.enabled", offsetof(Config, quic_enabled), parse_bool },
+	{ "server.transport.quic.port", offsetof(Config, quic_port), parse_uint },
+	{ "server.quic.certificate", offsetof(Config, quic_certificate), parse_string },
+	{ "server.quic.key", offsetof(Config, quic_key), parse_string },
+	{ "server.quic.client-access.required", offsetof(Config, quic_client_access_required), parse_bool },
+	{ "server.quic.client-access.allow", offsetof(Config, quic_allow), parse_strv },
+	{ "server.quic.client-access.block", offsetof(Config, quic_block), parse_strv },
 };
 
 Config *config_ref(Config *c) {
@@ -104,6 +131,10 @@ Config *config_ref(Config *c) {
 Config *config_unref(Config *c) {
 	if (c && atomic_fetch_sub(&c->refcount, 1) == 1) {
 		free(c->policy_name);
+		free(c->quic_certificate);
+		free(c->quic_key);
+		strv_free(c->quic_allow);
+		strv_free(c->quic_block);
 		free(c);
 	}
 	return NULL;

@@ -50,6 +50,12 @@ typedef struct Config {
 	bool audit_client_no_encryption;
 	bool tcp_enabled;
 	unsigned tcp_port;
+	/* SMB over QUIC (transport_quic.c, quic_access.c) */
+	bool quic_enabled;
+	unsigned quic_port;
+	char *quic_certificate, *quic_key; /* PEM paths, "" when unset */
+	bool quic_client_access_required;
+	char **quic_allow, **quic_block; /* cert ids: sha256:HEX, issuer:DN */
 } Config;
 
 /* Read the resolved policy document at path (policy XSD + catalog checked
@@ -84,6 +90,7 @@ typedef struct Listen {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	char *text;
+	bool quic; /* quic:ADDR:PORT (transport_quic.c) */
 } Listen;
 
 typedef struct Conn Conn;
@@ -120,6 +127,7 @@ struct Worker {
 	sd_event *event;
 	int *listen_fds;
 	size_t n_listen;
+	struct QuicWorker *quic; /* transport_quic.c, NULL without quic listens */
 	int wake_fd; /* eventfd: config changed or stop */
 	atomic_bool stop;
 	Config *config; /* this worker's reference to the current config */

@@ -35,6 +35,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "server.h"
+#include "transport_quic.h"
 
 #define SMBREFD_VERSION "0.1"
 #define MAX_WORKERS 16
@@ -42,10 +43,12 @@
 /* ---- command line ---- */
 
 static int parse_listen(const char *text, Listen *ret) {
-	/* tcp:ADDR:PORT, ADDR an IPv4 address or [IPv6] */
-	if (!startswith(text, "tcp:"))
+	/* tcp:ADDR:PORT or quic:ADDR:PORT, ADDR an IPv4 address or [IPv6] */
+	const char *a = text + 4;
+	bool quic = transport_quic_is_listen(text, &a);
+	if (!quic && !startswith(text, "tcp:"))
 		return -EPROTONOSUPPORT;
-	const char *a = text + 4, *colon = strrchr(a, ':');
+	const char *colon = strrchr(a, ':');
 	if (!colon)
 		return -EINVAL;
 	long long port;
@@ -54,7 +57,7 @@ static int parse_listen(const char *text, Listen *ret) {
 	_cleanup_free_ char *host = strndup(a, (size_t)(colon - a));
 	if (!host)
 		return -ENOMEM;
-	Listen l = {};
+	Listen l = { .quic = quic };
 	size_t hl = strlen(host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		host[hl - 1] = 0;
@@ -107,7 +110,7 @@ static void help(void) {
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
-	       "  --listen SPEC     tcp:ADDR:PORT (IPv6 as [ADDR]); repeatable\n"
+	       "  --listen SPEC     tcp:ADDR:PORT or quic:ADDR:PORT (IPv6 as [ADDR]); repeatable\n"
 	       "  --share NAME=DIR  export DIR as NAME; repeatable\n"
 	       "  --users FILE      user:password or user:nt:HASH lines\n"
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
@@ -208,7 +211,9 @@ static int worker_init(Server *s, Worker *w, unsigned index) {
 	if (!w->listen_fds)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_listens; i++) {
-		r = transport_tcp_listen(&s->listens[i], &w->listen_fds[i]);
+		if (s->listens[i].quic)
+			continue; /* transport_quic_attach */
+		r = transport_tcp_listen(&s->listens[i], &w->listen_fds[w->n_listen]);
 		if (r < 0) {
 			fprintf(stderr, "smbrefd: listen %s: %s\n", s->listens[i].text, strerror(-r));
 			return r;
@@ -228,10 +233,14 @@ static int worker_init(Server *s, Worker *w, unsigned index) {
 	r = sd_event_add_io(w->event, NULL, w->wake_fd, EPOLLIN, worker_on_wake, w);
 	if (r < 0)
 		return r;
+	r = transport_quic_attach(w);
+	if (r < 0)
+		return r;
 	return transport_tcp_attach(w);
 }
 
 static void worker_done(Worker *w) {
+	transport_quic_detach(w);
 	for (size_t i = 0; i < w->n_listen; i++)
 		close(w->listen_fds[i]);
 	free(w->listen_fds);
@@ -342,7 +351,7 @@ static int server_init(Server *s, const Args *a) {
 		r = parse_listen(a->listens[i], &s->listens[i]);
 		if (r < 0) {
 			fprintf(stderr, "smbrefd: --listen %s: %s\n", a->listens[i],
-				r == -EPROTONOSUPPORT ? "transport not supported (tcp:ADDR:PORT)" : strerror(-r));
+				r == -EPROTONOSUPPORT ? "transport not supported (tcp:ADDR:PORT, quic:ADDR:PORT)" : strerror(-r));
 			return -EINVAL;
 		}
 	}
