@@ -1,0 +1,803 @@
+/*
+ * transport_quic.c - SMB over QUIC server (ngtcp2 0.12.1 + GnuTLS, TLS 1.3,
+ * ALPN "smb"), on the worker's sd-event loop.
+ *
+ * Per worker: one non-blocking UDP socket per `--listen quic:` address,
+ * one GnuTLS credential (server.quic.certificate / .key, checked by
+ * quic_access_check_server_cert) and the list of QuicConns.  A datagram is
+ * routed by its destination connection id (the ids this server issued, or
+ * the client's original one while Initials repeat); an unknown id may start
+ * a connection (ngtcp2_accept) when QUIC is enabled and the worker is under
+ * QUIC_MAX_CONNS.  Each QuicConn has one timer (ngtcp2_conn_get_expiry:
+ * retransmission, ACK delay, idle timeout of 30 s).
+ *
+ * Stream 0 (the client's first bidirectional stream) carries the same
+ * 4-byte-framed SMB2 messages as TCP ([MS-SMB2] 2.1): once the handshake is
+ * complete, a socketpair connects it to a Conn (conn.c), which reads and
+ * writes its end exactly like a TCP socket.  Bytes from the Conn stay in
+ * TxChunks until the peer acknowledges them (ngtcp2 keeps pointers to them
+ * for retransmission, so a chunk never moves); bytes to the Conn wait in rx
+ * and QUIC flow control is extended only for what the Conn took.
+ *
+ * Client access control (server.quic.client-access.required): the client
+ * must send a certificate (GNUTLS_CERT_REQUIRE; none: alert 116) that
+ * quic_access_decide() allows in GnuTLS's verify callback; a refusal fails
+ * the handshake (GNUTLS_E_CERTIFICATE_ERROR: alert 42) before any stream
+ * data is taken.  Events: 3007/3008/3009 for the decision, 1913 for each
+ * established connection.
+ *
+ * Invariants: a QuicConn is freed only from the top of an event callback,
+ * never inside an ngtcp2 or GnuTLS callback; no Conn exists before the
+ * handshake (and so the access decision) completed.
+ * Must never: block; free a TxChunk before it is acknowledged; accept TLS
+ * below 1.3 or a connection without ALPN "smb".
+ */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "quic_access.h"
+#include "transport_quic.h"
+
+#define QUIC_SCID_LEN 18
+#define QUIC_MAX_CIDS 8
+#define QUIC_MAX_CONNS 1024              /* per worker */
+#define QUIC_IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
+#define QUIC_TX_MAX (4u * 1024u * 1024u) /* unacknowledged bytes from the Conn */
+#define QUIC_TX_CHUNK (64u * 1024u)
+#define QUIC_PKT_MAX 1500
+#define QUIC_PKTS_PER_WRITE 64
+#define QUIC_DGRAMS_PER_READ 64
+#define QUIC_PRIORITY                                                                             \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+	"+AES-128-CCM:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-X25519:+GROUP-SECP384R1:"                \
+	"+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
+
+static const gnutls_datum_t alpn_smb = { (unsigned char *)"smb", 3 };
+
+typedef struct QuicSocket {
+	QuicWorker *qw;
+	int fd;
+	sd_event_source *io;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+} QuicSocket;
+
+typedef struct TxChunk {
+	struct TxChunk *next;
+	uint64_t offset; /* stream offset of data[0] */
+	size_t len;
+	uint8_t data[QUIC_TX_CHUNK];
+} TxChunk;
+
+typedef struct QuicConn {
+	struct QuicConn *prev, *next;
+	QuicWorker *qw;
+	QuicSocket *sock;
+	ngtcp2_conn *conn;
+	ngtcp2_crypto_conn_ref ref;
+	gnutls_session_t tls;
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	char peer[INET6_ADDRSTRLEN + 8];
+	char id[2 * NGTCP2_MAX_CIDLEN + 1]; /* hex of the first server cid */
+	ngtcp2_cid odcid;
+	ngtcp2_cid cids[QUIC_MAX_CIDS];
+	size_t n_cids;
+	sd_event_source *timer;
+
+	int fd; /* our end of the socketpair to the Conn, -1 before the handshake */
+	sd_event_source *io;
+	int64_t stream_id; /* -1 until the client opens its stream */
+	uint8_t *rx;        /* stream -> Conn, not yet written */
+	size_t rx_len, rx_cap;
+	TxChunk *tx_head, *tx_tail, *tx_cur; /* Conn -> stream, until acknowledged */
+	uint64_t tx_end, tx_sent, tx_acked;  /* stream offsets */
+	bool conn_eof; /* the Conn closed its end */
+	bool handshake_done;
+	bool failed;   /* close at the top of the callback */
+	char client_sha256[65];
+	char *client_issuer;
+} QuicConn;
+
+struct QuicWorker {
+	Worker *w;
+	QuicSocket *socks;
+	size_t n_socks;
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+	QuicConn *conns;
+	size_t n_conns;
+	bool warned_limit;
+};
+
+bool transport_quic_is_listen(const char *text, const char **ret_rest) {
+	if (!startswith(text, "quic:"))
+		return false;
+	*ret_rest = text + 5;
+	return true;
+}
+
+static uint64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
+}
+
+static void format_peer(const struct sockaddr_storage *a, char *buf, size_t len) {
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)a;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(s4->sin_port));
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)a;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	}
+}
+
+static Server *qc_server(QuicConn *qc) { return qc->qw->w->server; }
+
+/* ---- teardown ---- */
+
+static void qc_free(QuicConn *qc) {
+	QuicWorker *qw = qc->qw;
+	sd_event_source_disable_unref(qc->timer);
+	sd_event_source_disable_unref(qc->io);
+	if (qc->fd >= 0)
+		close(qc->fd); /* the Conn reads EOF and frees itself */
+	if (qc->conn)
+		ngtcp2_conn_del(qc->conn);
+	if (qc->tls)
+		gnutls_deinit(qc->tls);
+	while (qc->tx_head) {
+		TxChunk *t = qc->tx_head;
+		qc->tx_head = t->next;
+		free(t);
+	}
+	free(qc->rx);
+	free(qc->client_issuer);
+	if (qc->prev)
+		qc->prev->next = qc->next;
+	else
+		qw->conns = qc->next;
+	if (qc->next)
+		qc->next->prev = qc->prev;
+	qw->n_conns--;
+	free(qc);
+}
+
+static void qc_send(QuicConn *qc, const uint8_t *buf, size_t len) {
+	/* EAGAIN or a lost datagram: QUIC's loss recovery resends */
+	(void)sendto(qc->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&qc->remote,
+		     qc->remote_len);
+}
+
+/* Send CONNECTION_CLOSE (for liberr, an ngtcp2 error; 0: no error) and free. */
+static void qc_close(QuicConn *qc, int liberr) {
+	if (qc->conn && liberr != NGTCP2_ERR_IDLE_CLOSE && liberr != NGTCP2_ERR_DRAINING &&
+	    liberr != NGTCP2_ERR_DROP_CONN && !ngtcp2_conn_is_in_closing_period(qc->conn) &&
+	    !ngtcp2_conn_is_in_draining_period(qc->conn)) {
+		ngtcp2_connection_close_error ccerr;
+		ngtcp2_connection_close_error_default(&ccerr);
+		if (liberr < 0)
+			ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
+		uint8_t buf[QUIC_PKT_MAX];
+		ngtcp2_path_storage ps;
+		ngtcp2_path_storage_zero(&ps);
+		ngtcp2_pkt_info pi;
+		ngtcp2_ssize n = ngtcp2_conn_write_connection_close(qc->conn, &ps.path, &pi, buf, sizeof(buf),
+								    &ccerr, now_ns());
+		if (n > 0)
+			qc_send(qc, buf, (size_t)n);
+	}
+	qc_free(qc);
+}
+
+/* ---- stream 0 <-> Conn ---- */
+
+/* Write rx to the Conn; give the peer flow-control credit for what it took. */
+static int qc_flush_rx(QuicConn *qc) {
+	if (qc->fd < 0 || qc->rx_len == 0)
+		return 0;
+	ssize_t k = write(qc->fd, qc->rx, qc->rx_len);
+	if (k < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	memmove(qc->rx, qc->rx + k, qc->rx_len - (size_t)k);
+	qc->rx_len -= (size_t)k;
+	if (qc->stream_id >= 0)
+		(void)ngtcp2_conn_extend_max_stream_offset(qc->conn, qc->stream_id, (uint64_t)k);
+	ngtcp2_conn_extend_max_offset(qc->conn, (uint64_t)k);
+	return 0;
+}
+
+/* Read what the Conn queued into TxChunks (at most QUIC_TX_MAX unacked). */
+static int qc_read_conn(QuicConn *qc) {
+	while (qc->tx_end - qc->tx_acked < QUIC_TX_MAX && !qc->conn_eof) {
+		TxChunk *t = qc->tx_tail;
+		if (!t || t->len == QUIC_TX_CHUNK) {
+			t = malloc(sizeof(*t));
+			if (!t)
+				return -ENOMEM;
+			t->next = NULL;
+			t->offset = qc->tx_end;
+			t->len = 0;
+			if (qc->tx_tail)
+				qc->tx_tail->next = t;
+			else
+				qc->tx_head = t;
+			qc->tx_tail = t;
+			if (!qc->tx_cur)
+				qc->tx_cur = t;
+		}
+		ssize_t k = read(qc->fd, t->data + t->len, QUIC_TX_CHUNK - t->len);
+		if (k == 0)
+			qc->conn_eof = true;
+		if (k < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		t->len += (size_t)k;
+		qc->tx_end += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* ---- writing packets ---- */
+
+static int qc_write(QuicConn *qc) {
+	uint8_t buf[QUIC_PKT_MAX];
+	ngtcp2_path_storage ps;
+	ngtcp2_path_storage_zero(&ps);
+	ngtcp2_pkt_info pi;
+	uint64_t ts = now_ns();
+	size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size(qc->conn);
+	bool blocked = false;
+	if (max > sizeof(buf))
+		max = sizeof(buf);
+	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
+		while (qc->tx_cur && qc->tx_sent >= qc->tx_cur->offset + qc->tx_cur->len && qc->tx_cur->next)
+			qc->tx_cur = qc->tx_cur->next;
+		ngtcp2_vec v = {};
+		int64_t sid = -1;
+		if (!blocked && qc->stream_id >= 0 && qc->tx_cur && qc->tx_sent < qc->tx_end) {
+			v.base = qc->tx_cur->data + (qc->tx_sent - qc->tx_cur->offset);
+			v.len = qc->tx_cur->offset + qc->tx_cur->len - qc->tx_sent;
+			sid = qc->stream_id;
+		}
+		ngtcp2_ssize ndata = -1;
+		ngtcp2_ssize n = ngtcp2_conn_writev_stream(qc->conn, &ps.path, &pi, buf, max, &ndata,
+							   NGTCP2_WRITE_STREAM_FLAG_NONE, sid, sid >= 0 ? &v : NULL,
+							   sid >= 0 ? 1 : 0, ts);
+		if (n < 0) {
+			if (sid >= 0 && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+					 n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
+				blocked = true;
+				continue;
+			}
+			return (int)n;
+		}
+		if (ndata > 0)
+			qc->tx_sent += (uint64_t)ndata;
+		if (n == 0)
+			break;
+		qc_send(qc, buf, (size_t)n);
+	}
+	ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
+	return 0;
+}
+
+static int on_qc_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_qc_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* After any event: send what is due, re-arm the timer and the Conn side,
+ * and close when the Conn is gone and everything it sent was acked.
+ * Frees qc on error or at the end (the caller must not touch it then). */
+static void qc_after(QuicConn *qc, int r) {
+	if (r >= 0 && qc->failed)
+		r = -EPROTO;
+	if (r >= 0)
+		r = qc_write(qc);
+	if (r < 0) {
+		qc_close(qc, r);
+		return;
+	}
+	if (qc->conn_eof && qc->tx_acked == qc->tx_end && qc->rx_len == 0) {
+		qc_close(qc, 0);
+		return;
+	}
+	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(qc->conn);
+	if (exp != UINT64_MAX) {
+		uint64_t usec = exp / 1000 + 1;
+		if (!qc->timer)
+			r = sd_event_add_time(qc->qw->w->event, &qc->timer, CLOCK_MONOTONIC, usec, 0, on_qc_timer,
+					      qc);
+		else {
+			r = sd_event_source_set_time(qc->timer, usec);
+			if (r >= 0)
+				r = sd_event_source_set_enabled(qc->timer, SD_EVENT_ONESHOT);
+		}
+	}
+	if (r >= 0 && qc->io) {
+		uint32_t ev = 0;
+		if (!qc->conn_eof && qc->tx_end - qc->tx_acked < QUIC_TX_MAX)
+			ev |= EPOLLIN;
+		if (qc->rx_len > 0)
+			ev |= EPOLLOUT;
+		r = sd_event_source_set_io_events(qc->io, ev);
+	}
+	if (r < 0)
+		qc_close(qc, 0);
+}
+
+static int on_qc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+	QuicConn *qc = userdata;
+	(void)s, (void)usec;
+	int r = ngtcp2_conn_handle_expiry(qc->conn, now_ns());
+	if (r == NGTCP2_ERR_IDLE_CLOSE) {
+		qc_free(qc);
+		return 0;
+	}
+	qc_after(qc, r);
+	return 0;
+}
+
+static int on_qc_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+	QuicConn *qc = userdata;
+	(void)s, (void)fd;
+	int r = 0;
+	if (revents & EPOLLOUT)
+		r = qc_flush_rx(qc);
+	if (r >= 0 && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		r = qc_read_conn(qc);
+	if (r < 0) /* the Conn is gone: nothing more can be delivered */
+		qc->conn_eof = true, qc->rx_len = 0, r = 0;
+	qc_after(qc, r);
+	return 0;
+}
+
+/* ---- audit ---- */
+
+static void qc_audit_decision(QuicConn *qc, const QuicAccessDecision *d) {
+	static const AuditEventId ids[] = {
+		[QUIC_ACCESS_ALLOWED] = AUDIT_SERVER_QUIC_ACCESS_ALLOWED,
+		[QUIC_ACCESS_DENIED] = AUDIT_SERVER_QUIC_ACCESS_DENIED,
+		[QUIC_ACCESS_ERROR] = AUDIT_SERVER_QUIC_ACCESS_ERROR,
+	};
+	_cleanup_free_ AuditField *f = NULL;
+	_cleanup_free_ char *matched = NULL;
+	int n = quic_access_audit_fields(d, qc->id, &matched, &f);
+	if (n < 0) {
+		AuditField e[] = { { "reason", "out of memory" }, { "connection_id", qc->id } };
+		server_audit(qc_server(qc), AUDIT_SERVER_QUIC_ACCESS_ERROR, qc->peer, e, ELEMENTSOF(e));
+		return;
+	}
+	server_audit(qc_server(qc), ids[d->verdict], qc->peer, f, (size_t)n);
+}
+
+static void qc_audit_connection(QuicConn *qc, const char *access) {
+	const char *version = gnutls_protocol_get_name(gnutls_protocol_get_version(qc->tls));
+	const char *cipher = gnutls_cipher_get_name(gnutls_cipher_get(qc->tls));
+	gnutls_datum_t alpn = {};
+	char alpn_text[32] = "";
+	if (gnutls_alpn_get_selected_protocol(qc->tls, &alpn) == 0)
+		snprintf(alpn_text, sizeof(alpn_text), "%.*s", (int)alpn.size, (const char *)alpn.data);
+	AuditField f[] = {
+		{ "connection_id", qc->id },
+		{ "transport", "quic" },
+		{ "tls_version", version ? version : "" },
+		{ "cipher", cipher ? cipher : "" },
+		{ "alpn", alpn_text },
+		{ "client_access", access },
+		{ "cert_sha256", qc->client_sha256 },
+		{ "cert_issuer", qc->client_issuer ? qc->client_issuer : "" },
+	};
+	server_audit(qc_server(qc), AUDIT_SERVER_QUIC_CONNECTION, qc->peer, f, ELEMENTSOF(f));
+}
+
+/* GnuTLS verify callback: the client chain against the policy lists. */
+static int on_verify_client(gnutls_session_t tls) {
+	ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(tls);
+	QuicConn *qc = ref->user_data;
+	Config *cfg = qc->qw->w->config;
+	unsigned n = 0;
+	const gnutls_datum_t *peers = gnutls_certificate_get_peers(tls, &n);
+	QuicDer chain[16];
+	if (!peers)
+		n = 0;
+	if (n > ELEMENTSOF(chain))
+		n = ELEMENTSOF(chain) + 1; /* quic_access refuses an over-long chain */
+	for (unsigned i = 0; i < n && i < ELEMENTSOF(chain); i++)
+		chain[i] = (QuicDer) { peers[i].data, peers[i].size };
+	QuicAccessDecision d;
+	int r = quic_access_decide(chain, n > ELEMENTSOF(chain) ? 17 : n, cfg->quic_allow, cfg->quic_block, &d);
+	if (r < 0) {
+		AuditField e[] = { { "reason", "out of memory" }, { "connection_id", qc->id } };
+		server_audit(qc_server(qc), AUDIT_SERVER_QUIC_ACCESS_ERROR, qc->peer, e, ELEMENTSOF(e));
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	qc_audit_decision(qc, &d);
+	bool ok = d.verdict == QUIC_ACCESS_ALLOWED;
+	if (ok && d.n_certs > 0) {
+		memcpy(qc->client_sha256, d.certs[0].sha256, sizeof(qc->client_sha256));
+		qc->client_issuer = strdup(d.certs[0].issuer);
+	}
+	quic_access_decision_done(&d);
+	return ok ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+/* ---- ngtcp2 callbacks ---- */
+
+static void on_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+	(void)ctx;
+	(void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+}
+
+static int on_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *userdata) {
+	QuicConn *qc = userdata;
+	(void)conn;
+	if (qc->n_cids >= QUIC_MAX_CIDS ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->datalen = cidlen;
+	qc->cids[qc->n_cids++] = *cid;
+	return 0;
+}
+
+static int on_handshake_completed(ngtcp2_conn *conn, void *userdata) {
+	QuicConn *qc = userdata;
+	Worker *w = qc->qw->w;
+	(void)conn;
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	int size = 4 * 1024 * 1024;
+	(void)setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	(void)setsockopt(sp[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	qc->fd = sp[1];
+	Conn *c;
+	if (conn_new(w, sp[0], &qc->remote, &c) < 0) /* takes sp[0] */
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (sd_event_add_io(w->event, &qc->io, qc->fd, EPOLLIN, on_qc_io, qc) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	qc->handshake_done = true;
+	qc_audit_connection(qc, w->config->quic_client_access_required ? "allowed" : "not-required");
+	return qc_flush_rx(qc) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
+			       const uint8_t *data, size_t len, void *userdata, void *stream_userdata) {
+	QuicConn *qc = userdata;
+	(void)offset, (void)stream_userdata;
+	if (qc->stream_id < 0 && (stream_id & 0x3) == 0)
+		qc->stream_id = stream_id; /* the client's first bidirectional stream */
+	if (stream_id != qc->stream_id) {
+		/* SMB uses one stream: refuse others, keep the connection's credit */
+		(void)ngtcp2_conn_shutdown_stream(conn, stream_id, 0);
+		ngtcp2_conn_extend_max_offset(conn, len);
+		return 0;
+	}
+	if (qc->rx_cap - qc->rx_len < len) {
+		size_t cap = qc->rx_len + len + 64 * 1024;
+		uint8_t *p = realloc(qc->rx, cap);
+		if (!p)
+			return NGTCP2_ERR_CALLBACK_FAILURE;
+		qc->rx = p;
+		qc->rx_cap = cap;
+	}
+	memcpy(qc->rx + qc->rx_len, data, len);
+	qc->rx_len += len;
+	if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+		qc->conn_eof = true; /* the client is done: finish once answered */
+	return qc_flush_rx(qc) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+static int on_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *userdata,
+		    void *stream_userdata) {
+	QuicConn *qc = userdata;
+	(void)conn, (void)stream_userdata;
+	if (stream_id != qc->stream_id)
+		return 0;
+	if (offset + len > qc->tx_acked)
+		qc->tx_acked = offset + len;
+	while (qc->tx_head && qc->tx_head->offset + qc->tx_head->len <= qc->tx_acked &&
+	       qc->tx_head != qc->tx_tail) {
+		TxChunk *t = qc->tx_head;
+		qc->tx_head = t->next;
+		if (qc->tx_cur == t)
+			qc->tx_cur = t->next;
+		free(t);
+	}
+	return 0;
+}
+
+static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
+			   void *userdata, void *stream_userdata) {
+	QuicConn *qc = userdata;
+	(void)conn, (void)flags, (void)app_error_code, (void)stream_userdata;
+	if (stream_id == qc->stream_id)
+		qc->failed = true; /* SMB's stream ended: the connection ends */
+	return 0;
+}
+
+static const ngtcp2_callbacks quic_callbacks = {
+	.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
+	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.handshake_completed = on_handshake_completed,
+	.encrypt = ngtcp2_crypto_encrypt_cb,
+	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.hp_mask = ngtcp2_crypto_hp_mask_cb,
+	.recv_stream_data = on_recv_stream_data,
+	.acked_stream_data_offset = on_acked,
+	.stream_close = on_stream_close,
+	.rand = on_rand,
+	.get_new_connection_id = on_new_cid,
+	.update_key = ngtcp2_crypto_update_key_cb,
+	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+};
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
+	return ((QuicConn *)ref->user_data)->conn;
+}
+
+/* ---- accepting ---- */
+
+static int qc_tls_new(QuicConn *qc) {
+	QuicWorker *qw = qc->qw;
+	int r = gnutls_init(&qc->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET | GNUTLS_NO_END_OF_EARLY_DATA);
+	if (r < 0)
+		return -ENOMEM;
+	if (ngtcp2_crypto_gnutls_configure_server_session(qc->tls) != 0 ||
+	    gnutls_priority_set(qc->tls, qw->prio) < 0 ||
+	    gnutls_credentials_set(qc->tls, GNUTLS_CRD_CERTIFICATE, qw->cred) < 0 ||
+	    gnutls_alpn_set_protocols(qc->tls, &alpn_smb, 1, GNUTLS_ALPN_MANDATORY) < 0)
+		return -EIO;
+	if (qw->w->config->quic_client_access_required)
+		gnutls_certificate_server_set_request(qc->tls, GNUTLS_CERT_REQUIRE);
+	qc->ref = (ngtcp2_crypto_conn_ref) { get_conn, qc };
+	gnutls_session_set_ptr(qc->tls, &qc->ref);
+	return 0;
+}
+
+static QuicConn *qc_accept(QuicSocket *sock, const uint8_t *pkt, size_t len,
+			   const struct sockaddr_storage *remote, socklen_t remote_len) {
+	QuicWorker *qw = sock->qw;
+	ngtcp2_pkt_hd hd;
+	if (ngtcp2_accept(&hd, pkt, len) != 0 || !qw->w->config->quic_enabled)
+		return NULL;
+	if (qw->n_conns >= QUIC_MAX_CONNS) {
+		if (!qw->warned_limit)
+			fprintf(stderr, "smbrefd: QUIC connection limit (%u per worker) reached: new clients dropped\n",
+				QUIC_MAX_CONNS);
+		qw->warned_limit = true;
+		return NULL;
+	}
+	QuicConn *qc = calloc(1, sizeof(*qc));
+	if (!qc)
+		return NULL;
+	qc->qw = qw;
+	qc->sock = sock;
+	qc->fd = -1;
+	qc->stream_id = -1;
+	memcpy(&qc->remote, remote, remote_len);
+	qc->remote_len = remote_len;
+	format_peer(remote, qc->peer, sizeof(qc->peer));
+	qc->odcid = hd.dcid;
+	qc->next = qw->conns;
+	if (qw->conns)
+		qw->conns->prev = qc;
+	qw->conns = qc;
+	qw->n_conns++;
+
+	ngtcp2_cid scid = { .datalen = QUIC_SCID_LEN };
+	(void)gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+	qc->cids[qc->n_cids++] = scid;
+	hex_encode(scid.data, scid.datalen, qc->id);
+
+	ngtcp2_settings settings;
+	ngtcp2_settings_default(&settings);
+	settings.initial_ts = now_ns();
+	settings.max_window = 32u * 1024 * 1024;
+	settings.max_stream_window = 16u * 1024 * 1024;
+	ngtcp2_transport_params params;
+	ngtcp2_transport_params_default(&params);
+	params.initial_max_stream_data_bidi_local = 1024 * 1024;
+	params.initial_max_stream_data_bidi_remote = 1024 * 1024;
+	params.initial_max_data = 2 * 1024 * 1024;
+	params.initial_max_streams_bidi = 100;
+	params.initial_max_streams_uni = 0;
+	params.max_idle_timeout = QUIC_IDLE_TIMEOUT;
+	params.original_dcid = hd.dcid;
+	ngtcp2_path path = {
+		.local = { (ngtcp2_sockaddr *)&sock->local, sock->local_len },
+		.remote = { (ngtcp2_sockaddr *)&qc->remote, qc->remote_len },
+	};
+	if (ngtcp2_conn_server_new(&qc->conn, &hd.scid, &scid, &path, hd.version, &quic_callbacks, &settings,
+				   &params, NULL, qc) != 0 ||
+	    qc_tls_new(qc) < 0) {
+		qc_free(qc);
+		return NULL;
+	}
+	ngtcp2_conn_set_tls_native_handle(qc->conn, qc->tls);
+	return qc;
+}
+
+static QuicConn *qc_find(QuicWorker *qw, const uint8_t *dcid, size_t len) {
+	for (QuicConn *qc = qw->conns; qc; qc = qc->next) {
+		if (qc->odcid.datalen == len && memcmp(qc->odcid.data, dcid, len) == 0)
+			return qc;
+		for (size_t i = 0; i < qc->n_cids; i++)
+			if (qc->cids[i].datalen == len && memcmp(qc->cids[i].data, dcid, len) == 0)
+				return qc;
+	}
+	return NULL;
+}
+
+/* A handshake that failed: say why in the audit log when the client's
+ * certificate was missing (alert 116); refusals by the verify callback are
+ * already audited. */
+static void qc_handshake_failed(QuicConn *qc) {
+	if (ngtcp2_conn_get_tls_alert(qc->conn) != 116 /* certificate_required */)
+		return;
+	QuicAccessDecision d;
+	if (quic_access_decide(NULL, 0, NULL, NULL, &d) < 0)
+		return;
+	qc_audit_decision(qc, &d);
+	quic_access_decision_done(&d);
+}
+
+static void qc_on_datagram(QuicSocket *sock, const uint8_t *pkt, size_t len,
+			   const struct sockaddr_storage *remote, socklen_t remote_len) {
+	ngtcp2_version_cid vc;
+	if (ngtcp2_pkt_decode_version_cid(&vc, pkt, len, QUIC_SCID_LEN) != 0)
+		return; /* unsupported versions are dropped, not negotiated */
+	QuicConn *qc = qc_find(sock->qw, vc.dcid, vc.dcidlen);
+	if (!qc)
+		qc = qc_accept(sock, pkt, len, remote, remote_len);
+	if (!qc)
+		return;
+	ngtcp2_path path = {
+		.local = { (ngtcp2_sockaddr *)&sock->local, sock->local_len },
+		.remote = { (ngtcp2_sockaddr *)remote, remote_len },
+	};
+	ngtcp2_pkt_info pi = {};
+	int r = ngtcp2_conn_read_pkt(qc->conn, &path, &pi, pkt, len, now_ns());
+	if (r == NGTCP2_ERR_DRAINING || r == NGTCP2_ERR_DROP_CONN) {
+		qc_free(qc);
+		return;
+	}
+	if (r < 0 && !qc->handshake_done)
+		qc_handshake_failed(qc);
+	qc_after(qc, r);
+}
+
+static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+	QuicSocket *sock = userdata;
+	(void)s, (void)revents;
+	for (int i = 0; i < QUIC_DGRAMS_PER_READ; i++) {
+		uint8_t buf[65536];
+		struct sockaddr_storage remote;
+		socklen_t rlen = sizeof(remote);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&remote, &rlen);
+		if (n < 0)
+			break;
+		qc_on_datagram(sock, buf, (size_t)n, &remote, rlen);
+	}
+	return 0;
+}
+
+/* ---- attach / detach ---- */
+
+static int quic_socket_open(const Listen *l, QuicSocket *sock) {
+	_cleanup_close_ int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		return -errno;
+	if (l->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		return -errno;
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0)
+		return -errno;
+	sock->local = l->addr;
+	sock->local_len = l->addr_len;
+	sock->fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Load and check the certificate and key named by the policy. */
+static int quic_load_credentials(QuicWorker *qw, const Config *cfg) {
+	const char *why = NULL;
+	if (!cfg->quic_certificate || !cfg->quic_certificate[0] || !cfg->quic_key || !cfg->quic_key[0]) {
+		fprintf(stderr, "smbrefd: --listen quic: needs server.quic.certificate and server.quic.key in the policy\n");
+		return -EINVAL;
+	}
+	int r = gnutls_certificate_allocate_credentials(&qw->cred);
+	if (r < 0)
+		return -ENOMEM;
+	r = gnutls_certificate_set_x509_key_file2(qw->cred, cfg->quic_certificate, cfg->quic_key,
+						  GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (r < 0) {
+		fprintf(stderr, "smbrefd: server.quic.certificate %s / server.quic.key %s: %s\n",
+			cfg->quic_certificate, cfg->quic_key, gnutls_strerror(r));
+		return -EINVAL;
+	}
+	gnutls_datum_t der = {};
+	r = gnutls_certificate_get_crt_raw(qw->cred, 0, 0, &der);
+	if (r < 0 || quic_access_check_server_cert(der.data, der.size, &why) < 0) {
+		fprintf(stderr, "smbrefd: server.quic.certificate %s refused: %s\n", cfg->quic_certificate,
+			why ? why : gnutls_strerror(r));
+		return -EINVAL;
+	}
+	gnutls_certificate_set_verify_function(qw->cred, on_verify_client);
+	const char *err = NULL;
+	r = gnutls_priority_init(&qw->prio, QUIC_PRIORITY, &err);
+	if (r < 0) {
+		fprintf(stderr, "smbrefd: QUIC TLS priority at \"%s\": %s\n", err ? err : "", gnutls_strerror(r));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int transport_quic_attach(Worker *w) {
+	Server *s = w->server;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_listens; i++)
+		n += s->listens[i].quic;
+	if (n == 0)
+		return 0;
+	QuicWorker *qw = calloc(1, sizeof(*qw));
+	if (!qw)
+		return -ENOMEM;
+	w->quic = qw;
+	qw->w = w;
+	qw->socks = calloc(n, sizeof(QuicSocket));
+	if (!qw->socks)
+		return -ENOMEM;
+	int r = quic_load_credentials(qw, w->config);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_listens; i++) {
+		if (!s->listens[i].quic)
+			continue;
+		QuicSocket *sock = &qw->socks[qw->n_socks];
+		sock->qw = qw;
+		r = quic_socket_open(&s->listens[i], sock);
+		if (r < 0) {
+			fprintf(stderr, "smbrefd: listen %s: %s\n", s->listens[i].text, strerror(-r));
+			return r;
+		}
+		qw->n_socks++;
+		r = sd_event_add_io(w->event, &sock->io, sock->fd, EPOLLIN, on_udp, sock);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void transport_quic_detach(Worker *w) {
+	QuicWorker *qw = w->quic;
+	if (!qw)
+		return;
+	while (qw->conns)
+		qc_close(qw->conns, 0);
+	for (size_t i = 0; i < qw->n_socks; i++) {
+		sd_event_source_disable_unref(qw->socks[i].io);
+		close(qw->socks[i].fd);
+	}
+	free(qw->socks);
+	if (qw->cred)
+		gnutls_certificate_free_credentials(qw->cred);
+	if (qw->prio)
+		gnutls_priority_deinit(qw->prio);
+	free(qw);
+	w->quic = NULL;
+}
