@@ -271,6 +271,20 @@ int auditdb_set_cursor(AuditDb *db, const char *origin, const char *cursor) {
 	return auditdb_step_done(db, st);
 }
 
+int auditdb_sweep_cursors(AuditDb *db, const char *prefix, const char *keep) {
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->db,
+			       "DELETE FROM cursors WHERE substr(origin, 1, length(?1)) = ?1 "
+			       "AND cursor != ?2",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, keep, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(db->db) : -EIO;
+}
+
 static int auditdb_int(AuditDb *db, const char *sql, long long *ret) {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)

@@ -55,6 +55,9 @@ int auditdb_add(AuditDb *db, const AuditRecord *r);
 /* Where ingestion of an origin ("journal:DIR", "jsonl:PATH") stopped. */
 int auditdb_get_cursor(AuditDb *db, const char *origin, char **ret); /* -ENOENT */
 int auditdb_set_cursor(AuditDb *db, const char *origin, const char *cursor);
+/* Delete the cursors whose origin starts with prefix and whose value is not
+ * keep (mark and sweep of observations that ended, e.g. Samba sessions). */
+int auditdb_sweep_cursors(AuditDb *db, const char *prefix, const char *keep);
 
 /* Delete events older than max_age_usec (0: no age limit), then the oldest
  * until the file holds at most max_bytes (0: no size limit).  Returns the

@@ -5,7 +5,9 @@
  *
  * Invariants: one event per Samba session (server pid + session id), however
  * often it is observed: the session's identity is remembered in the cursor
- * table ("samba:HOST:PID:SESSION"); the peer is "ADDR:PORT" as smbrefd
+ * table ("samba:HOST:PID:SESSION", value = this run's mark) while the session
+ * lasts, and forgotten once it is gone (mark and sweep), so the table
+ * stays as small as the live sessions; the peer is "ADDR:PORT" as smbrefd
  * writes it; dialects are translated to the catalog's names (SMB3_11 ->
  * 3.1.1) by one table.
  * Must never: run anything but smbstatus, or pass it input text.
@@ -99,6 +101,8 @@ int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIng
 	if (auditdb_begin(db) < 0)
 		return -EIO;
 	unsigned long long now = now_usec();
+	char mark[32];
+	snprintf(mark, sizeof mark, "seen:%llu", now);
 	for (const AuditJson *s = sessions ? sessions->child : NULL; s && r >= 0; s = s->next) {
 		if (samba_used(s, "signing", true) || samba_used(s, "encryption", false))
 			continue;
@@ -115,6 +119,7 @@ int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIng
 		}
 		if (auditdb_get_cursor(db, origin, &seen) >= 0) {
 			stats->duplicates++;
+			r = auditdb_set_cursor(db, origin, mark);
 			continue;
 		}
 		const char *user = audit_json_get_str(s, "username");
@@ -129,8 +134,11 @@ int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIng
 				   .n_fields = ELEMENTSOF(fields)};
 		r = audit_ingest_add(db, &rec, stats, NULL, NULL);
 		if (r >= 0)
-			r = auditdb_set_cursor(db, origin, "seen");
+			r = auditdb_set_cursor(db, origin, mark);
 	}
+	_cleanup_free_ char *prefix = strdup_printf("samba:%s:", host);
+	if (r >= 0)
+		r = prefix ? auditdb_sweep_cursors(db, prefix, mark) : -ENOMEM;
 	if (r >= 0 && auditdb_commit(db) < 0)
 		r = -EIO;
 	if (r < 0)

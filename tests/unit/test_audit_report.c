@@ -217,6 +217,13 @@ static void test_samba(void **state) {
 	assert_int_equal(audit_ingest_samba(db, path, "nas1", &st2), 0);
 	assert_int_equal(st2.added, 0);
 	assert_int_equal(st2.duplicates, 1);
+	/* The session ends (forgotten), a new one with the same ids is new. */
+	_cleanup_free_ char *empty = strdup_printf("%s/empty.json", dir);
+	assert_int_equal(write_file_atomic(empty, "{\"sessions\":{}}", 15, 0644), 0);
+	AuditIngestStats st3 = {0};
+	assert_int_equal(audit_ingest_samba(db, empty, "nas1", &st3), 0);
+	_cleanup_free_ char *cursor = NULL;
+	assert_int_equal(auditdb_get_cursor(db, "samba:nas1:100:1", &cursor), -ENOENT);
 	_cleanup_(audit_report_freep) AuditReport *r = NULL;
 	AuditReportOptions opt = {.catalog = catalog};
 	assert_int_equal(audit_report_build(db, &opt, &r), 0);
