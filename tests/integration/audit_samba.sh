@@ -47,24 +47,28 @@ wait_port "$PORT" 30
 step "two sessions held open: one unprotected (SMB 2.1, protection off), one signing"
 client() { # LOG ARGS...: connect, then hold the session for a few seconds
 	local log=$1; shift
-	(echo ls; sleep 5; echo quit) | timeout 30 smbclient -s "$T/client.conf" //127.0.0.1/share \
+	(echo ls; sleep 20; echo quit) | timeout 30 smbclient -s "$T/client.conf" //127.0.0.1/share \
 		-p "$PORT" -U 'root%Secret123' "$@" >"$log" 2>&1 &
 }
 client "$T/plain.log" --client-protection=off --option='client max protocol=SMB2_10'
 plain=$!
 client "$T/signed.log" --client-protection=sign
 signed=$!
-for _ in $(seq 1 40); do
+# Both sessions, each with its tree connect (the machine may be busy).
+for _ in $(seq 1 150); do
 	smbstatus -s "$T/smb.conf" --json >"$T/status.json" 2>/dev/null || true
-	[ "$(grep -o '"session_id"' "$T/status.json" | wc -l)" -ge 2 ] && break
+	[ "$(grep -o '"tcon_id"' "$T/status.json" | wc -l)" -ge 2 ] && break
 	sleep 0.1
 done
 cat "$T/status.json"
+[ "$(grep -o '"tcon_id"' "$T/status.json" | wc -l)" -ge 2 ] ||
+	fail "the two clients did not both connect: $(cat "$T/plain.log" "$T/signed.log")"
 
 step "ingest twice: one event, stored once"
 "$SP" audit ingest --audit-db "$DB" --samba="$T/status.json" --samba-host nas1 | tee "$T/in1"
 "$SP" audit ingest --audit-db "$DB" --samba="$T/status.json" --samba-host nas1 | tee "$T/in2"
-wait "$plain" "$signed" || true
+kill "$plain" "$signed" 2>/dev/null || true
+wait "$plain" "$signed" 2>/dev/null || true
 grep -q "^ingested 1 new events" "$T/in1" || fail "want exactly one unprotected session"
 grep -q "^ingested 0 new events (1 already stored" "$T/in2" || fail "the same session was stored again"
 "$SP" audit list --audit-db "$DB" --json | tee "$T/list.json"
