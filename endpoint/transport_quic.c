@@ -187,7 +187,10 @@ static void qc_close(QuicConn *qc, int liberr) {
 	    !ngtcp2_conn_is_in_draining_period(qc->conn)) {
 		ngtcp2_connection_close_error ccerr;
 		ngtcp2_connection_close_error_default(&ccerr);
-		if (liberr < 0)
+		if (liberr == NGTCP2_ERR_CRYPTO) /* the TLS alert GnuTLS sent: 42, 116, 120 ... */
+			ngtcp2_connection_close_error_set_transport_error_tls_alert(
+				&ccerr, ngtcp2_conn_get_tls_alert(qc->conn), NULL, 0);
+		else if (liberr < 0)
 			ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
 		uint8_t buf[QUIC_PKT_MAX];
 		ngtcp2_path_storage ps;
@@ -299,8 +302,10 @@ static int on_qc_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
  * and close when the Conn is gone and everything it sent was acked.
  * Frees qc on error or at the end (the caller must not touch it then). */
 static void qc_after(QuicConn *qc, int r) {
-	if (r >= 0 && qc->failed)
-		r = -EPROTO;
+	if (r >= 0 && qc->failed) {
+		qc_close(qc, 0);
+		return;
+	}
 	if (r >= 0)
 		r = qc_write(qc);
 	if (r < 0) {

@@ -1,0 +1,56 @@
+#!/bin/bash
+# quic_basic.sh - smbrefd serves SMB over QUIC to an independent peer (Go,
+# quic-go): TLS 1.3, ALPN "smb", an SMB2 NEGOTIATE on stream 0 answered
+# with dialect 3.1.1 through the usual dispatcher, audit event 1913; a
+# wrong ALPN is refused with TLS alert 120 (CRYPTO_ERROR 0x178); server
+# certificates that are too weak or lack EKU serverAuth are refused at
+# start with a clear error; QUIC disabled by policy answers nobody.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/quic_lib.bash"
+quic_peer_build
+quic_certs
+
+step "handshake and NEGOTIATE over QUIC"
+quic_policy "$T/p.xml"
+quic_start "$T/p.xml"
+out=$(quic_peer) || fail "peer refused: $out"
+echo "$out"
+grep -q '^tls=TLS1.3 .*alpn=smb$' <<<"$out" || fail "not TLS 1.3 with ALPN smb"
+grep -q '^negotiate status=0x00000000 dialect=0x0311$' <<<"$out" || fail "no 3.1.1 NEGOTIATE response"
+sleep 0.3
+[ "$(quic_events 1913)" -ge 1 ] || fail "no audit event 1913"
+grep '"event_id":1913' "$AUDIT" | grep -q '"tls_version":"TLS1.3".*"alpn":"smb"' || fail "1913 lacks TLS version/ALPN"
+
+step "wrong ALPN is refused with alert 120"
+out=$(quic_peer -alpn h3) && fail "h3 accepted: $out"
+echo "$out"
+grep -q 'transport error 0x178' <<<"$out" || fail "wrong ALPN not refused with CRYPTO_ERROR 0x178 (alert 120)"
+
+step "TCP still works beside QUIC"
+timeout 60 smbclient //127.0.0.1/share -p "$PORT" -U 'alice%Secret-1' -c ls >/dev/null ||
+	fail "smbclient over TCP failed while QUIC listens"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+
+step "QUIC disabled by policy: nobody is answered"
+quic_policy "$T/off.xml"
+sed -i 's|<setting id="server.transport.quic.enabled">true|<setting id="server.transport.quic.enabled">false|' "$T/off.xml"
+quic_start "$T/off.xml"
+out=$(quic_peer) && fail "QUIC answered while disabled: $out"
+echo "$out"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+
+step "server certificates smbrefd must refuse"
+openssl req -x509 -newkey rsa:1024 -nodes -days 2 -subj /CN=localhost -addext extendedKeyUsage=serverAuth \
+	-keyout "$PKI/weak.key" -out "$PKI/weak.pem" 2>/dev/null
+for bad in "weak:RSA key shorter than 2048 bits" "alice:lacks EKU serverAuth"; do
+	name=${bad%%:*} why=${bad#*:}
+	quic_policy "$T/bad.xml"
+	sed -i "s|$PKI/server.pem|$PKI/$name.pem|; s|$PKI/server.key|$PKI/$name.key|" "$T/bad.xml"
+	if timeout 20 "$BIN/smbrefd" --policy "$T/bad.xml" --listen "quic:127.0.0.1:$(free_port)" \
+		--share "share=$T/share" --users "$T/users" >"$T/bad.log" 2>&1; then
+		fail "smbrefd served QUIC with the $name certificate"
+	fi
+	cat "$T/bad.log"
+	grep -q "server.quic.certificate .*refused: .*$why" "$T/bad.log" || fail "no clear error for $name"
+done
+echo PASS
