@@ -307,35 +307,50 @@ static int q_security(InfoCtx *x) {
 
 enum { FIXED, TRUNCATABLE, SECURITY };
 
+static int fs_control(InfoCtx *x) {
+	/* FileFsControlInformation: no quota filtering, no limits */
+	uint8_t *p = smb2_buf_extend(x->b, 48);
+	if (p) {
+		smb2_put64(p + 24, UINT64_MAX);
+		smb2_put64(p + 32, UINT64_MAX);
+	}
+	return 0;
+}
+
+/* kind: FIXED answers INFO_LENGTH_MISMATCH below its size; TRUNCATABLE
+ * answers INFO_LENGTH_MISMATCH below min (its fixed part) and
+ * BUFFER_OVERFLOW with a truncated structure above it. */
 static const struct {
 	uint8_t type, cls;
 	InfoWriter write;
 	int kind;
+	uint32_t min;
 } query_table[] = {
-	{ SMB2_0_INFO_FILE, 4, q_basic, FIXED },
-	{ SMB2_0_INFO_FILE, 5, q_standard, FIXED },
-	{ SMB2_0_INFO_FILE, 6, q_internal, FIXED },
-	{ SMB2_0_INFO_FILE, 7, q_ea, FIXED },
-	{ SMB2_0_INFO_FILE, 8, q_access, FIXED },
-	{ SMB2_0_INFO_FILE, 9, q_name, TRUNCATABLE },
-	{ SMB2_0_INFO_FILE, 14, q_position, FIXED },
-	{ SMB2_0_INFO_FILE, 16, q_mode, FIXED },
-	{ SMB2_0_INFO_FILE, 17, q_alignment, FIXED },
-	{ SMB2_0_INFO_FILE, 18, q_all, TRUNCATABLE },
-	{ SMB2_0_INFO_FILE, 21, q_alt_name, TRUNCATABLE },
-	{ SMB2_0_INFO_FILE, 22, q_stream, TRUNCATABLE },
-	{ SMB2_0_INFO_FILE, 28, q_compression, FIXED },
-	{ SMB2_0_INFO_FILE, 34, q_network_open, FIXED },
-	{ SMB2_0_INFO_FILE, 35, q_attribute_tag, FIXED },
-	{ SMB2_0_INFO_FILE, 59, q_id, FIXED },
-	{ SMB2_0_INFO_FILESYSTEM, 1, fs_volume, TRUNCATABLE },
-	{ SMB2_0_INFO_FILESYSTEM, 3, fs_size, FIXED },
-	{ SMB2_0_INFO_FILESYSTEM, 4, fs_device, FIXED },
-	{ SMB2_0_INFO_FILESYSTEM, 5, fs_attribute, TRUNCATABLE },
-	{ SMB2_0_INFO_FILESYSTEM, 7, fs_full_size, FIXED },
-	{ SMB2_0_INFO_FILESYSTEM, 8, fs_object_id, FIXED },
-	{ SMB2_0_INFO_FILESYSTEM, 11, fs_sector_size, FIXED },
-	{ SMB2_0_INFO_SECURITY, 0, q_security, SECURITY },
+	{ SMB2_0_INFO_FILE, 4, q_basic, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 5, q_standard, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 6, q_internal, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 7, q_ea, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 8, q_access, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 9, q_name, TRUNCATABLE, 4 },
+	{ SMB2_0_INFO_FILE, 14, q_position, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 16, q_mode, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 17, q_alignment, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 18, q_all, TRUNCATABLE, 100 },
+	{ SMB2_0_INFO_FILE, 21, q_alt_name, TRUNCATABLE, 4 },
+	{ SMB2_0_INFO_FILE, 22, q_stream, TRUNCATABLE, 24 },
+	{ SMB2_0_INFO_FILE, 28, q_compression, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 34, q_network_open, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 35, q_attribute_tag, FIXED, 0 },
+	{ SMB2_0_INFO_FILE, 59, q_id, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 1, fs_volume, TRUNCATABLE, 18 },
+	{ SMB2_0_INFO_FILESYSTEM, 3, fs_size, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 4, fs_device, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 5, fs_attribute, TRUNCATABLE, 12 },
+	{ SMB2_0_INFO_FILESYSTEM, 6, fs_control, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 7, fs_full_size, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 8, fs_object_id, FIXED, 0 },
+	{ SMB2_0_INFO_FILESYSTEM, 11, fs_sector_size, FIXED, 0 },
+	{ SMB2_0_INFO_SECURITY, 0, q_security, SECURITY, 0 },
 };
 
 int smb2_query_info(Smb2Request *r) {
@@ -396,6 +411,10 @@ int smb2_query_info(Smb2Request *r) {
 			return 0;
 		}
 		default:
+			if (q.output_buffer_length < query_table[i].min) {
+				r->status = NT_STATUS_INFO_LENGTH_MISMATCH;
+				return 0;
+			}
 			n = q.output_buffer_length;
 			r->out->len = start + n;
 			status = NT_STATUS_BUFFER_OVERFLOW;

@@ -192,6 +192,10 @@ int smb2_create(Smb2Request *r) {
 	}
 	if (!name)
 		return -ENOMEM;
+	if (name[0] == '\\') { /* names are relative to the share ([MS-SMB2] 3.3.5.9) */
+		r->status = NT_STATUS_INVALID_PARAMETER;
+		return 0;
+	}
 	if (vfs_path_from_smb(name, &path) < 0) {
 		r->status = strchr(name, ':') ? NT_STATUS_OBJECT_NAME_NOT_FOUND : NT_STATUS_OBJECT_NAME_INVALID;
 		return 0;
