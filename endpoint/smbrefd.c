@@ -424,7 +424,7 @@ static int run(int argc, char **argv) {
 	/* READ/WRITE buffers (up to 16 MiB) come from the heap and are reused,
 	 * instead of a fresh mmap (page faults + zeroing) per request. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
 	Server s = {};
 	r = server_init(&s, &a);
