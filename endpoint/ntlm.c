@@ -1127,6 +1127,8 @@ static int client_compute(NtlmClient *c, const uint8_t challenge[8], const uint8
 	int r = client_av_pairs(ti, ti_len, out->mic, &pairs, &pairs_len);
 	if (r < 0)
 		return r;
+	if (16 + NTLMV2_BLOB_MIN + pairs_len + 4 > UINT16_MAX)
+		return -EBADMSG; /* the response would not fit its 16-bit length */
 	/* temp = 1, 1, Z(6), time, client challenge, Z(4), AV pairs, Z(4) */
 	size_t blob_len = NTLMV2_BLOB_MIN + pairs_len + 4;
 	out->nt_len = 16 + blob_len;

@@ -684,6 +684,26 @@ static void test_client_refusals(void **state) {
 		assert_null(ntlm_client_session_key(c));
 		ntlm_client_free(c);
 	}
+	/* target info so long that the NTLMv2 response would overflow its
+	 * 16-bit length field */
+	{
+		size_t big_len = CHAL_HEADER + 65530;
+		uint8_t *big = calloc(1, big_len);
+		memcpy(big, chal, CHAL_HEADER);
+		smb2_put16(big + CHAL_TARGET_NAME, 0);
+		smb2_put16(big + CHAL_TARGET_INFO, 65530);
+		smb2_put32(big + CHAL_TARGET_INFO + 4, CHAL_HEADER);
+		uint8_t *p = big + CHAL_HEADER;
+		smb2_put16(p, 0x7f); /* one big unknown pair, then EOL */
+		smb2_put16(p + 2, 65530 - 8);
+		assert_int_equal(ntlm_client_new(&cc, &c), 0);
+		free(neg);
+		neg = NULL;
+		assert_int_equal(ntlm_client_negotiate(c, &neg, &neg_len), 0);
+		assert_int_equal(ntlm_client_authenticate(c, big, big_len, &out, &out_len), -EBADMSG);
+		ntlm_client_free(c);
+		free(big);
+	}
 	assert_true(ntlm_is_ntlmssp(chal, chal_len));
 	assert_false(ntlm_is_ntlmssp(chal, 7));
 	assert_false(ntlm_is_ntlmssp(NULL, 8));
