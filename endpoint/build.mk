@@ -52,3 +52,4 @@ $(ENDPOINT_LOADGEN): bench/endpoint_loadgen.c $(LIBSMBREF) $(BUILD)/lib/libsmbpo
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIBSMBREF) $(BUILD)/lib/libsmbpolicy.a \
 		$(SMBREF_LIBS) -lpthread
 BENCHES += $(ENDPOINT_LOADGEN)
+include endpoint/client.mk
