@@ -655,6 +655,7 @@ static int client_start(SpnegoClient *c, const uint8_t *in, size_t len, uint8_t 
 	if (!c->krb_sent) {
 		if (!c->ntlm_allowed)
 			return -EPROTONOSUPPORT;
+		free(TAKE_PTR(token));
 		r = ntlm_client_negotiate(c->ntlm, &token, &token_len);
 		if (r < 0)
 			return r;
