@@ -54,6 +54,10 @@ typedef struct AgentArgs {
 	"  --state PATH       with --local: record the run in this state DB\n"                 \
 	"  -v, --verbose      list settings that are already in the desired state too\n"
 
+/* AGENT_PROCEED: run the verb; anything else: exit with it (help printed,
+ * usage error). */
+#define AGENT_PROCEED (-1)
+
 static int parse_agent_args(Cli *cli, int argc, char *argv[], AgentArgs *a) {
 	enum { OPT_LOCAL = 0x200, OPT_BUS, OPT_ROOT, OPT_POLICY, OPT_HOST, OPT_PLUGIN_DIR, OPT_STATE };
 	static const struct option options[] = {
@@ -105,7 +109,7 @@ static int parse_agent_args(Cli *cli, int argc, char *argv[], AgentArgs *a) {
 	if (!a->local && (a->root || a->policy || a->host || a->plugin_dir || a->state))
 		return cli_usage_error(cli, "--root, --policy, --host, --plugin-dir and --state need "
 					    "--local (the agent has its own)");
-	return CLI_EXIT_OK;
+	return AGENT_PROCEED;
 }
 
 static int run_local(Cli *cli, const AgentVerb *v, const AgentArgs *a, Report **ret) {
@@ -169,7 +173,7 @@ static int run_bus(const AgentVerb *v, const AgentArgs *a, Report **ret) {
 static int agent_verb(Cli *cli, int argc, char *argv[], const AgentVerb *v) {
 	AgentArgs a = {};
 	int k = parse_agent_args(cli, argc, argv, &a);
-	if (k != CLI_EXIT_OK)
+	if (k != AGENT_PROCEED)
 		return k;
 	_cleanup_(report_freep) Report *r = NULL;
 	k = a.local ? run_local(cli, v, &a, &r) : run_bus(v, &a, &r);
