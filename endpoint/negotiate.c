@@ -84,7 +84,7 @@ static int negotiate_body(Conn *c, const Config *cfg, Smb2Buf *out, size_t hdr_o
 
 	_cleanup_free_ uint8_t *hints = NULL;
 	size_t hints_len = 0;
-	int r = spnego_negotiate_hints(&hints, &hints_len);
+	int r = spnego_negotiate_hints_mechs(srv->keytab != NULL, &hints, &hints_len);
 	if (r < 0)
 		return r;
 

@@ -145,6 +145,7 @@ struct Server {
 	char *users_path;
 	char *audit_path;
 	char *host;
+	char *keytab; /* --keytab: Kerberos accepted beside NTLM, NULL: NTLM only */
 	Listen *listens;
 	size_t n_listens;
 	Share *shares;
@@ -198,6 +199,7 @@ typedef struct Session {
 	bool signing_required; /* every request and response signed */
 	bool encrypt;          /* every response encrypted; SMB2_SESSION_FLAG_ENCRYPT_DATA */
 	bool guest, anonymous;
+	bool kerberos; /* authenticated by Kerberos (else NTLM) */
 	Smb3Cipher *enc, *dec;
 	Smb3Cipher *pool_enc[CRYPTO_POOL_MAX]; /* one per crypto pool thread */
 	char *user;

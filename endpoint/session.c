@@ -72,7 +72,10 @@ static int session_new(Conn *c, Session **ret) {
 		.userdata = srv,
 	};
 	int r = spnego_server_new(&ncfg, &s->auth);
+	if (r >= 0 && srv->keytab)
+		r = spnego_server_enable_kerberos(s->auth, srv->keytab);
 	if (r < 0) {
+		spnego_server_free(s->auth);
 		free(s);
 		return r;
 	}
@@ -96,6 +99,13 @@ static int setup_body(Smb2Request *r, uint16_t flags, const uint8_t *tok, size_t
 	return r->out->failed ? -ENOMEM : 0;
 }
 
+static const char *auth_mech(const Session *s) {
+	const NtlmAuthInfo *info = s && s->auth ? spnego_server_info(s->auth) : NULL;
+	if (s && !s->auth)
+		return s->kerberos ? "kerberos" : "ntlm";
+	return info && info->kerberos ? "kerberos" : "ntlm";
+}
+
 static void audit_session(Smb2Request *r, AuditEventId id, const char *user, const char *reason) {
 	Session *s = r->session;
 	const AuditField f[] = {
@@ -104,6 +114,7 @@ static void audit_session(Smb2Request *r, AuditEventId id, const char *user, con
 		{ "signing", s && s->signing_required ? "required" : "off" },
 		{ "encryption", s && s->encrypt ? smb2_crypto_cipher_name(s->keys.cipher) : "off" },
 		{ "reason", reason ? reason : "" },
+		{ "auth", auth_mech(s) },
 	};
 	server_audit(r->server, id, r->conn->peer, f, ELEMENTSOF(f));
 }
@@ -139,6 +150,7 @@ static int session_established(Smb2Request *r, const Smb2SessionSetupReq *q, con
 		return -EPROTO;
 	s->anonymous = info->anonymous;
 	s->guest = info->guest;
+	s->kerberos = info->kerberos;
 	s->user = strdup_printf("%s%s%s", info->domain && *info->domain ? info->domain : "",
 				info->domain && *info->domain ? "\\" : "", info->user ? info->user : "");
 	if (!s->user)
@@ -205,6 +217,7 @@ static int session_auth_failed(Smb2Request *r, int err, const uint8_t *tok, size
 	const Config *cfg = r->config;
 	Conn *c = r->conn;
 	const NtlmAuthInfo *info = spnego_server_info(r->session->auth);
+	bool kerberos = info && info->kerberos; /* the limiter is for NTLM failures only */
 	char user[256]; /* the session (and info) go before the rate limiter's event */
 	snprintf(user, sizeof(user), "%s", info && info->user ? info->user : "");
 	if (err == -EPERM) {
@@ -227,7 +240,7 @@ static int session_auth_failed(Smb2Request *r, int err, const uint8_t *tok, size
 	session_fail(r, err == -EBADMSG ? NT_STATUS_INVALID_PARAMETER : NT_STATUS_LOGON_FAILURE);
 	(void)tok;
 	(void)tok_len;
-	if ((err == -ENOENT || err == -EACCES) && cfg->ratelimit_delay_ms > 0) {
+	if ((err == -ENOENT || err == -EACCES) && !kerberos && cfg->ratelimit_delay_ms > 0) {
 		uint64_t release;
 		int k = ratelimit_failure(r->server->ratelimit, &c->addr, now_mono_usec(),
 					  (uint64_t)cfg->ratelimit_delay_ms * 1000, &release);

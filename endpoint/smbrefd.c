@@ -15,7 +15,7 @@
  *
  *   smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]
  *           --share NAME=DIR [--share ...] --users FILE
- *           [--audit-log FILE] [--host NAME] [--pid-file FILE]
+ *           [--audit-log FILE] [--host NAME] [--pid-file FILE] [--keytab FILE]
  *
  * Invariants: the Config a worker uses is replaced only on its own thread;
  * a failed reload leaves the old policy in force (and says so on stderr).
@@ -106,7 +106,8 @@ static int parse_share(const char *text, Share *ret) {
 static void help(void) {
 	printf("Usage: smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]\n"
 	       "               --share NAME=DIR [--share ...] --users FILE\n"
-	       "               [--audit-log FILE] [--host NAME] [--pid-file FILE]\n\n"
+	       "               [--audit-log FILE] [--host NAME] [--pid-file FILE]\n"
+	       "               [--keytab FILE]\n\n"
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
@@ -115,13 +116,14 @@ static void help(void) {
 	       "  --users FILE      user:password or user:nt:HASH lines\n"
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
 	       "  --host NAME       host name in audit events and NTLM\n"
+	       "  --keytab FILE     accept Kerberos (SPNEGO) with this keytab besides NTLM\n"
 	       "  --pid-file FILE   write the pid there once listening (the agent's\n"
 	       "                    endpoint plugin sends SIGHUP to it)\n"
 	       "  --help, --version\n");
 }
 
 typedef struct Args {
-	const char *policy, *users, *audit_log, *host, *pid_file;
+	const char *policy, *users, *audit_log, *host, *pid_file, *keytab;
 	char **listens, **shares;
 } Args;
 
@@ -134,6 +136,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		{ "audit-log", required_argument, NULL, 'a' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "pid-file", required_argument, NULL, 'P' },
+		{ "keytab", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -146,6 +149,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		case 'a': a->audit_log = optarg; break;
 		case 'H': a->host = optarg; break;
 		case 'P': a->pid_file = optarg; break;
+		case 'K': a->keytab = optarg; break;
 		case 'l':
 			if (strv_push_dup(&a->listens, optarg) < 0)
 				return -ENOMEM;
@@ -326,6 +330,7 @@ static int server_init(Server *s, const Args *a) {
 	s->policy_path = (char *)a->policy;
 	s->users_path = (char *)a->users;
 	s->audit_path = (char *)a->audit_log;
+	s->keytab = (char *)a->keytab;
 	pthread_mutex_init(&s->lock, NULL);
 
 	r = config_load(a->policy, &s->config);
