@@ -38,6 +38,8 @@ static const char html_css[] =
 	".card .n{font-size:30px;font-weight:700}.card .l{color:var(--mute);font-size:13px}"
 	".card.ok{border-top-color:var(--ok)}.card.bad{border-top-color:var(--bad)}"
 	".card.unk{border-top-color:var(--unk)}"
+	".card.small{border-top-width:3px;border-top-color:var(--line)}.card.small .n{font-size:22px}"
+	".card.small.warn{border-top-color:#e09b1a}.card .l2{color:var(--mute);font-size:11px}"
 	".panel{background:#fff;border:1px solid var(--line);border-radius:10px;padding:14px 18px;"
 	"margin:10px 0}"
 	".grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}"
@@ -356,6 +358,25 @@ int audit_report_html(const AuditReport *r, char **ret) {
 	strbuf_append(&b, "<p class=\"note\">A host is compliant only when every setting is "
 			  "verified compliant; unknown means it could not be verified and is never "
 			  "counted as compliant.</p></div>");
+
+	/* What an auditor looks at first: the peers that weaken the fleet. */
+	static const AuditSectionId highlights[] = {
+		AUDIT_SEC_CLIENT_NO_SIGNING, AUDIT_SEC_CLIENT_NO_ENCRYPTION, AUDIT_SEC_GUESTS,
+		AUDIT_SEC_RATE_LIMITED, AUDIT_SEC_QUIC_DENIED,
+	};
+	strbuf_append(&b, "<div class=\"cards\">");
+	for (size_t i = 0; i < ELEMENTSOF(highlights); i++) {
+		const AuditSection *sec = &r->sections[highlights[i]];
+		unsigned long long events = 0;
+		for (size_t k = 0; k < sec->n_rows; k++)
+			events += sec->rows[k]->count;
+		strbuf_printf(&b, "<div class=\"card small%s\"><div class=\"n\">%zu</div><div class=\"l\">",
+			      sec->n_rows ? " warn" : "", sec->n_rows);
+		esc(&b, audit_section_info(highlights[i])->title);
+		strbuf_printf(&b, "</div><div class=\"l2\">distinct, in %llu event%s</div></div>", events,
+			      events == 1 ? "" : "s");
+	}
+	strbuf_append(&b, "</div>");
 
 	strbuf_append(&b, "<h2>Compliance</h2><div class=\"grid\">");
 	verdict_table(&b, "By group", "Group", r->groups, r->n_groups);
