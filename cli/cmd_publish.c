@@ -172,6 +172,8 @@ int verb_publish(Cli *cli, int argc, char *argv[]) {
 				 PUBLISH_INDEX_FILE);
 	if (r == -ENOENT && diag.n)
 		return CLI_EXIT_FAILED;
+	if (r == -EBUSY)
+		return cli_error("%s: another publish into it is running", o.dir);
 	if (r < 0)
 		return cli_store_error(cli, r, "publishing to %s", o.dir);
 	if ((r = print_result(cli, o.dir, &res)) < 0)

@@ -16,7 +16,9 @@
 #include "publish.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "bundle.h"
@@ -254,6 +256,13 @@ static bool file_exists(int dirfd, const char *file) {
 static int publish_group(RsopCache *cache, int dirfd, const PublishOptions *o, uint64_t now,
 			 uint64_t serial, bool same_key, const IndexRow *old, const char *group,
 			 Index *next, DiagList *diag) {
+	_cleanup_free_ char *file = bundle_group_file(group);
+	if (!file)
+		return -ENOMEM;
+	if (strlen(file) - strlen("groups/") > NAME_MAX) {
+		diag_add(diag, NULL, 0, NULL, "group %s: path too long for a bundle file name", group);
+		return -EINVAL;
+	}
 	const Rsop *rsop;
 	int r = rsop_cache_group(cache, group, &rsop, diag);
 	if (r < 0)
@@ -273,8 +282,9 @@ static int publish_group(RsopCache *cache, int dirfd, const PublishOptions *o, u
 	    file_exists(dirfd, old->file))
 		return index_carry(next, old);
 	IndexRow *row = index_add(next);
-	if (!row || !(row->group = strdup(group)) || !(row->file = bundle_group_file(group)))
+	if (!row || !(row->group = strdup(group)))
 		return -ENOMEM;
+	row->file = TAKE_PTR(file);
 	if ((r = bundle_sign(&b, o->key, &row->data, &row->len)) < 0)
 		return r;
 	row->serial = serial;
@@ -296,6 +306,9 @@ int publish_run(Store *s, const Catalog *c, const PublishOptions *o, PublishResu
 	_cleanup_close_ int dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
+	/* One publisher at a time per directory (the lock goes with dirfd). */
+	if (flock(dirfd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	int r = ensure_dir(dirfd, "groups");
 	if (r < 0)
 		return r;

@@ -18,8 +18,9 @@
  * run that changes nothing writes nothing at all.
  *
  * Invariants: every file appears complete or not at all (temp + rename);
- * a group whose resultant policy breaks a catalog constraint keeps its
- * previous bundle and is reported in diag.  Must never: lower a serial, or
+ * one publisher at a time per directory (flock on it); a group whose
+ * resultant policy breaks a catalog constraint (or whose path is too long
+ * for a file name) keeps its previous bundle and is reported in diag.  Must never: lower a serial, or
  * write outside DIR.
  */
 #pragma once
@@ -46,6 +47,7 @@ typedef struct PublishResult {
 
 /* Returns 0 (some groups may have failed: res->failed, diag), or -errno:
  * -ENOENT a --groups entry is not in the store, -EBADMSG the existing index
- * is damaged (remove it to start over), store and I/O errors. */
+ * is damaged (remove it to start over), -EBUSY another publish into the
+ * same directory is running, store and I/O errors. */
 int publish_run(Store *s, const Catalog *c, const PublishOptions *o, PublishResult *res,
 		DiagList *diag);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "bundle.c"
@@ -415,6 +417,28 @@ static void test_publish(void **state) {
 	assert_int_equal(publish_run(f->store, f->catalog, &o, &res, &f->diag), 0);
 	assert_int_equal(res.removed, 1);
 	assert_int_equal(inode_of(f, "groups/@lyon.bundle"), 0);
+
+	/* A group path too long for a file name fails alone. */
+	char path[300] = "";
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(path);
+		path[n] = '/';
+		memset(path + n + 1, 'a' + i, 64);
+		path[n + 65] = 0;
+		assert_int_equal(store_group_add(f->store, path), 0);
+	}
+	o.now++;
+	assert_int_equal(publish_run(f->store, f->catalog, &o, &res, &f->diag), 0);
+	assert_int_equal(res.failed, 1);
+	assert_non_null(strstr(f->diag.items[0].message, "too long"));
+	diag_clear(&f->diag);
+
+	/* One publisher at a time. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(publish_run(f->store, f->catalog, &o, &res, &f->diag), -EBUSY);
+	close(fd);
 
 	/* A damaged index is reported, not silently replaced. */
 	_cleanup_free_ char *ip = strdup_printf("%s/index.bundle", dir);
