@@ -66,15 +66,13 @@ static int cert_info(const QuicDer *der, X509 *x, QuicCertInfo *ret) {
 
 /* Skip blanks around the unescaped separators , + = and compare ASCII
  * case-insensitively. */
-static const char *dn_next(const char *p, char *ret) {
-	while (*p == ' ')
-		p++;
+static const char *dn_next(const char *p, int *ret) {
 	if (!*p) {
 		*ret = 0;
 		return p;
 	}
 	if (*p == '\\' && p[1]) {
-		*ret = p[1]; /* escaped: compare the character itself */
+		*ret = 0x100 | (unsigned char)p[1]; /* escaped: never equal to a separator */
 		return p + 2;
 	}
 	char c = *p++;
@@ -89,13 +87,15 @@ static const char *dn_next(const char *p, char *ret) {
 		if (!*q || *q == ',' || *q == '+' || *q == '=')
 			p = q;
 	}
-	*ret = (char)tolower((unsigned char)c);
+	*ret = tolower((unsigned char)c);
 	return p;
 }
 
 bool quic_access_dn_equal(const char *a, const char *b) {
+	a += strspn(a, " ");
+	b += strspn(b, " ");
 	for (;;) {
-		char ca, cb;
+		int ca, cb;
 		a = dn_next(a, &ca);
 		b = dn_next(b, &cb);
 		if (ca != cb)
