@@ -65,8 +65,16 @@ int verb_keygen(Cli *cli, int argc, char *argv[]) {
 		return cli_error("%s: %s", out, strerror(-r));
 	if ((r = key_write_public(k, pub)) < 0)
 		return cli_error("%s: %s", pub, strerror(-r));
-	r = cli->json ? output_message(true, "key %s", key_id(k))
-		      : printf("key %s: private %s, public %s\n", key_id(k), out, pub) < 0 ? -EIO : 0;
+	if (cli->json) {
+		_cleanup_(strbuf_free) StrBuf b = {};
+		strbuf_printf(&b, "{\"key_id\": \"%s\", \"private\": ", key_id(k));
+		strbuf_json_string(&b, out);
+		strbuf_append(&b, ", \"public\": ");
+		strbuf_json_string(&b, pub);
+		strbuf_append(&b, "}");
+		r = b.failed ? -ENOMEM : output_document(b.data, stdout);
+	} else
+		r = printf("key %s: private %s, public %s\n", key_id(k), out, pub) < 0 ? -EIO : 0;
 	return r < 0 ? cli_error("%s", strerror(-r)) : CLI_EXIT_OK;
 }
 
