@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "policy.h"
 #include "rsop.h"
+#include "source.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -43,6 +44,7 @@ struct Engine {
 	PluginHost *plugins;
 	Catalog *catalog;
 	AgentState *state;
+	Source *source;       /* bundle source, or NULL */
 	EnginePolicy *policy;
 	char **managed;       /* paths of files the plugins manage */
 	char **managed_owner; /* plugin name per managed path */
@@ -67,6 +69,7 @@ void engine_free(Engine *e) {
 		return;
 	engine_policy_free(e->policy);
 	state_close(e->state);
+	source_free(e->source);
 	catalog_free(e->catalog);
 	plugin_host_free(e->plugins);
 	strv_free(e->managed);
@@ -130,7 +133,7 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 	e->managed_owner = calloc(1, sizeof(char *));
 	if (failed || !e->managed || !e->managed_owner)
 		return -ENOMEM;
-	if (!e->policy_path && !e->store_path)
+	if (!!e->policy_path + !!e->store_path + !!cfg->source_url != 1)
 		return -EINVAL;
 
 	int r = plugin_host_load(e->plugin_dir, &e->plugins);
@@ -159,8 +162,33 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 			e->managed_owner = owners;
 		}
 	}
+	if (cfg->source_url) {
+		_cleanup_free_ char *state = engine_default_state_path(cfg->root);
+		_cleanup_free_ char *cache =
+			source_default_cache_dir(cfg->state_path ? cfg->state_path : state);
+		if (!cache || (r = mkdir_parents(cache)) < 0)
+			return cache ? r : -ENOMEM;
+		SourceConfig sc = { .url = cfg->source_url,
+				    .trusted_keys = cfg->trusted_keys,
+				    .cache_dir = cache,
+				    .ca_file = cfg->ca_file };
+		r = source_new(&sc, &e->source);
+		if (r < 0) {
+			journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = cfg->source_url },
+				    "cannot set up the policy source: %s", strerror(-r));
+			return r;
+		}
+		e->policy_path = strdup(source_policy_path(e->source));
+		if (!e->policy_path)
+			return -ENOMEM;
+	}
 	*ret = TAKE_PTR(e);
 	return 0;
+}
+
+void engine_source_retry_now(Engine *e) {
+	if (e->source)
+		source_retry_now(e->source);
 }
 
 /* The policy document text: the file, or the store resolved for the host. */
@@ -189,6 +217,20 @@ static int policy_source_xml(Engine *e, char **ret, DiagList *diag) {
 }
 
 int engine_load_policy(Engine *e, DiagList *diag) {
+	if (e->source) {
+		/* Failures are logged by the source; its last good policy stays. */
+		int k = source_update(e->source);
+		/* The cached policy file is only ever written from a verified
+		 * bundle; after a move to another URL it stays the last good
+		 * policy until the new source delivers. */
+		if (!source_has_policy(e->source) && access(e->policy_path, R_OK) < 0) {
+			diag_add(diag, e->policy_path, 0, NULL,
+				 "no policy yet: no bundle could be fetched and verified");
+			return k < 0 ? k : -ENODATA;
+		}
+		if (k != SOURCE_CHANGED && e->policy)
+			return 0;
+	}
 	_cleanup_(engine_policy_freep) EnginePolicy *p = calloc(1, sizeof(EnginePolicy));
 	if (!p)
 		return -ENOMEM;
@@ -213,7 +255,7 @@ int engine_load_policy(Engine *e, DiagList *diag) {
 						  p->values[i] };
 	engine_policy_free(e->policy);
 	e->policy = TAKE_PTR(p);
-	return 0;
+	return 1;
 }
 
 static void engine_plugin_log(void *userdata, PluginLogLevel level, const char *plugin,

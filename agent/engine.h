@@ -7,9 +7,11 @@
  * smbpolicyd and `smbpolicy --local`, so both run exactly the same code.
  *
  * Policy sources: a policy document (--policy FILE, usually a resultant
- * policy written by `smbpolicy rsop HOST --xml`), or the central store
- * resolved for a host (--store PATH --host NAME).  Either way the engine
- * hands every catalog setting (defaults included) to every plugin.
+ * policy written by `smbpolicy rsop HOST --xml`), the central store
+ * resolved for a host (--store PATH --host NAME), or a signed bundle pulled
+ * from a URL (--source URL --trusted-keys KEYS, agent/source.c; its last
+ * good policy is cached beside the state DB).  Either way the engine hands
+ * every catalog setting (defaults included) to every plugin.
  *
  * Invariants: plugins run in name order; a plugin that fails is rolled back
  * and reported, and the next plugin still runs; a plan/verify cycle writes
@@ -33,6 +35,9 @@ typedef struct EngineConfig {
 	const char *store_path;  /* ... the central store and */
 	const char *host;        /* this host's name (NULL = gethostname) */
 	const char *state_path;  /* local state DB; NULL = not recorded */
+	const char *source_url;  /* ... or a signed bundle (source.h) at this URL, */
+	const char *trusted_keys; /* verified with these keys, */
+	const char *ca_file;     /* fetched over TLS trusting this CA (NULL: system) */
 	PluginTools tools;
 } EngineConfig;
 
@@ -44,9 +49,16 @@ int engine_new(const EngineConfig *cfg, Engine **ret);
 void engine_free(Engine *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free)
 
-/* (Re)load and resolve the policy.  On error the previous policy (if any)
- * stays in force; diagnostics naming file, line and setting go to diag. */
+/* (Re)load and resolve the policy (with a bundle source: poll it first).
+ * Returns 1 when a policy was (re)loaded, 0 when a bundle source had
+ * nothing new and a policy is already loaded.  On error the previous policy
+ * (if any) stays in force; diagnostics naming file, line and setting go to
+ * diag.  A bundle source that cannot be reached is not an error while its
+ * last good policy is cached (the source logs why). */
 int engine_load_policy(Engine *e, DiagList *diag);
+/* Bundle source: poll at the next engine_load_policy() even while backing
+ * off (an operator's explicit reload).  No-op for other sources. */
+void engine_source_retry_now(Engine *e);
 
 /* Run one cycle of the given kind (plan: dry run; apply: change and verify;
  * verify: read back only).  Returns 0 and a finished report even when

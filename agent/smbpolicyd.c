@@ -43,6 +43,9 @@ static void help(void) {
 	       "  --policy FILE       policy document to enforce (e.g. `smbpolicy rsop H --xml`)\n"
 	       "  --store PATH        central store to resolve from, with --host\n"
 	       "  --host NAME         this host's name in the store (default hostname)\n"
+	       "  --source URL        pull the policy as a signed bundle (https://, http://, file://)\n"
+	       "  --trusted-keys PATH public key file or directory verifying the bundles\n"
+	       "  --ca-file FILE      CA certificates for https (default: the system's)\n"
 	       "  --state PATH        local state DB (default [ROOT]%s)\n"
 	       "  --plugin-dir DIR    plugins (default $SMBPOLICY_PLUGIN_DIR or %s)\n"
 	       "  --audit-db PATH     audit DB for events and actual state\n"
@@ -70,6 +73,9 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		OPT_POLICY,
 		OPT_STORE,
 		OPT_HOST,
+		OPT_SOURCE,
+		OPT_TRUSTED_KEYS,
+		OPT_CA_FILE,
 		OPT_STATE,
 		OPT_PLUGIN_DIR,
 		OPT_INTERVAL,
@@ -88,6 +94,9 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "host", required_argument, NULL, OPT_HOST },
+		{ "source", required_argument, NULL, OPT_SOURCE },
+		{ "trusted-keys", required_argument, NULL, OPT_TRUSTED_KEYS },
+		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
@@ -126,6 +135,15 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		case OPT_HOST:
 			c->cfg.host = optarg;
 			break;
+		case OPT_SOURCE:
+			c->cfg.source_url = optarg;
+			break;
+		case OPT_TRUSTED_KEYS:
+			c->cfg.trusted_keys = optarg;
+			break;
+		case OPT_CA_FILE:
+			c->cfg.ca_file = optarg;
+			break;
 		case OPT_STATE:
 			c->cfg.state_path = optarg;
 			break;
@@ -162,8 +180,12 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		fprintf(stderr, "smbpolicyd: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!!c->cfg.policy_path == !!c->cfg.store_path) {
-		fprintf(stderr, "smbpolicyd: give either --policy FILE or --store PATH\n");
+	if (!!c->cfg.policy_path + !!c->cfg.store_path + !!c->cfg.source_url != 1) {
+		fprintf(stderr, "smbpolicyd: give one of --policy FILE, --store PATH, --source URL\n");
+		return -EINVAL;
+	}
+	if (!!c->cfg.source_url != !!c->cfg.trusted_keys) {
+		fprintf(stderr, "smbpolicyd: --source and --trusted-keys go together\n");
 		return -EINVAL;
 	}
 	if (!c->cfg.state_path) {
@@ -231,7 +253,9 @@ int context_remediate(Context *c, bool cached) {
 	return context_cycle(c, c->audit_only ? REPORT_VERIFY : REPORT_APPLY, cached, NULL);
 }
 
-int context_refresh(Context *c) {
+/* (Re)load the policy, logging why it failed.  engine_load_policy()'s
+ * result. */
+static int context_load_policy(Context *c) {
 	DiagList diag = {};
 	int k = engine_load_policy(c->engine, &diag);
 	if (k < 0) {
@@ -245,9 +269,15 @@ int context_refresh(Context *c) {
 		diag_clear(&diag);
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot load policy (%s)%s", strerror(-k),
 			    engine_policy_name(c->engine) ? ", keeping the previous one" : "");
-		if (!engine_policy_name(c->engine))
-			return k;
 	}
+	return k;
+}
+
+int context_refresh(Context *c) {
+	engine_source_retry_now(c->engine);
+	int k = context_load_policy(c);
+	if (k < 0 && !engine_policy_name(c->engine))
+		return k;
 	return context_remediate(c, true);
 }
 
@@ -276,7 +306,11 @@ void context_on_drift(Context *c, const char *path) {
 
 static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
 	Context *c = userdata;
-	(void)context_remediate(c, false);
+	/* A bundle source is polled every period (an unchanged one costs a 304). */
+	if (c->cfg.source_url)
+		(void)context_load_policy(c);
+	if (engine_policy_name(c->engine))
+		(void)context_remediate(c, false);
 	uint64_t now;
 	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
 		(void)sd_event_source_set_time(s, now + c->interval_usec);
@@ -291,7 +325,9 @@ static int on_sighup(sd_event_source *s _unused_, const struct signalfd_siginfo 
 }
 
 static int on_start(sd_event_source *s _unused_, void *userdata) {
-	(void)context_remediate(userdata, false);
+	Context *c = userdata;
+	if (engine_policy_name(c->engine))
+		(void)context_remediate(c, false);
 	return 0;
 }
 
@@ -317,14 +353,10 @@ static int run(int argc, char *argv[]) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot start the engine: %s", strerror(-k));
 		return k;
 	}
-	DiagList diag = {};
-	k = engine_load_policy(c.engine, &diag);
-	if (k < 0) {
-		diag_print(&diag, stderr);
-		diag_clear(&diag);
-		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot load the policy: %s", strerror(-k));
+	k = context_load_policy(&c);
+	/* A daemon on a bundle source waits for its first bundle (timer). */
+	if (k < 0 && (c.once || !c.cfg.source_url))
 		return k;
-	}
 	if (c.once)
 		return run_once(&c);
 
@@ -363,10 +395,10 @@ static int run(int argc, char *argv[]) {
 					    on_timer, &c)) < 0)
 		return k;
 
-	(void)sd_notifyf(false, "READY=1\nSTATUS=serving %s, policy %s", AGENT_BUS_NAME,
-			 engine_policy_name(c.engine));
+	const char *name = engine_policy_name(c.engine) ? engine_policy_name(c.engine) : "(none yet)";
+	(void)sd_notifyf(false, "READY=1\nSTATUS=serving %s, policy %s", AGENT_BUS_NAME, name);
 	journal_log(JOURNAL_AGENT, LOG_INFO, NULL, "serving %s on the %s bus, policy %s, root %s%s",
-		    AGENT_BUS_NAME, c.bus_spec, engine_policy_name(c.engine), engine_root(c.engine),
+		    AGENT_BUS_NAME, c.bus_spec, name, engine_root(c.engine),
 		    c.audit_only ? ", audit-only" : "");
 	k = sd_event_loop(c.event);
 	(void)sd_notify(false, "STOPPING=1");
