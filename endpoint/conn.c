@@ -53,6 +53,7 @@ void conn_free(Conn *c) {
 	free(c->opens);
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->delay_timer);
+	sd_event_source_disable_unref(c->auth_timer);
 	if (c->fd >= 0)
 		close(c->fd);
 	while (c->out_head) {
@@ -318,6 +319,20 @@ int conn_delay_frame(Conn *c, uint8_t *data, size_t off, size_t len, uint64_t re
 	return 0;
 }
 
+static int conn_on_auth_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+	Conn *c = userdata;
+	(void)s, (void)usec;
+	if (!c->jobs_pending)
+		conn_free(c);
+	else
+		c->closing = true;
+	return 0;
+}
+
+void conn_authenticated(Conn *c) {
+	c->auth_timer = sd_event_source_disable_unref(c->auth_timer);
+}
+
 int conn_new(Worker *w, int fd, const struct sockaddr_storage *addr, Conn **ret) {
 	Conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -349,6 +364,9 @@ int conn_new(Worker *w, int fd, const struct sockaddr_storage *addr, Conn **ret)
 	w->conns = c;
 	w->n_conns++;
 	int r = sd_event_add_io(w->event, &c->io, fd, EPOLLIN, conn_on_io, c);
+	if (r >= 0) /* a connection has a minute to authenticate, then it may idle */
+		r = sd_event_add_time_relative(w->event, &c->auth_timer, CLOCK_MONOTONIC,
+					       CONN_AUTH_TIMEOUT_USEC, 1000000, conn_on_auth_timeout, c);
 	if (r < 0) {
 		conn_free(c);
 		return r;

@@ -102,6 +102,8 @@ static int open_insert(Conn *c, Open *o) {
 		if (!c->opens[i])
 			break;
 	if (i == c->n_opens) {
+		if (c->n_opens >= CONN_MAX_OPENS)
+			return -EMFILE;
 		size_t n = c->n_opens ? c->n_opens * 2 : 16;
 		Open **a = realloc(c->opens, n * sizeof(*a));
 		if (!a)
@@ -228,9 +230,13 @@ int smb2_create(Smb2Request *r) {
 		.delete_on_close = q.create_options & FILE_DELETE_ON_CLOSE,
 		.access = q.desired_access,
 	};
-	if (open_insert(r->conn, o) < 0) {
+	int k = open_insert(r->conn, o);
+	if (k < 0) {
 		open_free(o);
-		return -ENOMEM;
+		if (k != -EMFILE)
+			return k;
+		r->status = NT_STATUS_INSUFFICIENT_RESOURCES;
+		return 0;
 	}
 	*r->related_fid = (Smb2FileId) { o->persistent, o->volatile_ };
 

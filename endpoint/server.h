@@ -56,6 +56,9 @@ typedef struct Config {
 	char *quic_certificate, *quic_key; /* PEM paths, "" when unset */
 	bool quic_client_access_required;
 	char **quic_allow, **quic_block; /* cert ids: sha256:HEX, issuer:DN */
+	/* SMB Direct (transport_rdma.c) */
+	bool rdma_enabled;
+	unsigned rdma_port;
 } Config;
 
 /* Read the resolved policy document at path (policy XSD + catalog checked
@@ -91,6 +94,8 @@ typedef struct Listen {
 	socklen_t addr_len;
 	char *text;
 	bool quic; /* quic:ADDR:PORT (transport_quic.c) */
+	bool rdma; /* rdma:ADDR:PORT (transport_rdma.c) */
+	bool down; /* not served (transport_rdma.c: no RDMA device) */
 } Listen;
 
 typedef struct Conn Conn;
@@ -233,6 +238,7 @@ struct Conn {
 	int fd;
 	sd_event_source *io;
 	sd_event_source *delay_timer;
+	sd_event_source *auth_timer; /* drops a connection that never authenticates */
 	struct sockaddr_storage addr;
 	char peer[INET6_ADDRSTRLEN + 8];
 
@@ -283,6 +289,11 @@ void conn_wait_jobs(Conn *c);
 int conn_on_crypto_done(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 /* Hold the connection's next response until release (monotonic usec). */
 int conn_delay_frame(Conn *c, uint8_t *data, size_t off, size_t len, uint64_t release);
+/* A session of c became VALID: the connection may stay idle from now on. */
+void conn_authenticated(Conn *c);
+#define CONN_AUTH_TIMEOUT_USEC (60ULL * 1000000ULL)
+#define CONN_MAX_SESSIONS 64
+#define CONN_MAX_OPENS 65536
 /* The config changed: drop the connection when it no longer complies. */
 void conn_policy_changed(Conn *c, Config *new_config);
 

@@ -51,6 +51,11 @@ void session_free(Session *s) {
 static int session_new(Conn *c, Session **ret) {
 	const Config *cfg = c->config;
 	Server *srv = c->worker->server;
+	size_t n = 0;
+	for (Session *x = c->sessions; x; x = x->next)
+		n++;
+	if (n >= CONN_MAX_SESSIONS)
+		return -EMFILE;
 	Session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -208,6 +213,7 @@ static int session_established(Smb2Request *r, const Smb2SessionSetupReq *q, con
 	spnego_server_free(s->auth);
 	s->auth = NULL;
 	s->state = SESSION_VALID;
+	conn_authenticated(c);
 	audit_session(r, AUDIT_SERVER_SESSION, s->user, NULL);
 	return setup_body(r, flags, tok, tok_len);
 }
@@ -269,6 +275,10 @@ int smb2_session_setup(Smb2Request *r) {
 	Session *s;
 	if (r->hdr.session_id == 0) {
 		int k = session_new(c, &s);
+		if (k == -EMFILE) {
+			r->status = NT_STATUS_INSUFFICIENT_RESOURCES;
+			return 0;
+		}
 		if (k < 0)
 			return k;
 	} else {
