@@ -101,7 +101,7 @@ struct SmbClient {
 	Smb2Keys keys;
 	Smb3Cipher *enc, *dec;
 	bool signing, encrypting, established;
-	bool unprotected_next;
+	unsigned unprotected_next; /* SMB_NEXT_* */
 	uint32_t last_status;
 	char auth_error[256];
 	uint8_t *rbuf; /* last received frame */
@@ -171,7 +171,7 @@ void smb_client_free(SmbClient *c) {
 
 uint32_t smb_client_last_status(const SmbClient *c) { return c->last_status; }
 const char *smb_client_auth_error(const SmbClient *c) { return c->auth_error; }
-void smb_client_next_unprotected(SmbClient *c) { c->unprotected_next = true; }
+void smb_client_next_unprotected(SmbClient *c, unsigned what) { c->unprotected_next = what; }
 
 static const struct {
 	uint32_t status;
@@ -203,6 +203,42 @@ const char *smb_status_name(uint32_t status, char buf[16]) {
 	return buf;
 }
 
+/* //HOST[:PORT]/SHARE; IPv6 as //[::1]:PORT/SHARE. */
+int smb_unc_parse(const char *unc, char **ret_host, uint16_t *ret_port, char **ret_share) {
+	if (!startswith(unc, "//") && !startswith(unc, "\\\\"))
+		return -EINVAL;
+	const char *h = unc + 2, *end;
+	const char *slash = strpbrk(h, "/\\");
+	if (!slash || !slash[1])
+		return -EINVAL;
+	const char *colon = NULL;
+	if (*h == '[') {
+		end = memchr(h, ']', (size_t)(slash - h));
+		if (!end)
+			return -EINVAL;
+		colon = end + 1 < slash && end[1] == ':' ? end + 1 : NULL;
+		h++;
+	} else {
+		colon = memchr(h, ':', (size_t)(slash - h));
+		end = colon ? colon : slash;
+	}
+	_cleanup_free_ char *host = strndup(h, (size_t)(end - h));
+	_cleanup_free_ char *share = strdup(slash + 1);
+	if (!host || !share)
+		return -ENOMEM;
+	*ret_port = 0;
+	if (colon) {
+		long long p;
+		_cleanup_free_ char *ps = strndup(colon + 1, (size_t)(slash - colon - 1));
+		if (!ps || parse_int64(ps, &p) < 0 || p < 1 || p > 65535)
+			return -EINVAL;
+		*ret_port = (uint16_t)p;
+	}
+	*ret_host = TAKE_PTR(host);
+	*ret_share = TAKE_PTR(share);
+	return 0;
+}
+
 /* ---- framing --------------------------------------------------------------- */
 
 /* Requests start MSG_PREFIX bytes into their buffer: the transform header
@@ -230,14 +266,14 @@ static int client_send(SmbClient *c, Smb2Buf *b, uint16_t command, unsigned char
 		charge = 1;
 	if (c->credits < charge)
 		return -ENOBUFS;
-	bool unprotected = c->unprotected_next;
-	c->unprotected_next = false;
+	unsigned unprotected = c->unprotected_next;
+	c->unprotected_next = 0;
 	uint8_t *msg = b->data + MSG_PREFIX;
 	size_t msg_len = b->len - MSG_PREFIX;
-	bool encrypt = c->encrypting && !unprotected && command != SMB2_NEGOTIATE &&
-		       command != SMB2_SESSION_SETUP;
-	bool sign = c->signing && !encrypt && !unprotected && command != SMB2_NEGOTIATE &&
-		    command != SMB2_SESSION_SETUP;
+	bool encrypt = c->encrypting && !(unprotected & SMB_NEXT_UNENCRYPTED) &&
+		       command != SMB2_NEGOTIATE && command != SMB2_SESSION_SETUP;
+	bool sign = c->signing && !encrypt && !(unprotected & SMB_NEXT_UNSIGNED) &&
+		    command != SMB2_NEGOTIATE && command != SMB2_SESSION_SETUP;
 	Smb2Header h = {
 		.credit_charge = c->neg.dialect > SMB2_DIALECT_202 ? (uint16_t)charge : 0,
 		.command = command,

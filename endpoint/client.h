@@ -82,6 +82,10 @@ typedef struct SmbDirEntry {
 
 #define SMB_FILE_ATTRIBUTE_DIRECTORY 0x10u
 
+/* Split //HOST[:PORT]/SHARE (backslashes work too; IPv6 as //[::1]:PORT/SHARE)
+ * into malloc'd host and share; *ret_port 0 when none.  -EINVAL, -ENOMEM. */
+int smb_unc_parse(const char *unc, char **ret_host, uint16_t *ret_port, char **ret_share);
+
 /* Connect to host:port (host: name or address).  timeout_ms bounds every
  * later receive.  Returns 0, -EPROTONOSUPPORT (QUIC), -EHOSTUNREACH
  * (no address), -errno of connect(). */
@@ -106,8 +110,12 @@ int smb_client_negotiate(SmbClient *c, const SmbNegotiateParams *p, SmbNegotiate
 int smb_client_session_setup(SmbClient *c, const SmbAuthParams *a, bool encrypt,
 			     SmbSessionInfo *ret);
 
-/* The next request goes out without signature / unencrypted (probe). */
-void smb_client_next_unprotected(SmbClient *c);
+/* The next request goes out unsigned and/or unencrypted (probe).  An
+ * unencrypted request on a signing session is still signed unless
+ * SMB_NEXT_UNSIGNED is given too. */
+#define SMB_NEXT_UNSIGNED 0x1u
+#define SMB_NEXT_UNENCRYPTED 0x2u
+void smb_client_next_unprotected(SmbClient *c, unsigned what);
 
 /* TREE_CONNECT to \\host\share; *ret_share_flags may be NULL. */
 int smb_client_tree_connect(SmbClient *c, const char *share, uint32_t *ret_share_flags);

@@ -141,39 +141,6 @@ static void help(void) {
 	       "Commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE | mkdir DIR | rm PATH | rmdir DIR\n");
 }
 
-/* //HOST[:PORT]/SHARE; IPv6 as //[::1]:PORT/SHARE. */
-static int parse_unc(const char *unc, Context *ctx) {
-	if (!startswith(unc, "//") && !startswith(unc, "\\\\"))
-		return -EINVAL;
-	const char *h = unc + 2, *end;
-	const char *slash = strpbrk(h, "/\\");
-	if (!slash || !slash[1])
-		return -EINVAL;
-	const char *colon = NULL;
-	if (*h == '[') {
-		end = memchr(h, ']', (size_t)(slash - h));
-		if (!end)
-			return -EINVAL;
-		colon = end + 1 < slash && end[1] == ':' ? end + 1 : NULL;
-		h++;
-	} else {
-		colon = memchr(h, ':', (size_t)(slash - h));
-		end = colon ? colon : slash;
-	}
-	ctx->host = strndup(h, (size_t)(end - h));
-	ctx->share = strdup(slash + 1);
-	if (!ctx->host || !ctx->share)
-		return -ENOMEM;
-	if (colon) {
-		long long p;
-		_cleanup_free_ char *ps = strndup(colon + 1, (size_t)(slash - colon - 1));
-		if (!ps || parse_int64(ps, &p) < 0 || p < 1 || p > 65535)
-			return -EINVAL;
-		ctx->port = (uint16_t)p;
-	}
-	return 0;
-}
-
 static int run(Context *ctx, size_t cmd, char **args) {
 	_cleanup_(client_policy_freep) ClientPolicy *pol = NULL;
 	int r = client_policy_load(ctx->policy_path, &pol);
@@ -270,7 +237,7 @@ int main(int argc, char **argv) {
 		}
 	}
 	/* getopt_long permutes: options may come before or after the UNC. */
-	if (optind >= argc || parse_unc(argv[optind], &ctx) < 0) {
+	if (optind >= argc || smb_unc_parse(argv[optind], &ctx.host, &ctx.port, &ctx.share) < 0) {
 		fprintf(stderr, "smbrefc: need //HOST[:PORT]/SHARE (see --help)\n");
 		return 2;
 	}
