@@ -10,11 +10,12 @@ SMBREFD_MAIN := endpoint/smbrefd.c
 SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/crypto_pool.c endpoint/dispatch.c endpoint/enforce.c \
 	endpoint/file_info.c endpoint/file_ops.c endpoint/ioctl.c endpoint/misc_ops.c \
 	endpoint/negotiate.c endpoint/query_dir.c endpoint/ratelimit.c endpoint/server.c endpoint/session.c \
-	endpoint/transport_tcp.c endpoint/tree.c endpoint/vfs.c endpoint/transport_quic.c
+	endpoint/transport_tcp.c endpoint/tree.c endpoint/vfs.c endpoint/transport_quic.c \
+	endpoint/transport_rdma.c
 # Kerberos (kerberos.c, through SPNEGO) needs MIT GSS-API: every program
 # that links libsmbref (tests and fuzzers too, via PKGS) links krb5-gssapi.
-PKGS += krb5-gssapi
-SMBREF_LIBS = $(call pkglibs,libcrypto krb5-gssapi libngtcp2_crypto_gnutls libngtcp2 gnutls)
+PKGS += krb5-gssapi librdmacm libibverbs
+SMBREF_LIBS = $(call pkglibs,libcrypto krb5-gssapi libngtcp2_crypto_gnutls libngtcp2 gnutls librdmacm libibverbs)
 SMBREF_SRCS := $(filter-out $(SMBREFD_MAIN) $(SMBREFD_SRCS),$(wildcard endpoint/*.c))
 SMBREF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREF_SRCS))
 SMBREFD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREFD_SRCS))

@@ -115,6 +115,8 @@ static const struct {
 	{ "server.transport.tcp.port", offsetof(Config, tcp_port), parse_uint },
 	{ "server.transport.quic.enabled", offsetof(Config, quic_enabled), parse_bool },
 	{ "server.transport.quic.port", offsetof(Config, quic_port), parse_uint },
+	{ "server.transport.rdma.enabled", offsetof(Config, rdma_enabled), parse_bool },
+	{ "server.transport.rdma.port", offsetof(Config, rdma_port), parse_uint },
 	{ "server.quic.certificate", offsetof(Config, quic_certificate), parse_string },
 	{ "server.quic.key", offsetof(Config, quic_key), parse_string },
 	{ "server.quic.client-access.required", offsetof(Config, quic_client_access_required), parse_bool },

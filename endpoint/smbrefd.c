@@ -36,6 +36,7 @@
 
 #include "server.h"
 #include "transport_quic.h"
+#include "transport_rdma.h"
 
 #define SMBREFD_VERSION "0.1"
 #define MAX_WORKERS 16
@@ -43,10 +44,11 @@
 /* ---- command line ---- */
 
 static int parse_listen(const char *text, Listen *ret) {
-	/* tcp:ADDR:PORT or quic:ADDR:PORT, ADDR an IPv4 address or [IPv6] */
+	/* tcp:, quic: or rdma:ADDR:PORT, ADDR an IPv4 address or [IPv6] */
 	const char *a = text + 4;
 	bool quic = transport_quic_is_listen(text, &a);
-	if (!quic && !startswith(text, "tcp:"))
+	bool rdma = !quic && transport_rdma_is_listen(text, &a);
+	if (!quic && !rdma && !startswith(text, "tcp:"))
 		return -EPROTONOSUPPORT;
 	const char *colon = strrchr(a, ':');
 	if (!colon)
@@ -57,7 +59,7 @@ static int parse_listen(const char *text, Listen *ret) {
 	_cleanup_free_ char *host = strndup(a, (size_t)(colon - a));
 	if (!host)
 		return -ENOMEM;
-	Listen l = { .quic = quic };
+	Listen l = { .quic = quic, .rdma = rdma };
 	size_t hl = strlen(host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		host[hl - 1] = 0;
@@ -111,7 +113,7 @@ static void help(void) {
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
-	       "  --listen SPEC     tcp:ADDR:PORT or quic:ADDR:PORT (IPv6 as [ADDR]); repeatable\n"
+	       "  --listen SPEC     tcp:, quic: or rdma:ADDR:PORT (IPv6 as [ADDR]); repeatable\n"
 	       "  --share NAME=DIR  export DIR as NAME; repeatable\n"
 	       "  --users FILE      user:password or user:nt:HASH lines\n"
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
@@ -215,8 +217,8 @@ static int worker_init(Server *s, Worker *w, unsigned index) {
 	if (!w->listen_fds)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_listens; i++) {
-		if (s->listens[i].quic)
-			continue; /* transport_quic_attach */
+		if (s->listens[i].quic || s->listens[i].rdma)
+			continue; /* transport_quic_attach, transport_rdma_attach */
 		r = transport_tcp_listen(&s->listens[i], &w->listen_fds[w->n_listen]);
 		if (r < 0) {
 			fprintf(stderr, "smbrefd: listen %s: %s\n", s->listens[i].text, strerror(-r));
@@ -240,11 +242,15 @@ static int worker_init(Server *s, Worker *w, unsigned index) {
 	r = transport_quic_attach(w);
 	if (r < 0)
 		return r;
+	r = transport_rdma_attach(w);
+	if (r < 0)
+		return r;
 	return transport_tcp_attach(w);
 }
 
 static void worker_done(Worker *w) {
 	transport_quic_detach(w);
+	transport_rdma_detach(w);
 	for (size_t i = 0; i < w->n_listen; i++)
 		close(w->listen_fds[i]);
 	free(w->listen_fds);
@@ -356,7 +362,7 @@ static int server_init(Server *s, const Args *a) {
 		r = parse_listen(a->listens[i], &s->listens[i]);
 		if (r < 0) {
 			fprintf(stderr, "smbrefd: --listen %s: %s\n", a->listens[i],
-				r == -EPROTONOSUPPORT ? "transport not supported (tcp:ADDR:PORT, quic:ADDR:PORT)" : strerror(-r));
+				r == -EPROTONOSUPPORT ? "transport not supported (tcp:ADDR:PORT, quic:ADDR:PORT, rdma:ADDR:PORT)" : strerror(-r));
 			return -EINVAL;
 		}
 	}
@@ -457,8 +463,9 @@ static int run(int argc, char **argv) {
 			break;
 	if (started == s.n_workers) {
 		for (size_t i = 0; i < s.n_listens; i++)
-			fprintf(stderr, "smbrefd: listening on %s (%zu workers), policy \"%s\"\n",
-				s.listens[i].text, s.n_workers, s.config->policy_name);
+			if (!s.listens[i].down)
+				fprintf(stderr, "smbrefd: listening on %s (%zu workers), policy \"%s\"\n",
+					s.listens[i].text, s.n_workers, s.config->policy_name);
 		if (a.pid_file) {
 			char pid[32];
 			int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
