@@ -4,6 +4,9 @@
  *       a new Ed25519 signing key (PEM, 0600) and its public key for agents
  *   smbpolicy publish DIR --key KEY [--expires DURATION] [--group PATH]...
  *       one signed bundle per group plus a signed index (lib/publish.h)
+ *   smbpolicy bundle FILE [--trusted-keys PATH] [--policy]
+ *       show a bundle's fields and check it as an agent would (signature,
+ *       expiry), or print its policy document once it verified
  *
  * Invariants: keygen never overwrites an existing key file (a lost signing
  * key cannot be recovered, and agents would refuse the new one); publish
@@ -12,6 +15,7 @@
  */
 #include <sys/stat.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "output.h"
 #include "publish.h"
@@ -190,4 +194,90 @@ int verb_publish(Cli *cli, int argc, char *argv[]) {
 		return cli_error("%zu group(s) not published (their previous bundles stay)",
 				 res.failed);
 	return CLI_EXIT_OK;
+}
+
+#define BUNDLE_HELP                                                                        \
+	"  --trusted-keys PATH  check the signature and expiry with these public keys\n"      \
+	"                       (PEM file or directory), as smbpolicyd does\n"                \
+	"  --policy             print only the policy document (needs --trusted-keys)\n"
+
+static int print_bundle(Cli *cli, const Bundle *b, const char *verdict) {
+	char created[32], expires[32];
+	format_rfc3339(b->created * 1000000ULL, created, sizeof(created));
+	format_rfc3339(b->expires * 1000000ULL, expires, sizeof(expires));
+	if (!cli->json)
+		return printf("type:      %s\ngroup:     %s\nserial:    %llu\ncreated:   %s\n"
+			      "expires:   %s\nkey id:    %s\npayload:   %zu bytes, sha256 %s\n"
+			      "signature: %s\n",
+			      b->type == BUNDLE_POLICY ? "policy" : "index", b->group ? b->group : "-",
+			      (unsigned long long)b->serial, created, expires, b->key_id,
+			      b->payload_len, b->payload_sha256, verdict) < 0
+			       ? -EIO
+			       : 0;
+	_cleanup_(strbuf_free) StrBuf j = {};
+	strbuf_printf(&j, "{\"type\": \"%s\", \"group\": ",
+		      b->type == BUNDLE_POLICY ? "policy" : "index");
+	if (b->group)
+		strbuf_json_string(&j, b->group);
+	else
+		strbuf_append(&j, "null");
+	strbuf_printf(&j,
+		      ", \"serial\": %llu, \"created\": \"%s\", \"expires\": \"%s\", "
+		      "\"key_id\": \"%s\", \"payload_sha256\": \"%s\", \"signature\": ",
+		      (unsigned long long)b->serial, created, expires, b->key_id, b->payload_sha256);
+	strbuf_json_string(&j, verdict);
+	strbuf_append(&j, "}");
+	return j.failed ? -ENOMEM : output_document(j.data, stdout);
+}
+
+int verb_bundle(Cli *cli, int argc, char *argv[]) {
+	enum { OPT_TRUSTED = 0x300, OPT_POLICY };
+	static const struct option options[] = {
+		CLI_COMMON_OPTIONS,
+		{ "trusted-keys", required_argument, NULL, OPT_TRUSTED },
+		{ "policy", no_argument, NULL, OPT_POLICY },
+		{},
+	};
+	const char *trusted = NULL;
+	bool policy_only = false;
+	int c, r;
+	while ((c = cli_getopt(cli, argc, argv, options, BUNDLE_HELP)) >= 0)
+		if (c == OPT_TRUSTED)
+			trusted = optarg;
+		else if (c == OPT_POLICY)
+			policy_only = true;
+	if (c != CLI_OPT_END)
+		return cli_getopt_exit(c);
+	if (!cli_check_args(cli, argc - optind, 1, 1))
+		return CLI_EXIT_USAGE;
+	if (policy_only && !trusted)
+		return cli_usage_error(cli, "--policy needs --trusted-keys (never trust an unchecked bundle)");
+	const char *file = argv[optind];
+
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if ((r = read_file(file, BUNDLE_MAX_BYTES, &text, &len)) < 0)
+		return cli_error("%s: %s", file, strerror(-r));
+	_cleanup_(key_ring_clear) KeyRing ring = {};
+	if (trusted && (r = key_ring_load(trusted, &ring)) < 0)
+		return cli_error("%s: %s", trusted,
+				 r == -EBADMSG ? "no Ed25519 public key in it" : strerror(-r));
+	_cleanup_(bundle_freep) Bundle *b = NULL;
+	r = bundle_parse(text, len, &b);
+	if (r < 0)
+		return cli_error("%s: %s", file, bundle_strerror(r));
+	int verdict = 0;
+	if (trusted) {
+		_cleanup_(bundle_freep) Bundle *checked = NULL;
+		verdict = bundle_verify(text, len, &ring, now_usec() / 1000000ULL, &checked);
+	}
+	if (policy_only && verdict == 0)
+		r = output_document(b->payload, stdout);
+	else if (!policy_only)
+		r = print_bundle(cli, b, !trusted ? "not checked (no --trusted-keys)"
+				 : verdict == 0 ? "good" : bundle_strerror(verdict));
+	if (r < 0)
+		return cli_error("%s", strerror(-r));
+	return verdict < 0 ? cli_error("%s: refused: %s", file, bundle_strerror(verdict))
+			   : CLI_EXIT_OK;
 }
