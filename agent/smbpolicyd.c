@@ -8,14 +8,17 @@
  *   bus.c         org.smbpolicy.Agent1 object (properties, methods, signals,
  *                 root-or-polkit check for Apply/Refresh)
  *   drift.c       inotify on the managed files' directories -> verify
- *   engine.c      the cycle itself (library, shared with `smbpolicy --local`)
+ *   collector.c   audit log -> audit DB -> AuditEvent; actual state
+ * and libsmbagent.a, shared with `smbpolicy ... --local`:
+ *   engine.c      the cycle itself; source.c signed bundles over http(s)
  *   plugin_host.c dlopen + ABI check; state.c SQLite state; journal.c logs
+ *   report.c      the cycle result; report_bus.c its D-Bus form
  *
  * Invariants: main() only calls run(); run() returns 0 or -errno and
  * releases everything through _cleanup_; READY=1 is sent only after the bus
  * name is owned; the process never forks (Type=notify).
  * Must never: exit from inside a callback (sd_event_exit instead), or keep
- * running after the bus name was lost.
+ * running after the bus connection was lost (exit-on-disconnect).
  */
 #include <getopt.h>
 #include <malloc.h>
