@@ -221,8 +221,11 @@ static void peer_curl(const char *url, const char *tmp) {
 	char *argv[] = { "curl", "-s", "-o", "/dev/null", "--etag-compare", etag, "--etag-save",
 			 etag, (char *)url, NULL };
 	pid_t pid = spawn(argv); /* the first one saves the ETag */
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	if (pid <= 0) {
+		printf("peer: curl tool not installed, no peer figure\n");
+		return;
+	}
+	waitpid(pid, NULL, 0);
 	double cpu = cpu_seconds(RUSAGE_CHILDREN);
 	for (unsigned i = 0; i < N_PEER_POLLS; i++)
 		if ((pid = spawn(argv)) > 0)
