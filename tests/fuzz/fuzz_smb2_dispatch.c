@@ -14,6 +14,7 @@
  * (ASan/UBSan); the share directory is a scratch directory.
  */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -25,10 +26,22 @@ static Worker worker;
 static Share share;
 static Config config;
 
+static char dir[] = "/tmp/fuzz_smb2_dispatch.XXXXXX";
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *f) {
+	(void)st, (void)type, (void)f;
+	return remove(path) < 0 ? 0 : 0;
+}
+
+/* The scratch share goes when the fuzzer exits. */
+static void cleanup(void) {
+	(void)nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void init(void) {
-	static char dir[] = "/tmp/fuzz_smb2_dispatch.XXXXXX";
 	if (!mkdtemp(dir))
 		abort();
+	atexit(cleanup);
 	share = (Share) { .name = "share", .path = dir, .dirfd = open(dir, O_PATH | O_DIRECTORY) };
 	atomic_init(&config.refcount, 1000000);
 	config = (Config) { .policy_name = "fuzz", .dialect_min = SMB2_DIALECT_202,
