@@ -195,7 +195,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
 static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
 	Source *s = userdata;
 	size_t len = size * n;
-	if (len > 5 && strncasecmp(data, "etag:", 5) == 0) {
+	if (len > 5 && strncmp(data, "HTTP/", 5) == 0)
+		s->etag[0] = 0; /* a new response (after a redirect): its own ETag only */
+	else if (len > 5 && strncasecmp(data, "etag:", 5) == 0) {
 		const char *v = data + 5, *end = data + len;
 		while (v < end && (*v == ' ' || *v == '\t'))
 			v++;
