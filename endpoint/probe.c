@@ -14,8 +14,9 @@
  *               share's, then one CREATE sent unencrypted (but signed):
  *               refused when the server rejects unencrypted access;
  *   logons      NTLM with the credentials; an unknown user (guest mapping);
- *               an anonymous session; one failed logon timed (the rate
- *               limiter's delay).
+ *               an anonymous session and a tree connect on it (the share,
+ *               else IPC$); one failed logon timed (the rate limiter's
+ *               delay).
  * The comparison is one table: setting id -> observed value (text in the
  * policy's spelling) -> equality with the policy value.
  *
@@ -188,7 +189,14 @@ static void probe_guest_anonymous(const ProbeParams *p, ProbeResult *r) {
 		_cleanup_(smb_client_freep) SmbClient *c = NULL;
 		SmbSessionInfo si;
 		int k = open_session(p, NULL, NULL, false, &c, &si, NULL);
-		r->anonymous_allowed = k >= 0 ? PROBE_YES : k == -EACCES ? PROBE_NO : PROBE_UNKNOWN;
+		if (k >= 0) {
+			/* A null session is only access once a tree connect works:
+			 * Samba's "restrict anonymous = 2" refuses it there. */
+			k = p->share ? smb_client_tree_connect(c, p->share, NULL) : -EREMOTEIO;
+			if (k < 0)
+				k = smb_client_tree_connect(c, "IPC$", NULL);
+		}
+		r->anonymous_allowed = k >= 0 ? PROBE_YES : k == -EACCES || k == -EREMOTEIO ? PROBE_NO : PROBE_UNKNOWN;
 	}
 }
 
@@ -315,7 +323,14 @@ static bool obs_encryption(const ProbeResult *r, StrBuf *out) { return put_tri(r
 static bool obs_reject(const ProbeResult *r, StrBuf *out) {
 	return r->encryption_required == PROBE_YES && put_tri(r->unencrypted_refused, out);
 }
-static bool obs_guest(const ProbeResult *r, StrBuf *out) { return put_tri(r->guest_allowed, out); }
+/* Guest access: an unknown user mapped to guest, or an anonymous session. */
+static bool obs_guest(const ProbeResult *r, StrBuf *out) {
+	if (r->guest_allowed == PROBE_YES || r->anonymous_allowed == PROBE_YES)
+		return put_tri(PROBE_YES, out);
+	if (r->guest_allowed == PROBE_NO && r->anonymous_allowed == PROBE_NO)
+		return put_tri(PROBE_NO, out);
+	return false;
+}
 
 static bool obs_ciphers(const ProbeResult *r, StrBuf *out) {
 	bool any = false;
