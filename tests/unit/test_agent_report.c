@@ -120,8 +120,10 @@ static void test_bus_round_trip(void **state) {
 	assert_int_equal(report_bus_read(m, &bad), -EBADMSG);
 	assert_null(bad);
 	sd_bus_message_unref(m);
-	sd_bus_flush_close_unref(b);
+	/* No peer ever answers the auth handshake: close without flushing,
+	 * or the flush waits out sd-bus's 90 s timeout. */
 	close(fds[1]);
+	sd_bus_close_unref(b);
 }
 
 int main(void) {
