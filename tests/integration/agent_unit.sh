@@ -22,6 +22,7 @@ install -m 0755 /bin/kill "$R/usr/bin/kill"
 ln -sfn usr/bin "$R/bin"
 for f in usr/share/dbus-1/system.d/org.smbpolicy.Agent1.conf \
 	usr/share/dbus-1/interfaces/org.smbpolicy.Agent1.xml \
+	usr/share/dbus-1/system-services/org.smbpolicy.Agent1.service \
 	usr/share/polkit-1/actions/org.smbpolicy.policy usr/share/man/man8/smbpolicyd.8; do
 	[ -s "$R/$f" ] || fail "not installed: $f"
 done
