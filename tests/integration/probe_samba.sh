@@ -10,46 +10,8 @@
 . "$(dirname "$0")/client_common.inc"
 command -v smbd >/dev/null || skip "smbd not installed"
 echo "$CS_PASS" >"$T/pw"
+PROBE_USER=$CS_USER
 
-# probe NAME: JSON of the probe of //127.0.0.1:$SAMBA_PORT/share into $T/NAME.json
-probe() {
-	"$BIN/smbpolicy" probe "//127.0.0.1:$SAMBA_PORT/share" --user "$CS_USER" --password-file "$T/pw" \
-		--json >"$T/$1.json" || fail "probe $1 failed"
-	cat "$T/$1.json"
-}
-# field NAME EXPR: a value of the probe JSON (python expression over j)
-field() {
-	/usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1]))['probe']; print(json.dumps($2))" "$T/$1.json"
-}
-expect() { # NAME EXPR WANT
-	local got
-	got=$(field "$1" "$2")
-	[ "$got" = "$3" ] || fail "$1: $2 is $got, want $3"
-}
-# nmap_agrees NAME: nmap's dialect list and signing verdict equal the probe's
-nmap_agrees() {
-	command -v nmap >/dev/null || { echo "nmap not installed: comparison left out"; return 0; }
-	nmap -Pn -n -p "$SAMBA_PORT" --script smb-protocols,smb2-security-mode \
-		--script-args smbport="$SAMBA_PORT" 127.0.0.1 >"$T/$1.nmap" 2>&1 || true
-	cat "$T/$1.nmap"
-	local want got
-	want=$(awk '/dialects:/ { on = 1; next } !/^\|/ { on = 0 } on && /^\|[ _]+[0-9]+$/ { d = $0; gsub(/[|_ ]/, "", d); print d }' "$T/$1.nmap" |
-		sed 's/^202$/2.0.2/; s/^210$/2.1/; s/^300$/3.0/; s/^302$/3.0.2/; s/^311$/3.1.1/' | sort | tr '\n' ' ')
-	got=$(field "$1" "' '.join(sorted(k for k, v in j['dialects'].items() if v))")
-	[ "${want% }" = "${got//\"/}" ] || fail "$1: nmap sees dialects '$want', the probe '$got'"
-	if grep -q "enabled and required" "$T/$1.nmap"; then want=true
-	elif grep -q "enabled but not required" "$T/$1.nmap"; then want=false
-	else fail "$1: nmap gave no signing verdict"; fi
-	expect "$1" "j['signing_required']" "$want"
-}
-against() { # NAME WANT_RC POLICY-SETTINGS...
-	local name=$1 want=$2 rc=0; shift 2
-	cs_policy "$T/$name.xml" "$@"
-	"$BIN/smbpolicy" probe "//127.0.0.1:$SAMBA_PORT/share" --user "$CS_USER" --password-file "$T/pw" \
-		--against "$T/$name.xml" >"$T/$name.out" 2>&1 || rc=$?
-	cat "$T/$name.out"
-	[ "$rc" = "$want" ] || fail "--against $name: exit $rc, want $want"
-}
 # What Samba never does: a failed-logon delay.  server.guest.allowed=false
 # is what the samba plugin writes: map to guest = Never, restrict
 # anonymous = 2 (by default Samba lets a null session reach IPC$).
@@ -58,6 +20,7 @@ NO_GUEST=("map to guest = Never" "restrict anonymous = 2")
 
 step "Samba defaults + map to guest = Bad User"
 cs_samba open "map to guest = Bad User"
+PROBE_PORT=$SAMBA_PORT
 probe open
 for d in 2.0.2 2.1 3.0 3.0.2 3.1.1; do expect open "j['dialects']['$d']" true; done
 expect open "j['signing_required']" false
@@ -76,6 +39,7 @@ grep -q "DIFFERS server.guest.allowed" "$T/open-strict.out" || fail "guest diffe
 
 step "signing mandatory, min protocol SMB2_02"
 cs_samba signed "server signing = mandatory" "server min protocol = SMB2_02" "${NO_GUEST[@]}"
+PROBE_PORT=$SAMBA_PORT
 probe signed
 expect signed "j['dialects']['2.0.2']" true
 expect signed "j['signing_required']" true
@@ -89,6 +53,7 @@ against signed-match 0 "${SAMBA_BASE[@]}" server.signing.required=true server.di
 step "server smb encrypt = required, min protocol SMB3_11, AES-256-GCM only"
 cs_samba sealed "server smb encrypt = required" "server min protocol = SMB3_11" \
 	"server signing = mandatory" "server smb3 encryption algorithms = AES-256-GCM" "${NO_GUEST[@]}"
+PROBE_PORT=$SAMBA_PORT
 probe sealed
 for d in 2.0.2 2.1 3.0 3.0.2; do expect sealed "j['dialects']['$d']" false; done
 expect sealed "j['dialects']['3.1.1']" true
