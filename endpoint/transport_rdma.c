@@ -313,8 +313,12 @@ static int on_bridge(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			size_t len = (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
 			if (rc->in_len - used < 4 + len)
 				break;
-			if (smbd_send(rc->smbd, h + 4, len, now_mono_usec()) < 0)
+			int r = smbd_send(rc->smbd, h + 4, len, now_mono_usec());
+			if (r < 0) { /* e.g. larger than the peer's MaxFragmentedSize */
+				fprintf(stderr, "smbrefd: SMB Direct: %zu-byte message not sent: %s\n", len, strerror(-r));
+				(void)smbd_abort(rc->smbd, r);
 				return 0;
+			}
 			used += 4 + len;
 		}
 		memmove(rc->in, rc->in + used, rc->in_len - used);
