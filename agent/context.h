@@ -5,7 +5,7 @@
  *
  * Invariants: one Context per process, owned by run(); everything runs on
  * its sd-event loop (no threads), so a cycle is never re-entered; `last` is
- * the newest finished report and `compliant` mirrors it.
+ * the newest finished apply/verify report and `compliant` mirrors it.
  * Must never: be touched from a signal handler (signals arrive as sd-event
  * sources).
  */
@@ -38,15 +38,16 @@ typedef struct Context {
 	Drift *drift;
 	Collector *collector;
 
-	Report *last; /* newest report of any kind */
+	Report *last;      /* newest apply or verify report */
+	Report *last_plan; /* newest plan (kept for the reply only) */
 	unsigned long long last_applied_usec;
 	bool compliant;
 } Context;
 
-/* Run one cycle (kind; cached: engine_run_cached), keep it as c->last,
- * update properties, emit PolicyApplied (apply cycles), re-arm the drift
- * watch.  -errno when no cycle could run.  *ret (may be NULL) borrows
- * c->last. */
+/* Run one cycle (kind; cached: engine_run_cached).  Apply and verify
+ * cycles become c->last, update the properties, emit PolicyApplied (apply)
+ * and re-arm the drift watch; a plan only becomes c->last_plan.  -errno
+ * when no cycle could run.  *ret (may be NULL) borrows the report. */
 int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret);
 /* Reload the policy (SIGHUP, Refresh), then the periodic cycle, skipping
  * plugins nothing changed for.  Returns the cycle's result; the previous

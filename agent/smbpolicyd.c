@@ -214,6 +214,7 @@ static void context_done(Context *c) {
 	collector_free(c->collector);
 	drift_free(c->drift);
 	report_free(c->last);
+	report_free(c->last_plan);
 	engine_free(c->engine);
 	sd_event_source_unref(c->timer);
 	sd_bus_flush_close_unref(c->bus);
@@ -229,6 +230,15 @@ int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret) 
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "%s cycle failed: %s",
 			    report_kind_to_string(kind), strerror(-k));
 		return k;
+	}
+	/* A plan describes what would change, not the host's state: it is kept
+	 * apart and changes no property. */
+	if (kind == REPORT_PLAN) {
+		report_free(c->last_plan);
+		c->last_plan = r;
+		if (ret)
+			*ret = r;
+		return 0;
 	}
 	report_free(c->last);
 	c->last = r;

@@ -82,6 +82,7 @@ grep -q "access denied" "$T/err" || fail "smbpolicy apply as nobody: $(cat "$T/e
 step "smbpolicy over the bus: plan, apply, status, drift"
 "$SP" plan --bus "$BUS" >"$T/out" || fail "plan failed"
 grep -q "^plan of policy strict" "$T/out" || fail "plan output: $(cat "$T/out")"
+"$SP" status --bus "$BUS" | head -n 1 | grep -q "^plan of" && fail "status shows the dry run"
 "$SP" apply --bus "$BUS" --json >"$T/apply.json" || fail "apply failed: $(cat "$T/apply.json")"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["kind"]=="apply" and r["compliant"], r' \
 	"$T/apply.json" || fail "apply JSON"
