@@ -333,7 +333,9 @@ int client_policy_connect(const ClientPolicy *p, const ClientConnectParams *cp, 
 	if (r < 0 && ntlm_blocked)
 		return refuse(why, audit, cp->host, SET_NTLM_BLOCK, AUDIT_CLIENT_NTLM_BLOCKED,
 			      "NTLM is blocked for %s (not in client.ntlm.exceptions) and Kerberos failed: %s",
-			      cp->host, *smb_client_auth_error(c) ? smb_client_auth_error(c) : strerror(-r));
+			      cp->host, *smb_client_auth_error(c) ? smb_client_auth_error(c)
+			      : r == -EPROTONOSUPPORT ? "no Kerberos credentials for cifs/HOST, or the server offers no Kerberos"
+						      : strerror(-r));
 	if (r == -EPROTONOSUPPORT && p->encryption_required)
 		return refuse(why, audit, cp->host, SET_ENCRYPTION, 0, "the session cannot be encrypted");
 	if (r < 0) {
