@@ -319,8 +319,10 @@ static void qc_after(QuicConn *qc, int r) {
 	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(qc->conn);
 	if (exp != UINT64_MAX) {
 		uint64_t usec = exp / 1000 + 1;
+		/* accuracy 1 us: sd-event's default (0) would let a
+		 * retransmission or paced packet wait up to 250 ms */
 		if (!qc->timer)
-			r = sd_event_add_time(qc->qw->w->event, &qc->timer, CLOCK_MONOTONIC, usec, 0, on_qc_timer,
+			r = sd_event_add_time(qc->qw->w->event, &qc->timer, CLOCK_MONOTONIC, usec, 1, on_qc_timer,
 					      qc);
 		else {
 			r = sd_event_source_set_time(qc->timer, usec);
