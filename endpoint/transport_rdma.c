@@ -81,7 +81,10 @@ struct RdmaConn {
 	uint64_t op_done; /* wr_id of the last finished RDMA read/write */
 };
 
-static RdmaWorker *rdma_workers[64]; /* by worker index; only 0 is used */
+/* By worker index; only worker 0's is set (RDMA CM has no SO_REUSEPORT to
+ * spread connections), and only that worker's thread touches it once the
+ * workers run (the main thread attaches before and detaches after). */
+static RdmaWorker *rdma_workers[64];
 
 bool transport_rdma_is_listen(const char *text, const char **ret_rest) {
 	if (!startswith(text, "rdma:"))
