@@ -16,9 +16,10 @@ cap=$T/quic.pcapng
 start_bg "$T/tshark.log" tshark -i lo -f "udp port $QPORT" -w "$cap"
 TSHARK_PID=$BG_PID
 for _ in $(seq 1 100); do
-	grep -q "Capturing on" "$T/tshark.log" 2>/dev/null && break
+	grep -q "Capture started" "$T/tshark.log" 2>/dev/null && break
 	sleep 0.1
 done
+sleep 0.5 # the message comes a little before packets are taken: the Initial must be in
 quic_peer -keylog "$T/client-keys" || fail "peer refused"
 sleep 1
 kill "$TSHARK_PID"; wait "$TSHARK_PID" 2>/dev/null || true
