@@ -182,7 +182,7 @@ int verb_publish(Cli *cli, int argc, char *argv[]) {
 	if (r == -EBADMSG)
 		return cli_error("%s/%s is damaged; remove it to publish afresh", o.dir,
 				 PUBLISH_INDEX_FILE);
-	if (r == -ENOENT && diag.n)
+	if ((r == -ENOENT || r == -EKEYREJECTED) && diag.n)
 		return CLI_EXIT_FAILED;
 	if (r == -EBUSY)
 		return cli_error("%s: another publish into it is running", o.dir);

@@ -317,6 +317,14 @@ int publish_run(Store *s, const Catalog *c, const PublishOptions *o, PublishResu
 		return r;
 	uint64_t serial = prev.serial + 1 > now ? prev.serial + 1 : now;
 	bool same_key = streq(prev.key_id, key_id(o->key));
+	/* A new key must re-sign every bundle: the index records one key. */
+	if (o->groups && prev.n > 0 && !same_key) {
+		diag_add(diag, NULL, 0, NULL,
+			 "%s/%s was signed with key %s, not %s: publish every group (no --group) "
+			 "to re-sign them all with the new key",
+			 o->dir, PUBLISH_INDEX_FILE, prev.key_id, key_id(o->key));
+		return -EKEYREJECTED;
+	}
 
 	StoreGroup *groups = NULL;
 	size_t n_groups = 0;

@@ -48,6 +48,7 @@ typedef struct PublishResult {
 /* Returns 0 (some groups may have failed: res->failed, diag), or -errno:
  * -ENOENT a --groups entry is not in the store, -EBADMSG the existing index
  * is damaged (remove it to start over), -EBUSY another publish into the
- * same directory is running, store and I/O errors. */
+ * same directory is running, -EKEYREJECTED --groups with another key than
+ * the index's (a key change re-signs every group), store and I/O errors. */
 int publish_run(Store *s, const Catalog *c, const PublishOptions *o, PublishResult *res,
 		DiagList *diag);

@@ -405,6 +405,12 @@ static void test_publish(void **state) {
 		assert_non_null(strstr(x->payload, "/lyon "));
 		assert_non_null(strstr(x->payload, "/paris "));
 	}
+	/* A partial publish cannot switch keys (the others would keep the old). */
+	o.key = f->key;
+	assert_int_equal(publish_run(f->store, f->catalog, &o, &res, &f->diag), -EKEYREJECTED);
+	assert_non_null(strstr(f->diag.items[0].message, "publish every group"));
+	diag_clear(&f->diag);
+	o.key = f->key2;
 	char *unknown[] = { "/nowhere", NULL };
 	o.groups = unknown;
 	assert_int_equal(publish_run(f->store, f->catalog, &o, &res, &f->diag), -ENOENT);
