@@ -261,6 +261,7 @@ static int qc_write(QuicConn *qc) {
 	uint64_t ts = now_ns();
 	size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size(qc->conn);
 	bool blocked = false;
+	int sent = 0;
 	if (max > sizeof(buf))
 		max = sizeof(buf);
 	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
@@ -290,8 +291,12 @@ static int qc_write(QuicConn *qc) {
 		if (n == 0)
 			break;
 		qc_send(qc, buf, (size_t)n);
+		sent++;
 	}
-	ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
+	/* Pace only once the handshake is done: pacing the handshake flight
+	 * with the initial RTT guess (333 ms) held the first response ~20 ms. */
+	if (sent > 0 && qc->handshake_done)
+		ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
 	return 0;
 }
 
