@@ -108,14 +108,14 @@ struct SmbClient {
 	size_t rbuf_cap;
 };
 
-int smb_client_connect(SmbTransportKind kind, const char *host, uint16_t port,
+int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret) {
 	if (kind != SMB_TRANSPORT_TCP)
 		return -EPROTONOSUPPORT; /* QUIC transport: not implemented here */
 	char service[8];
 	snprintf(service, sizeof(service), "%u", port);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	if (getaddrinfo(host, service, &hints, &ai) != 0 || !ai)
+	if (getaddrinfo(address ? address : host, service, &hints, &ai) != 0 || !ai)
 		return -EHOSTUNREACH;
 	int r = -EHOSTUNREACH, fd = -1;
 	for (struct addrinfo *a = ai; a; a = a->ai_next) {

@@ -86,10 +86,11 @@ typedef struct SmbDirEntry {
  * into malloc'd host and share; *ret_port 0 when none.  -EINVAL, -ENOMEM. */
 int smb_unc_parse(const char *unc, char **ret_host, uint16_t *ret_port, char **ret_share);
 
-/* Connect to host:port (host: name or address).  timeout_ms bounds every
- * later receive.  Returns 0, -EPROTONOSUPPORT (QUIC), -EHOSTUNREACH
- * (no address), -errno of connect(). */
-int smb_client_connect(SmbTransportKind kind, const char *host, uint16_t port,
+/* Connect to address:port (address NULL: host) for server host (the name
+ * in tree connect paths and Kerberos' cifs/host).  timeout_ms bounds every
+ * later receive.  Returns 0, -EPROTONOSUPPORT (QUIC), -EHOSTUNREACH (no
+ * address), -errno of connect(). */
+int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret);
 void smb_client_free(SmbClient *c);
 static inline void smb_client_freep(SmbClient **c) {

@@ -51,7 +51,8 @@ static inline void client_policy_freep(ClientPolicy **p) {
 }
 
 typedef struct ClientConnectParams {
-	const char *host;
+	const char *host;           /* the server's name (exceptions, lists, Kerberos) */
+	const char *address;        /* where to connect; NULL: host */
 	uint16_t port;              /* 0: from client.ports.alternate.mappings, else 445 */
 	SmbTransportKind transport;
 	SmbAuthParams auth;         /* ntlm_allowed/kerberos are set by the policy */
@@ -61,7 +62,7 @@ typedef struct ClientConnectParams {
 
 typedef struct ClientRefusal {
 	const char *setting;        /* setting id, NULL when the failure is not a policy refusal */
-	char message[256];
+	char message[512];
 } ClientRefusal;
 
 /* Is host (as the user named it) in list?  Items are IPs, NetBIOS names or

@@ -65,7 +65,7 @@ static int open_negotiated(const ProbeParams *p, const uint16_t *dialects, size_
 			   const uint16_t *ciphers, size_t n_ciphers, SmbClient **ret,
 			   SmbNegotiateInfo *ni) {
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
-	int r = smb_client_connect(SMB_TRANSPORT_TCP, p->host, p->port ? p->port : 445,
+	int r = smb_client_connect(SMB_TRANSPORT_TCP, p->host, NULL, p->port ? p->port : 445,
 				   p->timeout_ms ? p->timeout_ms : 15000, &c);
 	if (r < 0)
 		return r;
@@ -208,7 +208,7 @@ int probe_run(const ProbeParams *p, ProbeResult *r) {
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
 		r->cipher[i] = PROBE_UNKNOWN;
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
-	int k = smb_client_connect(SMB_TRANSPORT_TCP, p->host, p->port ? p->port : 445,
+	int k = smb_client_connect(SMB_TRANSPORT_TCP, p->host, NULL, p->port ? p->port : 445,
 				   p->timeout_ms ? p->timeout_ms : 15000, &c);
 	if (k < 0) {
 		snprintf(r->error, sizeof(r->error), "cannot connect to %s:%u: %s", p->host,

@@ -2,7 +2,7 @@
  * smbrefc.c - the reference SMB client tool:
  *
  *   smbrefc //HOST[:PORT]/SHARE [--policy RSOP.xml] [-U USER%PW |
- *           --user U --password-file F] [--kerberos] [--quic]
+ *           --user U --password-file F] [--kerberos] [-I ADDRESS] [--quic]
  *           [--audit-log FILE] COMMAND [ARGS...]
  *   commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE |
  *             mkdir DIR | rm PATH | rmdir DIR
@@ -26,7 +26,7 @@
 typedef struct Context {
 	char *host, *share;
 	uint16_t port;
-	const char *policy_path, *user, *password_file, *domain, *audit_log;
+	const char *policy_path, *user, *password_file, *domain, *audit_log, *address;
 	char *password;
 	bool kerberos, quic;
 	SmbClient *client;
@@ -135,6 +135,7 @@ static void help(void) {
 	       "  --password-file FILE  password from the first line of FILE\n"
 	       "  --domain NAME         domain for NTLM\n"
 	       "  --kerberos            authenticate with Kerberos (KRB5CCNAME)\n"
+	       "  -I, --ip ADDRESS      connect to ADDRESS instead of resolving HOST\n"
 	       "  --quic                SMB over QUIC (subject to client.quic.*)\n"
 	       "  --audit-log FILE      client audit events as JSON lines\n"
 	       "  -h, --help            this help\n\n"
@@ -155,7 +156,7 @@ static int run(Context *ctx, size_t cmd, char **args) {
 		return 1;
 	}
 	ClientConnectParams cp = {
-		.host = ctx->host, .port = ctx->port,
+		.host = ctx->host, .address = ctx->address, .port = ctx->port,
 		.transport = ctx->quic ? SMB_TRANSPORT_QUIC : SMB_TRANSPORT_TCP,
 		.auth = { .user = ctx->user, .domain = ctx->domain, .password = ctx->password },
 		.kerberos = ctx->kerberos,
@@ -195,6 +196,7 @@ int main(int argc, char **argv) {
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "ip", required_argument, NULL, 'I' },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "password-file", required_argument, NULL, OPT_PWFILE },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
@@ -206,7 +208,7 @@ int main(int argc, char **argv) {
 	Context ctx = {};
 	_cleanup_free_ char *user = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "hU:", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hU:I:", options, NULL)) >= 0) {
 		switch (c) {
 		case 'h':
 			help();
@@ -226,6 +228,7 @@ int main(int argc, char **argv) {
 			ctx.user = user;
 			break;
 		}
+		case 'I': ctx.address = optarg; break;
 		case OPT_POLICY: ctx.policy_path = optarg; break;
 		case OPT_PWFILE: ctx.password_file = optarg; break;
 		case OPT_DOMAIN: ctx.domain = optarg; break;
