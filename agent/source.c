@@ -342,10 +342,13 @@ static int source_check(Source *s, Bundle **ret) {
 	if (r >= 0)
 		r = bundle_check_serial(b, s->state.serial, s->state.sha256);
 	if (r < 0) {
+		char kept[64] = "no bundle taken from this source yet";
+		if (s->state.serial > 0)
+			snprintf(kept, sizeof(kept), "keeping the last good policy (serial %llu)",
+				 (unsigned long long)s->state.serial);
 		journal_log(JOURNAL_AGENT, LOG_WARNING, &(JournalFields){ .path = s->url },
-			    "refusing the policy bundle from %s: %s; keeping the last good "
-			    "policy (serial %llu)",
-			    s->url, bundle_strerror(r), (unsigned long long)s->state.serial);
+			    "refusing the policy bundle from %s: %s; %s", s->url, bundle_strerror(r),
+			    kept);
 		return r;
 	}
 	*ret = TAKE_PTR(b);
