@@ -8,12 +8,15 @@
  * then starts N worker threads (one per CPU) that each run their own
  * sd-event loop with their own connections: a connection never changes
  * thread, so crypto work spreads over the cores without locks on the hot
- * path.  The main thread only handles signals: SIGHUP re-reads the policy
+ * path; large encrypted responses (READ data) also go to a crypto pool
+ * (crypto_pool.c) so a single connection uses every core.  TCP, QUIC
+ * (transport_quic.c) and SMB Direct (transport_rdma.c) all end in the same
+ * Conn (conn.c).  The main thread only handles signals: SIGHUP re-reads the policy
  * (and users file, and reopens the audit log) and tells every worker, which
  * re-checks its connections (conn_policy_changed); SIGTERM/SIGINT stop the
  * workers and exit.
  *
- *   smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]
+ *   smbrefd --policy FILE --listen tcp|quic|rdma:ADDR:PORT [--listen ...]
  *           --share NAME=DIR [--share ...] --users FILE
  *           [--audit-log FILE] [--host NAME] [--pid-file FILE] [--keytab FILE]
  *
