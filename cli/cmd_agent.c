@@ -170,7 +170,15 @@ static int run_bus(const AgentVerb *v, const AgentArgs *a, Report **ret) {
 	return CLI_EXIT_OK;
 }
 
-static int agent_verb(Cli *cli, int argc, char *argv[], const AgentVerb *v) {
+/* The four verbs share one handler; argv[0] (the verb's name, as the
+ * dispatch table passes it) selects its row. */
+static int agent_verb(Cli *cli, int argc, char *argv[]) {
+	const AgentVerb *v = NULL;
+	for (size_t i = 0; i < ELEMENTSOF(agent_verbs) && !v; i++)
+		if (streq(agent_verbs[i].name, argv[0]))
+			v = &agent_verbs[i];
+	if (!v)
+		return cli_error("%s: not an agent verb", argv[0]);
 	AgentArgs a = {};
 	int k = parse_agent_args(cli, argc, argv, &a);
 	if (k != AGENT_PROCEED)
@@ -186,18 +194,10 @@ static int agent_verb(Cli *cli, int argc, char *argv[], const AgentVerb *v) {
 	return CLI_EXIT_OK;
 }
 
-int verb_plan(Cli *cli, int argc, char *argv[]) {
-	return agent_verb(cli, argc, argv, &agent_verbs[0]);
-}
-int verb_apply(Cli *cli, int argc, char *argv[]) {
-	return agent_verb(cli, argc, argv, &agent_verbs[1]);
-}
-int verb_status(Cli *cli, int argc, char *argv[]) {
-	return agent_verb(cli, argc, argv, &agent_verbs[2]);
-}
-int verb_drift(Cli *cli, int argc, char *argv[]) {
-	return agent_verb(cli, argc, argv, &agent_verbs[3]);
-}
+int verb_plan(Cli *cli, int argc, char *argv[]) { return agent_verb(cli, argc, argv); }
+int verb_apply(Cli *cli, int argc, char *argv[]) { return agent_verb(cli, argc, argv); }
+int verb_status(Cli *cli, int argc, char *argv[]) { return agent_verb(cli, argc, argv); }
+int verb_drift(Cli *cli, int argc, char *argv[]) { return agent_verb(cli, argc, argv); }
 
 int verb_targets(Cli *cli, int argc, char *argv[]) {
 	enum { OPT_PLUGIN_DIR = 0x200 };
