@@ -92,6 +92,9 @@ static int reply_report(sd_bus_message *m, const Report *r) {
 /* Run a cycle of kind and reply with its report. */
 static int cycle_and_reply(Context *c, sd_bus_message *m, ReportKind kind, sd_bus_error *error) {
 	const Report *r = NULL;
+	if (!engine_policy_name(c->engine))
+		return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
+					"no policy loaded yet (waiting for the policy source)");
 	int k = context_cycle(c, kind, false, &r);
 	if (k < 0)
 		return errno_to_bus_error(error, k, report_kind_to_string(kind));
@@ -135,7 +138,8 @@ static int method_get_resultant_policy(sd_bus_message *m, void *userdata, sd_bus
 	Context *c = userdata;
 	const char *xml = engine_policy_xml(c->engine);
 	if (!xml)
-		return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "no policy loaded");
+		return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
+					"no policy loaded yet (waiting for the policy source)");
 	return sd_bus_reply_method_return(m, "s", xml);
 }
 
