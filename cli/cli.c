@@ -159,6 +159,14 @@ int cli_parse_plain(Cli *cli, int argc, char *argv[], const char *options_help, 
 	return cli_check_args(cli, argc - optind, min, max) ? CLI_PROCEED : CLI_EXIT_USAGE;
 }
 
+int cli_parse_store(Cli *cli, int argc, char *argv[], int min, int max, bool write,
+		    Store **ret) {
+	int r = cli_parse_plain(cli, argc, argv, NULL, min, max);
+	if (r != CLI_PROCEED)
+		return r;
+	return (r = cli_store(cli, write, ret)) < 0 ? -r : CLI_PROCEED;
+}
+
 void cli_print_verbs(const CliVerb *table, size_t n, const char *parent, FILE *f) {
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *left = strdup_printf("%s%s%s %s", parent ? parent : "",

@@ -93,6 +93,12 @@ static inline int cli_getopt_exit(int c) {
 int cli_parse_plain(Cli *cli, int argc, char *argv[], const char *options_help, int min,
 		    int max);
 
+/* cli_parse_plain(), then cli_store(): the prologue of the option-less verbs
+ * that work on the store.  Returns CLI_PROCEED with *ret set, or the exit
+ * code to return. */
+int cli_parse_store(Cli *cli, int argc, char *argv[], int min, int max, bool write,
+		    Store **ret);
+
 /* Check the number of positional arguments left after options; prints a
  * usage error and returns false when it is outside min..max (max < 0: no
  * upper bound). */

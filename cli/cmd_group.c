@@ -6,17 +6,14 @@
  * change (missing parent, group still in use) changes nothing and exits 1.
  * Never: decide tree rules here (path syntax, emptiness): lib/store does.
  */
-#include "cli.h"
-#include "output.h"
+#include "cmd_common.h"
 
 static int group_add(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 1, 1);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 1, 1, true, &s);
 	if (r != CLI_PROCEED)
 		return r;
 	const char *path = argv[optind];
-	Store *s;
-	if ((r = cli_store(cli, true, &s)) < 0)
-		return -r;
 	r = store_group_add(s, path);
 	if (r == -ENOENT)
 		return cli_error("group %s: its parent group does not exist", path);
@@ -27,18 +24,7 @@ static int group_add(Cli *cli, int argc, char *argv[]) {
 }
 
 static int group_rm(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 1, 1);
-	if (r != CLI_PROCEED)
-		return r;
-	const char *path = argv[optind];
-	Store *s;
-	if ((r = cli_store(cli, true, &s)) < 0)
-		return -r;
-	r = store_group_rm(s, path);
-	if (r < 0)
-		return cli_store_error(cli, r, "group %s", path);
-	output_message(cli->json, "removed group %s", path);
-	return CLI_EXIT_OK;
+	return cli_store_rm(cli, argc, argv, store_group_rm, "group");
 }
 
 static int group_list(Cli *cli, int argc, char *argv[]) {
@@ -46,12 +32,10 @@ static int group_list(Cli *cli, int argc, char *argv[]) {
 		{ "GROUP", "path", OUTPUT_STRING, 0 },
 		{ "BLOCK-INHERITANCE", "block_inheritance", OUTPUT_BOOL, 0 },
 	};
-	int r = cli_parse_plain(cli, argc, argv, NULL, 0, 0);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 0, 0, false, &s);
 	if (r != CLI_PROCEED)
 		return r;
-	Store *s;
-	if ((r = cli_store(cli, false, &s)) < 0)
-		return -r;
 	StoreGroup *groups = NULL;
 	size_t n = 0;
 	r = store_group_list(s, &groups, &n);
@@ -61,7 +45,7 @@ static int group_list(Cli *cli, int argc, char *argv[]) {
 	for (size_t i = 0; i < n; i++)
 		output_table_add(t, groups[i].path, groups[i].block_inheritance);
 	store_groups_free(groups, n);
-	return output_table_print(t, cli->json, stdout) < 0 ? cli_error("out of memory") : CLI_EXIT_OK;
+	return cli_table_print(cli, t);
 }
 
 static int group_block_inheritance(Cli *cli, int argc, char *argv[]) {

@@ -6,20 +6,17 @@
  * Never: resolve policy here (that is `rsop`), or accept a group that does
  * not exist (lib/store refuses it; we say which object was missing).
  */
-#include "cli.h"
-#include "output.h"
+#include "cmd_common.h"
 
 typedef int (*HostPlaceFn)(Store *s, const char *name, const char *group);
 
 /* add and move differ only in the store call and the words. */
 static int host_place(Cli *cli, int argc, char *argv[], HostPlaceFn place, const char *done) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 2, 2);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 2, 2, true, &s);
 	if (r != CLI_PROCEED)
 		return r;
 	const char *name = argv[optind], *group = argv[optind + 1];
-	Store *s;
-	if ((r = cli_store(cli, true, &s)) < 0)
-		return -r;
 	r = place(s, name, group);
 	if (r == -ENOENT)
 		return cli_error("host %s: no such %s", name, place == store_host_add ? "group" : "host or group");
@@ -38,18 +35,7 @@ static int host_move(Cli *cli, int argc, char *argv[]) {
 }
 
 static int host_rm(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 1, 1);
-	if (r != CLI_PROCEED)
-		return r;
-	const char *name = argv[optind];
-	Store *s;
-	if ((r = cli_store(cli, true, &s)) < 0)
-		return -r;
-	r = store_host_rm(s, name);
-	if (r < 0)
-		return cli_store_error(cli, r, "host %s", name);
-	output_message(cli->json, "removed host %s", name);
-	return CLI_EXIT_OK;
+	return cli_store_rm(cli, argc, argv, store_host_rm, "host");
 }
 
 static int host_list(Cli *cli, int argc, char *argv[]) {
@@ -57,12 +43,10 @@ static int host_list(Cli *cli, int argc, char *argv[]) {
 		{ "HOST", "name", OUTPUT_STRING, 0 },
 		{ "GROUP", "group", OUTPUT_STRING, 0 },
 	};
-	int r = cli_parse_plain(cli, argc, argv, NULL, 0, 0);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 0, 0, false, &s);
 	if (r != CLI_PROCEED)
 		return r;
-	Store *s;
-	if ((r = cli_store(cli, false, &s)) < 0)
-		return -r;
 	StoreHost *hosts = NULL;
 	size_t n = 0;
 	r = store_host_list(s, &hosts, &n);
@@ -72,7 +56,7 @@ static int host_list(Cli *cli, int argc, char *argv[]) {
 	for (size_t i = 0; i < n; i++)
 		output_table_add(t, hosts[i].name, hosts[i].group);
 	store_hosts_free(hosts, n);
-	return output_table_print(t, cli->json, stdout) < 0 ? cli_error("out of memory") : CLI_EXIT_OK;
+	return cli_table_print(cli, t);
 }
 
 static const CliVerb host_verbs[] = {

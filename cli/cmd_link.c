@@ -9,8 +9,7 @@
  */
 #include <limits.h>
 
-#include "cli.h"
-#include "output.h"
+#include "cmd_common.h"
 
 #define LINK_ADD_HELP                                                            \
 	"  --order N        position in the group, lower wins (default: last)\n"     \
@@ -62,13 +61,11 @@ static int link_add(Cli *cli, int argc, char *argv[]) {
 }
 
 static int link_rm(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 2, 2);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 2, 2, true, &s);
 	if (r != CLI_PROCEED)
 		return r;
 	const char *policy = argv[optind], *group = argv[optind + 1];
-	Store *s;
-	if ((r = cli_store(cli, true, &s)) < 0)
-		return -r;
 	r = store_link_rm(s, policy, group);
 	if (r < 0)
 		return cli_store_error(cli, r, "link %s -> %s", policy, group);
@@ -84,13 +81,11 @@ static int link_list(Cli *cli, int argc, char *argv[]) {
 		{ "ENFORCED", "enforced", OUTPUT_BOOL, 0 },
 		{ "DISABLED", "disabled", OUTPUT_BOOL, 0 },
 	};
-	int r = cli_parse_plain(cli, argc, argv, NULL, 0, 1);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 0, 1, false, &s);
 	if (r != CLI_PROCEED)
 		return r;
 	const char *group = optind < argc ? argv[optind] : NULL;
-	Store *s;
-	if ((r = cli_store(cli, false, &s)) < 0)
-		return -r;
 	StoreLink *links = NULL;
 	size_t n = 0;
 	r = store_link_list(s, group, &links, &n);
@@ -101,7 +96,7 @@ static int link_list(Cli *cli, int argc, char *argv[]) {
 		output_table_add(t, links[i].group, (unsigned)links[i].order, links[i].policy,
 				 links[i].enforced, links[i].disabled);
 	store_links_free(links, n);
-	return output_table_print(t, cli->json, stdout) < 0 ? cli_error("out of memory") : CLI_EXIT_OK;
+	return cli_table_print(cli, t);
 }
 
 static const CliVerb link_verbs[] = {

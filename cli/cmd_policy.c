@@ -287,12 +287,10 @@ static int print_versions(Cli *cli, const StoreVersion *v, size_t n) {
 }
 
 int verb_list(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 0, 0);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 0, 0, false, &s);
 	if (r != CLI_PROCEED)
 		return r;
-	Store *s;
-	if ((r = cli_store(cli, false, &s)) < 0)
-		return -r;
 	StoreVersion *v = NULL;
 	size_t n = 0;
 	r = store_policy_list(s, &v, &n);
@@ -304,13 +302,11 @@ int verb_list(Cli *cli, int argc, char *argv[]) {
 }
 
 int verb_history(Cli *cli, int argc, char *argv[]) {
-	int r = cli_parse_plain(cli, argc, argv, NULL, 1, 1);
+	Store *s;
+	int r = cli_parse_store(cli, argc, argv, 1, 1, false, &s);
 	if (r != CLI_PROCEED)
 		return r;
 	const char *policy = argv[optind];
-	Store *s;
-	if ((r = cli_store(cli, false, &s)) < 0)
-		return -r;
 	StoreVersion *v = NULL;
 	size_t n = 0;
 	r = store_policy_history(s, policy, &v, &n);
