@@ -6,9 +6,9 @@
  *  - the connection runs in WAL mode with foreign keys on and a busy
  *    timeout; store_open() leaves the schema at store_schema_version();
  *  - every public function that changes something runs in exactly one
- *    transaction (a savepoint inside a batch) opened by store_tx_begin() and
- *    closed by store_tx_end(), which rolls back on any error: a failed call
- *    leaves the database as it was;
+ *    transaction (a savepoint inside a batch), STORE_IN_TX(): opened by
+ *    store_tx_begin() and closed by store_tx_end(), which rolls back on any
+ *    error: a failed call leaves the database as it was;
  *  - versions are only ever inserted (triggers in the schema refuse updates
  *    and deletes), so a version number names one content forever;
  *  - the group "/" exists in every store and is never removed.
@@ -172,6 +172,43 @@ static char *column_strdup(sqlite3_stmt *st, int col) {
 	return t ? strdup(t) : NULL;
 }
 
+/* How to read one kind of list item from a row (see rows_collect()). */
+typedef struct StoreRowType {
+	size_t size;
+	/* Fill item from the current row; on failure leave nothing to free. */
+	int (*from_row)(sqlite3_stmt *st, void *item);
+	void (*free_list)(void *list, size_t n);
+} StoreRowType;
+
+/* Collect every remaining row of st as an array of type's items: 0 with
+ * *ret (the caller frees it with type->free_list) and *ret_n set, or -errno
+ * with nothing allocated. */
+static int rows_collect(Store *s, sqlite3_stmt *st, const StoreRowType *type, void **ret,
+			size_t *ret_n) {
+	char *list = NULL;
+	size_t n = 0;
+	int r;
+	while ((r = store_step(s, st)) > 0) {
+		char *nl = realloc(list, (n + 1) * type->size);
+		if (!nl) {
+			r = -ENOMEM;
+			break;
+		}
+		list = nl;
+		r = type->from_row(st, list + n * type->size);
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r < 0) {
+		type->free_list(list, n);
+		return r;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- transactions -------------------------------------------------------- */
 
 static int store_tx_begin(Store *s) {
@@ -197,6 +234,15 @@ static int store_tx_end(Store *s, int r) {
 				   NULL);
 	return r;
 }
+
+/* The value of expr (a call of a *_locked function, evaluated only once the
+ * transaction is open) run in a transaction of its own: the body of every
+ * public call that changes the store. */
+#define STORE_IN_TX(s, expr)                                               \
+	({                                                                 \
+		int _tx_r = store_tx_begin(s);                             \
+		_tx_r < 0 ? _tx_r : store_tx_end((s), (expr));             \
+	})
 
 static int store_outer_begin(Store *s, StoreTx kind, const char *sql) {
 	if (s->tx != STORE_TX_NONE)
@@ -339,10 +385,7 @@ int store_open(const char *path, Store **ret) {
 	if (r < 0)
 		return r;
 	if (have != (long long)store_schema_version()) {
-		r = store_tx_begin(s);
-		if (r < 0)
-			return r;
-		r = store_tx_end(s, store_migrate_locked(s));
+		r = STORE_IN_TX(s, store_migrate_locked(s));
 		if (r < 0)
 			return r;
 	}
@@ -460,7 +503,8 @@ void store_versions_free(StoreVersion *v, size_t n) {
 
 /* Columns: name, version, hash, author, comment, time (the order of every
  * SELECT below that feeds this). */
-static int version_from_row(sqlite3_stmt *st, StoreVersion *v) {
+static int version_from_row(sqlite3_stmt *st, void *item) {
+	StoreVersion *v = item;
 	const char *hash = (const char *)sqlite3_column_text(st, 2);
 	*v = (StoreVersion){
 		.policy = column_strdup(st, 0),
@@ -478,30 +522,20 @@ static int version_from_row(sqlite3_stmt *st, StoreVersion *v) {
 	return 0;
 }
 
+static void versions_free(void *list, size_t n) {
+	store_versions_free(list, n);
+}
+
+static const StoreRowType version_rows = { sizeof(StoreVersion), version_from_row,
+					   versions_free };
+
 /* Collect every row of st as StoreVersions. */
 static int versions_collect(Store *s, sqlite3_stmt *st, StoreVersion **ret, size_t *ret_n) {
-	StoreVersion *list = NULL;
-	size_t n = 0;
-	int r;
-	while ((r = store_step(s, st)) > 0) {
-		StoreVersion *nl = realloc(list, (n + 1) * sizeof(*list));
-		if (!nl) {
-			r = -ENOMEM;
-			break;
-		}
-		list = nl;
-		r = version_from_row(st, &list[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		store_versions_free(list, n);
-		return r;
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	void *list;
+	int r = rows_collect(s, st, &version_rows, &list, ret_n);
+	if (r >= 0)
+		*ret = list;
+	return r;
 }
 
 /* Latest version number and hash of a policy id (0 and "" when none). */
@@ -577,11 +611,8 @@ int store_import(Store *s, const Policy *p, const char *author, const char *comm
 	int r = policy_to_xml(p, &xml);
 	if (r < 0)
 		return store_fail(s, r, "policy '%s': cannot serialise: %s", p->name, strerror(-r));
-	r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_import_locked(s, p, xml, author, comment, ret_version,
-						   ret_created));
+	return STORE_IN_TX(s, store_import_locked(s, p, xml, author, comment, ret_version,
+						  ret_created));
 }
 
 #define VERSION_COLUMNS "p.name, v.version, v.hash, v.author, v.comment, v.time"
@@ -668,10 +699,7 @@ static int store_rollback_locked(Store *s, const char *policy, unsigned v, const
 
 int store_policy_rollback(Store *s, const char *policy, unsigned v, const char *author,
 			  unsigned *ret_version) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_rollback_locked(s, policy, v, author, ret_version));
+	return STORE_IN_TX(s, store_rollback_locked(s, policy, v, author, ret_version));
 }
 
 /* ---- groups -------------------------------------------------------------- */
@@ -702,10 +730,7 @@ static int store_group_add_locked(Store *s, const char *path) {
 }
 
 int store_group_add(Store *s, const char *path) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_group_add_locked(s, path));
+	return STORE_IN_TX(s, store_group_add_locked(s, path));
 }
 
 static int store_group_rm_locked(Store *s, const char *path) {
@@ -737,11 +762,22 @@ static int store_group_rm_locked(Store *s, const char *path) {
 }
 
 int store_group_rm(Store *s, const char *path) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_group_rm_locked(s, path));
+	return STORE_IN_TX(s, store_group_rm_locked(s, path));
 }
+
+/* Columns: path, block_inheritance. */
+static int group_from_row(sqlite3_stmt *st, void *item) {
+	StoreGroup *g = item;
+	*g = (StoreGroup){ .path = column_strdup(st, 0),
+			   .block_inheritance = sqlite3_column_int(st, 1) };
+	return g->path ? 0 : -ENOMEM;
+}
+
+static void groups_free(void *list, size_t n) {
+	store_groups_free(list, n);
+}
+
+static const StoreRowType group_rows = { sizeof(StoreGroup), group_from_row, groups_free };
 
 int store_group_list(Store *s, StoreGroup **ret, size_t *ret_n) {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -749,30 +785,10 @@ int store_group_list(Store *s, StoreGroup **ret, size_t *ret_n) {
 			      NULL);
 	if (r < 0)
 		return r;
-	StoreGroup *list = NULL;
-	size_t n = 0;
-	while ((r = store_step(s, st)) > 0) {
-		StoreGroup *nl = realloc(list, (n + 1) * sizeof(*list));
-		if (!nl) {
-			r = -ENOMEM;
-			break;
-		}
-		list = nl;
-		list[n] = (StoreGroup){ .path = column_strdup(st, 0),
-					.block_inheritance = sqlite3_column_int(st, 1) };
-		if (!list[n].path) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	if (r < 0) {
-		store_groups_free(list, n);
-		return r;
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	void *list;
+	if ((r = rows_collect(s, st, &group_rows, &list, ret_n)) >= 0)
+		*ret = list;
+	return r;
 }
 
 static int store_block_locked(Store *s, const char *path, bool on) {
@@ -787,10 +803,7 @@ static int store_block_locked(Store *s, const char *path, bool on) {
 }
 
 int store_group_block_inheritance(Store *s, const char *path, bool on) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_block_locked(s, path, on));
+	return STORE_IN_TX(s, store_block_locked(s, path, on));
 }
 
 /* ---- hosts --------------------------------------------------------------- */
@@ -840,17 +853,11 @@ static int store_host_put_locked(Store *s, const char *name, const char *group, 
 }
 
 int store_host_add(Store *s, const char *name, const char *group) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_host_put_locked(s, name, group, false));
+	return STORE_IN_TX(s, store_host_put_locked(s, name, group, false));
 }
 
 int store_host_move(Store *s, const char *name, const char *group) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_host_put_locked(s, name, group, true));
+	return STORE_IN_TX(s, store_host_put_locked(s, name, group, true));
 }
 
 static int store_host_rm_locked(Store *s, const char *name) {
@@ -868,10 +875,7 @@ static int store_host_rm_locked(Store *s, const char *name) {
 }
 
 int store_host_rm(Store *s, const char *name) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_host_rm_locked(s, name));
+	return STORE_IN_TX(s, store_host_rm_locked(s, name));
 }
 
 int store_host_foreach(Store *s, StoreHostFunc cb, void *userdata) {
@@ -1017,10 +1021,7 @@ static int store_link_add_locked(Store *s, const char *policy, const char *group
 
 int store_link_add(Store *s, const char *policy, const char *group, int order, bool enforced,
 		   bool disabled) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_link_add_locked(s, policy, group, order, enforced, disabled));
+	return STORE_IN_TX(s, store_link_add_locked(s, policy, group, order, enforced, disabled));
 }
 
 static int store_link_rm_locked(Store *s, const char *policy, const char *group) {
@@ -1042,11 +1043,31 @@ static int store_link_rm_locked(Store *s, const char *policy, const char *group)
 }
 
 int store_link_rm(Store *s, const char *policy, const char *group) {
-	int r = store_tx_begin(s);
-	if (r < 0)
-		return r;
-	return store_tx_end(s, store_link_rm_locked(s, policy, group));
+	return STORE_IN_TX(s, store_link_rm_locked(s, policy, group));
 }
+
+/* Columns: policy name, group path, order, enforced, disabled. */
+static int link_from_row(sqlite3_stmt *st, void *item) {
+	StoreLink *l = item;
+	*l = (StoreLink){
+		.policy = column_strdup(st, 0),
+		.group = column_strdup(st, 1),
+		.order = sqlite3_column_int(st, 2),
+		.enforced = sqlite3_column_int(st, 3),
+		.disabled = sqlite3_column_int(st, 4),
+	};
+	if (l->policy && l->group)
+		return 0;
+	free(l->policy);
+	free(l->group);
+	return -ENOMEM;
+}
+
+static void links_free(void *list, size_t n) {
+	store_links_free(list, n);
+}
+
+static const StoreRowType link_rows = { sizeof(StoreLink), link_from_row, links_free };
 
 int store_link_list(Store *s, const char *group, StoreLink **ret, size_t *ret_n) {
 	int64_t gid = 0;
@@ -1063,33 +1084,8 @@ int store_link_list(Store *s, const char *group, StoreLink **ret, size_t *ret_n)
 			      &st, "i", gid);
 	if (r < 0)
 		return r;
-	StoreLink *list = NULL;
-	size_t n = 0;
-	while ((r = store_step(s, st)) > 0) {
-		StoreLink *nl = realloc(list, (n + 1) * sizeof(*list));
-		if (!nl) {
-			r = -ENOMEM;
-			break;
-		}
-		list = nl;
-		list[n] = (StoreLink){
-			.policy = column_strdup(st, 0),
-			.group = column_strdup(st, 1),
-			.order = sqlite3_column_int(st, 2),
-			.enforced = sqlite3_column_int(st, 3),
-			.disabled = sqlite3_column_int(st, 4),
-		};
-		n++;
-		if (!list[n - 1].policy || !list[n - 1].group) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r < 0) {
-		store_links_free(list, n);
-		return r;
-	}
-	*ret = list;
-	*ret_n = n;
-	return 0;
+	void *list;
+	if ((r = rows_collect(s, st, &link_rows, &list, ret_n)) >= 0)
+		*ret = list;
+	return r;
 }
