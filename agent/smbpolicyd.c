@@ -271,18 +271,23 @@ int context_remediate(Context *c, bool cached) {
 static int context_load_policy(Context *c) {
 	DiagList diag = {};
 	int k = engine_load_policy(c->engine, &diag);
-	if (k < 0) {
-		for (size_t i = 0; i < diag.n; i++)
+	/* -EAGAIN: a bundle source backing off, which it has logged already. */
+	if (k < 0 && k != -EAGAIN) {
+		for (size_t i = 0; i < diag.n; i++) {
+			const Diag *d = &diag.items[i];
+			char line[32] = "";
+			if (d->line)
+				snprintf(line, sizeof(line), ":%u", d->line);
 			journal_log(JOURNAL_AGENT, LOG_ERR,
-				    &(JournalFields){ .setting = diag.items[i].setting,
-						      .path = diag.items[i].file },
-				    "policy: %s%s%u: %s", diag.items[i].file ? diag.items[i].file : "",
-				    diag.items[i].line ? ":" : "", diag.items[i].line,
-				    diag.items[i].message);
-		diag_clear(&diag);
+				    &(JournalFields){ .setting = d->setting, .path = d->file },
+				    "policy: %s%s%s%s%s%s", d->file ? d->file : "", line,
+				    d->file ? ": " : "", d->setting ? d->setting : "",
+				    d->setting ? ": " : "", d->message);
+		}
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot load policy (%s)%s", strerror(-k),
 			    engine_policy_name(c->engine) ? ", keeping the previous one" : "");
 	}
+	diag_clear(&diag);
 	return k;
 }
 

@@ -2,7 +2,8 @@
 # tests/integration/agent_notify.sh - smbpolicyd's systemd protocol without
 # systemd: with NOTIFY_SOCKET and WATCHDOG_USEC set (as systemd sets them
 # for Type=notify, WatchdogSec=), it sends READY=1 only once it owns its
-# bus name, then WATCHDOG=1 keep-alives, and STOPPING=1 on SIGTERM; the
+# bus name, then WATCHDOG=1 keep-alives, and STOPPING=1 on SIGTERM; a
+# daemon whose bundle source is not reachable yet serves and waits; the
 # --once mode prints a report and exits 0 (compliant) / 1 (not); usage
 # errors exit 2.
 source "$(dirname "$0")/lib.sh"
@@ -42,6 +43,18 @@ kill -TERM "$AGENT_PID"
 wait "$AGENT_PID" || fail "exit status after SIGTERM"
 grep -q "STOPPING=1" "$T/notify.log" || fail "no STOPPING=1"
 
+step "a bundle source not reachable yet: the daemon serves and waits"
+start_agent --root "$T/root2" --source "file://$T/none.bundle" --trusted-keys "$T/keys" --interval 1
+sleep 1.2
+kill -0 "$AGENT_PID" || fail "daemon exited without a policy"
+bus_call GetStatus >"$T/out" 2>&1 && fail "GetStatus without a policy succeeded"
+grep -q "no policy loaded yet" "$T/out" || fail "GetStatus: $(cat "$T/out")"
+[ "$(grep -c "cannot load policy" "$T/agent.log")" -le 2 ] || fail "backoff not respected in the log"
+kill "$AGENT_PID"; wait "$AGENT_PID" || true
+rc=0; "$BIN/smbpolicyd" --once --root "$T/root2" --source "file://$T/none.bundle" \
+	--trusted-keys "$T/keys" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "--once without any policy: exit $rc, want 1"
+
 step "--once: report and exit status (in a network namespace: nftables)"
 rc=0; unshare -n "$BIN/smbpolicyd" --once --root "$T/root" --policy "$AGENT_POLICY" \
 	--plugin-dir "$PLUGIN_DIR" >"$T/once.out" 2>/dev/null || rc=$?
@@ -55,7 +68,8 @@ grep -q "drift .*server.signing.required" "$T/once.out" || fail "drift not shown
 grep -q "server signing = auto" "$T/root/etc/samba/smbpolicy.conf" || fail "--audit-only changed a file"
 
 step "usage errors exit 2"
-for args in "" "--policy a --store b" "--interval x --policy a" "--bogus" "--policy a extra"; do
+for args in "" "--policy a --store b" "--interval x --policy a" "--bogus" "--policy a extra" \
+	"--source file:///x" "--policy a --trusted-keys k"; do
 	rc=0; "$BIN/smbpolicyd" $args >/dev/null 2>&1 || rc=$?
 	[ $rc -eq 2 ] || fail "smbpolicyd $args: exit $rc, want 2"
 done
