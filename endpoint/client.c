@@ -37,10 +37,13 @@
 
 /* ---- transports ---------------------------------------------------------- */
 
+/* The seam every transport fills: TCP here; QUIC (its own issue) and the
+ * fuzzer's in-memory peer keep their state behind userdata. */
 typedef struct Transport {
 	int (*send)(struct Transport *t, const struct iovec *iov, int n);
 	int (*recv)(struct Transport *t, uint8_t *buf, size_t len);
-	int fd;
+	int fd;         /* closed by smb_client_free when >= 0 */
+	void *userdata;
 } Transport;
 
 static int tcp_send(Transport *t, const struct iovec *iov, int n) {
