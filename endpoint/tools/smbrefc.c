@@ -12,8 +12,9 @@
  * that caused it and exits 1.  Exit 0 success, 1 failure, 2 usage.
  *
  * Invariants: main() only parses and calls run(); one table of commands.
- * Must never: print the password, or write LOCAL unless the download
- * completed (get writes LOCAL.part, then renames).
+ * Must never: print the password, or write a regular LOCAL file unless
+ * the download completed (get writes LOCAL.part, then renames; devices
+ * such as /dev/null are written directly).
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -62,14 +63,23 @@ static int cmd_ls(Context *ctx, char **args) {
 	return 0;
 }
 
+/* LOCAL that exists and is not a regular file (/dev/null, a FIFO) is
+ * written directly; a regular file goes to LOCAL.part, renamed once
+ * complete. */
+static bool write_in_place(const char *path) {
+	struct stat st;
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
 static int cmd_get(Context *ctx, char **args) {
 	Smb2FileId fid;
 	uint64_t size;
 	int r = smb_client_open(ctx->client, args[0], SMB_OPEN_READ, &fid, &size);
 	if (r < 0)
 		return report("get", args[0], r, ctx->client);
-	_cleanup_free_ char *part = strdup_printf("%s.part", args[1]);
-	_cleanup_close_ int fd = part ? open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	bool direct = write_in_place(args[1]);
+	_cleanup_free_ char *part = direct ? strdup(args[1]) : strdup_printf("%s.part", args[1]);
+	_cleanup_close_ int fd = part ? open(part, O_WRONLY | O_CLOEXEC | (direct ? 0 : O_CREAT | O_TRUNC), 0644) : -1;
 	if (fd < 0) {
 		smb_client_close(ctx->client, &fid);
 		return report("get: cannot write", args[1], -errno, ctx->client);
@@ -78,10 +88,11 @@ static int cmd_get(Context *ctx, char **args) {
 	int rc = smb_client_close(ctx->client, &fid);
 	if (r >= 0 && rc < 0)
 		r = rc;
-	if (r >= 0 && (fsync(fd) < 0 || rename(part, args[1]) < 0))
+	if (r >= 0 && !direct && (fsync(fd) < 0 || rename(part, args[1]) < 0))
 		r = -errno;
 	if (r < 0) {
-		unlink(part);
+		if (!direct)
+			unlink(part);
 		return report("get", args[0], r, ctx->client);
 	}
 	return 0;
