@@ -14,10 +14,8 @@
  * Stream 0 (the client's first bidirectional stream) carries the same
  * 4-byte-framed SMB2 messages as TCP ([MS-SMB2] 2.1): once the handshake is
  * complete, a socketpair connects it to a Conn (conn.c), which reads and
- * writes its end exactly like a TCP socket.  Bytes from the Conn stay in
- * TxChunks until the peer acknowledges them (ngtcp2 keeps pointers to them
- * for retransmission, so a chunk never moves); bytes to the Conn wait in rx
- * and QUIC flow control is extended only for what the Conn took.
+ * writes its end exactly like a TCP socket; quic_bridge.c moves the bytes
+ * (buffers until acknowledged, flow-control credit, packet writing).
  *
  * Client access control (server.quic.client-access.required): the client
  * must send a certificate (GNUTLS_CERT_REQUIRE; none: alert 116) that
@@ -29,8 +27,8 @@
  * Invariants: a QuicConn is freed only from the top of an event callback,
  * never inside an ngtcp2 or GnuTLS callback; no Conn exists before the
  * handshake (and so the access decision) completed.
- * Must never: block; free a TxChunk before it is acknowledged; accept TLS
- * below 1.3 or a connection without ALPN "smb".
+ * Must never: block; accept TLS below 1.3 or a connection without ALPN
+ * "smb".
  */
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
@@ -43,23 +41,15 @@
 #include <time.h>
 
 #include "quic_access.h"
+#include "quic_bridge.h"
 #include "transport_quic.h"
 
 #define QUIC_SCID_LEN 18
 #define QUIC_MAX_CIDS 8
-#define QUIC_MAX_CONNS 1024              /* per worker */
-#define QUIC_IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
-#define QUIC_TX_MAX (4u * 1024u * 1024u) /* unacknowledged bytes from the Conn */
-#define QUIC_TX_CHUNK (64u * 1024u)
-#define QUIC_PKT_MAX 1500
-#define QUIC_PKTS_PER_WRITE 64
+#define QUIC_MAX_CONNS 1024 /* per worker */
 #define QUIC_DGRAMS_PER_READ 64
-#define QUIC_PRIORITY                                                                             \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
-	"+AES-128-CCM:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-X25519:+GROUP-SECP384R1:"                \
-	"+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
 
-static const gnutls_datum_t alpn_smb = { (unsigned char *)"smb", 3 };
+static const gnutls_datum_t alpn_smb = { (unsigned char *)QUIC_ALPN, sizeof(QUIC_ALPN) - 1 };
 
 typedef struct QuicSocket {
 	QuicWorker *qw;
@@ -68,13 +58,6 @@ typedef struct QuicSocket {
 	struct sockaddr_storage local;
 	socklen_t local_len;
 } QuicSocket;
-
-typedef struct TxChunk {
-	struct TxChunk *next;
-	uint64_t offset; /* stream offset of data[0] */
-	size_t len;
-	uint8_t data[QUIC_TX_CHUNK];
-} TxChunk;
 
 typedef struct QuicConn {
 	struct QuicConn *prev, *next;
@@ -91,15 +74,8 @@ typedef struct QuicConn {
 	ngtcp2_cid cids[QUIC_MAX_CIDS];
 	size_t n_cids;
 	sd_event_source *timer;
-
-	int fd; /* our end of the socketpair to the Conn, -1 before the handshake */
+	QuicBridge b; /* stream 0 <-> the Conn's socketpair (fd -1 before the handshake) */
 	sd_event_source *io;
-	int64_t stream_id; /* -1 until the client opens its stream */
-	uint8_t *rx;        /* stream -> Conn, not yet written */
-	size_t rx_len, rx_cap;
-	TxChunk *tx_head, *tx_tail, *tx_cur; /* Conn -> stream, until acknowledged */
-	uint64_t tx_end, tx_sent, tx_acked;  /* stream offsets */
-	bool conn_eof; /* the Conn closed its end */
 	bool handshake_done;
 	bool failed;   /* close at the top of the callback */
 	char client_sha256[65];
@@ -124,12 +100,6 @@ bool transport_quic_is_listen(const char *text, const char **ret_rest) {
 	return true;
 }
 
-static uint64_t now_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
-}
-
 static void format_peer(const struct sockaddr_storage *a, char *buf, size_t len) {
 	char host[INET6_ADDRSTRLEN] = "?";
 	if (a->ss_family == AF_INET) {
@@ -151,18 +121,11 @@ static void qc_free(QuicConn *qc) {
 	QuicWorker *qw = qc->qw;
 	sd_event_source_disable_unref(qc->timer);
 	sd_event_source_disable_unref(qc->io);
-	if (qc->fd >= 0)
-		close(qc->fd); /* the Conn reads EOF and frees itself */
-	if (qc->conn)
-		ngtcp2_conn_del(qc->conn);
+	quic_bridge_done(&qc->b); /* closes fd: the Conn reads EOF and frees itself */
+	if (qc->b.conn)
+		ngtcp2_conn_del(qc->b.conn);
 	if (qc->tls)
 		gnutls_deinit(qc->tls);
-	while (qc->tx_head) {
-		TxChunk *t = qc->tx_head;
-		qc->tx_head = t->next;
-		free(t);
-	}
-	free(qc->rx);
 	free(qc->client_issuer);
 	if (qc->prev)
 		qc->prev->next = qc->next;
@@ -174,7 +137,8 @@ static void qc_free(QuicConn *qc) {
 	free(qc);
 }
 
-static void qc_send(QuicConn *qc, const uint8_t *buf, size_t len) {
+static void qc_send(void *userdata, const uint8_t *buf, size_t len) {
+	QuicConn *qc = userdata;
 	/* EAGAIN or a lost datagram: QUIC's loss recovery resends */
 	(void)sendto(qc->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&qc->remote,
 		     qc->remote_len);
@@ -182,122 +146,8 @@ static void qc_send(QuicConn *qc, const uint8_t *buf, size_t len) {
 
 /* Send CONNECTION_CLOSE (for liberr, an ngtcp2 error; 0: no error) and free. */
 static void qc_close(QuicConn *qc, int liberr) {
-	if (qc->conn && liberr != NGTCP2_ERR_IDLE_CLOSE && liberr != NGTCP2_ERR_DRAINING &&
-	    liberr != NGTCP2_ERR_DROP_CONN && !ngtcp2_conn_is_in_closing_period(qc->conn) &&
-	    !ngtcp2_conn_is_in_draining_period(qc->conn)) {
-		ngtcp2_connection_close_error ccerr;
-		ngtcp2_connection_close_error_default(&ccerr);
-		if (liberr == NGTCP2_ERR_CRYPTO) /* the TLS alert GnuTLS sent: 42, 116, 120 ... */
-			ngtcp2_connection_close_error_set_transport_error_tls_alert(
-				&ccerr, ngtcp2_conn_get_tls_alert(qc->conn), NULL, 0);
-		else if (liberr < 0)
-			ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
-		uint8_t buf[QUIC_PKT_MAX];
-		ngtcp2_path_storage ps;
-		ngtcp2_path_storage_zero(&ps);
-		ngtcp2_pkt_info pi;
-		ngtcp2_ssize n = ngtcp2_conn_write_connection_close(qc->conn, &ps.path, &pi, buf, sizeof(buf),
-								    &ccerr, now_ns());
-		if (n > 0)
-			qc_send(qc, buf, (size_t)n);
-	}
+	quic_bridge_close(&qc->b, liberr);
 	qc_free(qc);
-}
-
-/* ---- stream 0 <-> Conn ---- */
-
-/* Write rx to the Conn; give the peer flow-control credit for what it took. */
-static int qc_flush_rx(QuicConn *qc) {
-	if (qc->fd < 0 || qc->rx_len == 0)
-		return 0;
-	ssize_t k = write(qc->fd, qc->rx, qc->rx_len);
-	if (k < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	memmove(qc->rx, qc->rx + k, qc->rx_len - (size_t)k);
-	qc->rx_len -= (size_t)k;
-	if (qc->stream_id >= 0)
-		(void)ngtcp2_conn_extend_max_stream_offset(qc->conn, qc->stream_id, (uint64_t)k);
-	ngtcp2_conn_extend_max_offset(qc->conn, (uint64_t)k);
-	return 0;
-}
-
-/* Read what the Conn queued into TxChunks (at most QUIC_TX_MAX unacked). */
-static int qc_read_conn(QuicConn *qc) {
-	while (qc->tx_end - qc->tx_acked < QUIC_TX_MAX && !qc->conn_eof) {
-		TxChunk *t = qc->tx_tail;
-		if (!t || t->len == QUIC_TX_CHUNK) {
-			t = malloc(sizeof(*t));
-			if (!t)
-				return -ENOMEM;
-			t->next = NULL;
-			t->offset = qc->tx_end;
-			t->len = 0;
-			if (qc->tx_tail)
-				qc->tx_tail->next = t;
-			else
-				qc->tx_head = t;
-			qc->tx_tail = t;
-			if (!qc->tx_cur)
-				qc->tx_cur = t;
-		}
-		ssize_t k = read(qc->fd, t->data + t->len, QUIC_TX_CHUNK - t->len);
-		if (k == 0)
-			qc->conn_eof = true;
-		if (k < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		t->len += (size_t)k;
-		qc->tx_end += (uint64_t)k;
-	}
-	return 0;
-}
-
-/* ---- writing packets ---- */
-
-static int qc_write(QuicConn *qc) {
-	uint8_t buf[QUIC_PKT_MAX];
-	ngtcp2_path_storage ps;
-	ngtcp2_path_storage_zero(&ps);
-	ngtcp2_pkt_info pi;
-	uint64_t ts = now_ns();
-	size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size(qc->conn);
-	bool blocked = false;
-	int sent = 0;
-	if (max > sizeof(buf))
-		max = sizeof(buf);
-	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
-		while (qc->tx_cur && qc->tx_sent >= qc->tx_cur->offset + qc->tx_cur->len && qc->tx_cur->next)
-			qc->tx_cur = qc->tx_cur->next;
-		ngtcp2_vec v = {};
-		int64_t sid = -1;
-		if (!blocked && qc->stream_id >= 0 && qc->tx_cur && qc->tx_sent < qc->tx_end) {
-			v.base = qc->tx_cur->data + (qc->tx_sent - qc->tx_cur->offset);
-			v.len = qc->tx_cur->offset + qc->tx_cur->len - qc->tx_sent;
-			sid = qc->stream_id;
-		}
-		ngtcp2_ssize ndata = -1;
-		ngtcp2_ssize n = ngtcp2_conn_writev_stream(qc->conn, &ps.path, &pi, buf, max, &ndata,
-							   NGTCP2_WRITE_STREAM_FLAG_NONE, sid, sid >= 0 ? &v : NULL,
-							   sid >= 0 ? 1 : 0, ts);
-		if (n < 0) {
-			if (sid >= 0 && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
-					 n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
-				blocked = true;
-				continue;
-			}
-			return (int)n;
-		}
-		if (ndata > 0)
-			qc->tx_sent += (uint64_t)ndata;
-		if (n == 0)
-			break;
-		qc_send(qc, buf, (size_t)n);
-		sent++;
-	}
-	/* Pace only once the handshake is done: pacing the handshake flight
-	 * with the initial RTT guess (333 ms) held the first response ~20 ms. */
-	if (sent > 0 && qc->handshake_done)
-		ngtcp2_conn_update_pkt_tx_time(qc->conn, ts);
-	return 0;
 }
 
 static int on_qc_timer(sd_event_source *s, uint64_t usec, void *userdata);
@@ -312,16 +162,16 @@ static void qc_after(QuicConn *qc, int r) {
 		return;
 	}
 	if (r >= 0)
-		r = qc_write(qc);
+		r = quic_bridge_write(&qc->b);
 	if (r < 0) {
 		qc_close(qc, r);
 		return;
 	}
-	if (qc->conn_eof && qc->tx_acked == qc->tx_end && qc->rx_len == 0) {
+	if (quic_bridge_finished(&qc->b)) {
 		qc_close(qc, 0);
 		return;
 	}
-	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(qc->conn);
+	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(qc->b.conn);
 	if (exp != UINT64_MAX) {
 		uint64_t usec = exp / 1000 + 1;
 		/* accuracy 1 us: sd-event's default (0) would let a
@@ -335,14 +185,8 @@ static void qc_after(QuicConn *qc, int r) {
 				r = sd_event_source_set_enabled(qc->timer, SD_EVENT_ONESHOT);
 		}
 	}
-	if (r >= 0 && qc->io) {
-		uint32_t ev = 0;
-		if (!qc->conn_eof && qc->tx_end - qc->tx_acked < QUIC_TX_MAX)
-			ev |= EPOLLIN;
-		if (qc->rx_len > 0)
-			ev |= EPOLLOUT;
-		r = sd_event_source_set_io_events(qc->io, ev);
-	}
+	if (r >= 0 && qc->io)
+		r = sd_event_source_set_io_events(qc->io, quic_bridge_fd_events(&qc->b));
 	if (r < 0)
 		qc_close(qc, 0);
 }
@@ -350,7 +194,7 @@ static void qc_after(QuicConn *qc, int r) {
 static int on_qc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 	QuicConn *qc = userdata;
 	(void)s, (void)usec;
-	int r = ngtcp2_conn_handle_expiry(qc->conn, now_ns());
+	int r = ngtcp2_conn_handle_expiry(qc->b.conn, quic_now_ns());
 	if (r == NGTCP2_ERR_IDLE_CLOSE) {
 		qc_free(qc);
 		return 0;
@@ -364,11 +208,11 @@ static int on_qc_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	(void)s, (void)fd;
 	int r = 0;
 	if (revents & EPOLLOUT)
-		r = qc_flush_rx(qc);
+		r = quic_bridge_flush_rx(&qc->b);
 	if (r >= 0 && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		r = qc_read_conn(qc);
+		r = quic_bridge_read_fd(&qc->b);
 	if (r < 0) /* the Conn is gone: nothing more can be delivered */
-		qc->conn_eof = true, qc->rx_len = 0, r = 0;
+		qc->b.fd_eof = true, qc->b.rx_len = 0, r = 0;
 	qc_after(qc, r);
 	return 0;
 }
@@ -472,60 +316,30 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *userdata) {
 	int size = 4 * 1024 * 1024;
 	(void)setsockopt(sp[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	(void)setsockopt(sp[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	qc->fd = sp[1];
+	qc->b.fd = sp[1];
 	Conn *c;
 	if (conn_new(w, sp[0], &qc->remote, &c) < 0) /* takes sp[0] */
 		return NGTCP2_ERR_CALLBACK_FAILURE;
-	if (sd_event_add_io(w->event, &qc->io, qc->fd, EPOLLIN, on_qc_io, qc) < 0)
+	if (sd_event_add_io(w->event, &qc->io, qc->b.fd, EPOLLIN, on_qc_io, qc) < 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	qc->handshake_done = true;
+	qc->b.pace = true;
 	qc_audit_connection(qc, w->config->quic_client_access_required ? "allowed" : "not-required");
-	return qc_flush_rx(qc) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+	return quic_bridge_flush_rx(&qc->b) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 static int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
 			       const uint8_t *data, size_t len, void *userdata, void *stream_userdata) {
 	QuicConn *qc = userdata;
-	(void)offset, (void)stream_userdata;
-	if (qc->stream_id < 0 && (stream_id & 0x3) == 0)
-		qc->stream_id = stream_id; /* the client's first bidirectional stream */
-	if (stream_id != qc->stream_id) {
-		/* SMB uses one stream: refuse others, keep the connection's credit */
-		(void)ngtcp2_conn_shutdown_stream(conn, stream_id, 0);
-		ngtcp2_conn_extend_max_offset(conn, len);
-		return 0;
-	}
-	if (qc->rx_cap - qc->rx_len < len) {
-		size_t cap = qc->rx_len + len + 64 * 1024;
-		uint8_t *p = realloc(qc->rx, cap);
-		if (!p)
-			return NGTCP2_ERR_CALLBACK_FAILURE;
-		qc->rx = p;
-		qc->rx_cap = cap;
-	}
-	memcpy(qc->rx + qc->rx_len, data, len);
-	qc->rx_len += len;
-	if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
-		qc->conn_eof = true; /* the client is done: finish once answered */
-	return qc_flush_rx(qc) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+	(void)conn, (void)offset, (void)stream_userdata;
+	return quic_bridge_on_stream_data(&qc->b, flags, stream_id, data, len);
 }
 
 static int on_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *userdata,
 		    void *stream_userdata) {
 	QuicConn *qc = userdata;
 	(void)conn, (void)stream_userdata;
-	if (stream_id != qc->stream_id)
-		return 0;
-	if (offset + len > qc->tx_acked)
-		qc->tx_acked = offset + len;
-	while (qc->tx_head && qc->tx_head->offset + qc->tx_head->len <= qc->tx_acked &&
-	       qc->tx_head != qc->tx_tail) {
-		TxChunk *t = qc->tx_head;
-		qc->tx_head = t->next;
-		if (qc->tx_cur == t)
-			qc->tx_cur = t->next;
-		free(t);
-	}
+	quic_bridge_on_acked(&qc->b, stream_id, offset, len);
 	return 0;
 }
 
@@ -533,7 +347,7 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 			   void *userdata, void *stream_userdata) {
 	QuicConn *qc = userdata;
 	(void)conn, (void)flags, (void)app_error_code, (void)stream_userdata;
-	if (stream_id == qc->stream_id)
+	if (stream_id == qc->b.stream_id)
 		qc->failed = true; /* SMB's stream ended: the connection ends */
 	return 0;
 }
@@ -558,7 +372,7 @@ static const ngtcp2_callbacks quic_callbacks = {
 };
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
-	return ((QuicConn *)ref->user_data)->conn;
+	return ((QuicConn *)ref->user_data)->b.conn;
 }
 
 /* ---- accepting ---- */
@@ -598,8 +412,7 @@ static QuicConn *qc_accept(QuicSocket *sock, const uint8_t *pkt, size_t len,
 		return NULL;
 	qc->qw = qw;
 	qc->sock = sock;
-	qc->fd = -1;
-	qc->stream_id = -1;
+	qc->b = (QuicBridge) { .fd = -1, .stream_id = -1, .send = qc_send, .userdata = qc };
 	memcpy(&qc->remote, remote, remote_len);
 	qc->remote_len = remote_len;
 	format_peer(remote, qc->peer, sizeof(qc->peer));
@@ -616,30 +429,21 @@ static QuicConn *qc_accept(QuicSocket *sock, const uint8_t *pkt, size_t len,
 	hex_encode(scid.data, scid.datalen, qc->id);
 
 	ngtcp2_settings settings;
-	ngtcp2_settings_default(&settings);
-	settings.initial_ts = now_ns();
-	settings.max_window = 32u * 1024 * 1024;
-	settings.max_stream_window = 16u * 1024 * 1024;
+	quic_bridge_settings(&settings);
 	ngtcp2_transport_params params;
-	ngtcp2_transport_params_default(&params);
-	params.initial_max_stream_data_bidi_local = 1024 * 1024;
-	params.initial_max_stream_data_bidi_remote = 1024 * 1024;
-	params.initial_max_data = 2 * 1024 * 1024;
-	params.initial_max_streams_bidi = 100;
-	params.initial_max_streams_uni = 0;
-	params.max_idle_timeout = QUIC_IDLE_TIMEOUT;
+	quic_bridge_transport_params(&params);
 	params.original_dcid = hd.dcid;
 	ngtcp2_path path = {
 		.local = { (ngtcp2_sockaddr *)&sock->local, sock->local_len },
 		.remote = { (ngtcp2_sockaddr *)&qc->remote, qc->remote_len },
 	};
-	if (ngtcp2_conn_server_new(&qc->conn, &hd.scid, &scid, &path, hd.version, &quic_callbacks, &settings,
+	if (ngtcp2_conn_server_new(&qc->b.conn, &hd.scid, &scid, &path, hd.version, &quic_callbacks, &settings,
 				   &params, NULL, qc) != 0 ||
 	    qc_tls_new(qc) < 0) {
 		qc_free(qc);
 		return NULL;
 	}
-	ngtcp2_conn_set_tls_native_handle(qc->conn, qc->tls);
+	ngtcp2_conn_set_tls_native_handle(qc->b.conn, qc->tls);
 	return qc;
 }
 
@@ -658,7 +462,7 @@ static QuicConn *qc_find(QuicWorker *qw, const uint8_t *dcid, size_t len) {
  * certificate was missing (alert 116); refusals by the verify callback are
  * already audited. */
 static void qc_handshake_failed(QuicConn *qc) {
-	if (ngtcp2_conn_get_tls_alert(qc->conn) != 116 /* certificate_required */)
+	if (ngtcp2_conn_get_tls_alert(qc->b.conn) != 116 /* certificate_required */)
 		return;
 	QuicAccessDecision d;
 	if (quic_access_decide(NULL, 0, NULL, NULL, &d) < 0)
@@ -682,7 +486,7 @@ static void qc_on_datagram(QuicSocket *sock, const uint8_t *pkt, size_t len,
 		.remote = { (ngtcp2_sockaddr *)remote, remote_len },
 	};
 	ngtcp2_pkt_info pi = {};
-	int r = ngtcp2_conn_read_pkt(qc->conn, &path, &pi, pkt, len, now_ns());
+	int r = ngtcp2_conn_read_pkt(qc->b.conn, &path, &pi, pkt, len, quic_now_ns());
 	if (r == NGTCP2_ERR_DRAINING || r == NGTCP2_ERR_DROP_CONN) {
 		qc_free(qc);
 		return;
@@ -751,7 +555,7 @@ static int quic_load_credentials(QuicWorker *qw, const Config *cfg) {
 	}
 	gnutls_certificate_set_verify_function(qw->cred, on_verify_client);
 	const char *err = NULL;
-	r = gnutls_priority_init(&qw->prio, QUIC_PRIORITY, &err);
+	r = gnutls_priority_init(&qw->prio, QUIC_TLS_PRIORITY, &err);
 	if (r < 0) {
 		fprintf(stderr, "smbrefd: QUIC TLS priority at \"%s\": %s\n", err ? err : "", gnutls_strerror(r));
 		return -EINVAL;

@@ -1,0 +1,228 @@
+/*
+ * quic_bridge.c - one QUIC stream <-> a local socket (see quic_bridge.h):
+ * the buffers, flow-control credit, the packet writer and CONNECTION_CLOSE
+ * that the SMB over QUIC server and client share.
+ *
+ * Invariants: a QuicTxChunk is freed only once the peer acknowledged all
+ * of it; flow-control credit is given back only for bytes fd accepted.
+ * Must never: block; free the ngtcp2_conn (its owner does).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "quic_bridge.h"
+
+#define QUIC_TX_CHUNK (64u * 1024u)
+#define QUIC_PKT_MAX 1500
+#define QUIC_PKTS_PER_WRITE 64
+
+struct QuicTxChunk {
+	QuicTxChunk *next;
+	uint64_t offset; /* stream offset of data[0] */
+	size_t len;
+	uint8_t data[QUIC_TX_CHUNK];
+};
+
+uint64_t quic_now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
+}
+
+void quic_bridge_transport_params(ngtcp2_transport_params *params) {
+	ngtcp2_transport_params_default(params);
+	params->initial_max_stream_data_bidi_local = 1024 * 1024;
+	params->initial_max_stream_data_bidi_remote = 1024 * 1024;
+	params->initial_max_data = 2 * 1024 * 1024;
+	params->initial_max_streams_bidi = 100;
+	params->initial_max_streams_uni = 0;
+	params->max_idle_timeout = QUIC_IDLE_TIMEOUT;
+}
+
+void quic_bridge_settings(ngtcp2_settings *settings) {
+	ngtcp2_settings_default(settings);
+	settings->initial_ts = quic_now_ns();
+	settings->max_window = 32u * 1024 * 1024; /* auto-tuned windows may grow to */
+	settings->max_stream_window = 16u * 1024 * 1024;
+}
+
+int quic_bridge_flush_rx(QuicBridge *b) {
+	if (b->fd < 0 || b->rx_len == 0)
+		return 0;
+	ssize_t k = write(b->fd, b->rx, b->rx_len);
+	if (k < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	memmove(b->rx, b->rx + k, b->rx_len - (size_t)k);
+	b->rx_len -= (size_t)k;
+	if (b->stream_id >= 0)
+		(void)ngtcp2_conn_extend_max_stream_offset(b->conn, b->stream_id, (uint64_t)k);
+	ngtcp2_conn_extend_max_offset(b->conn, (uint64_t)k);
+	return 0;
+}
+
+int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id, const uint8_t *data,
+			       size_t len) {
+	if (b->stream_id < 0 && (stream_id & 0x3) == 0)
+		b->stream_id = stream_id; /* the client's first bidirectional stream */
+	if (stream_id != b->stream_id) {
+		/* SMB uses one stream: refuse others, keep the connection's credit */
+		(void)ngtcp2_conn_shutdown_stream(b->conn, stream_id, 0);
+		ngtcp2_conn_extend_max_offset(b->conn, len);
+		return 0;
+	}
+	if (b->rx_cap - b->rx_len < len) {
+		size_t cap = b->rx_len + len + 64 * 1024;
+		uint8_t *p = realloc(b->rx, cap);
+		if (!p)
+			return NGTCP2_ERR_CALLBACK_FAILURE;
+		b->rx = p;
+		b->rx_cap = cap;
+	}
+	memcpy(b->rx + b->rx_len, data, len);
+	b->rx_len += len;
+	if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+		b->fd_eof = true; /* the peer is done: finish once delivered */
+	return quic_bridge_flush_rx(b) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+}
+
+void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uint64_t len) {
+	if (stream_id != b->stream_id)
+		return;
+	if (offset + len > b->tx_acked)
+		b->tx_acked = offset + len;
+	while (b->tx_head && b->tx_head->offset + b->tx_head->len <= b->tx_acked && b->tx_head != b->tx_tail) {
+		QuicTxChunk *t = b->tx_head;
+		b->tx_head = t->next;
+		if (b->tx_cur == t)
+			b->tx_cur = t->next;
+		free(t);
+	}
+}
+
+int quic_bridge_read_fd(QuicBridge *b) {
+	while (b->fd >= 0 && b->tx_end - b->tx_acked < QUIC_BRIDGE_TX_MAX && !b->fd_eof) {
+		QuicTxChunk *t = b->tx_tail;
+		if (!t || t->len == QUIC_TX_CHUNK) {
+			t = malloc(sizeof(*t));
+			if (!t)
+				return -ENOMEM;
+			*t = (QuicTxChunk) { .offset = b->tx_end };
+			if (b->tx_tail)
+				b->tx_tail->next = t;
+			else
+				b->tx_head = t;
+			b->tx_tail = t;
+			if (!b->tx_cur)
+				b->tx_cur = t;
+		}
+		ssize_t k = read(b->fd, t->data + t->len, QUIC_TX_CHUNK - t->len);
+		if (k == 0)
+			b->fd_eof = true;
+		if (k < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		t->len += (size_t)k;
+		b->tx_end += (uint64_t)k;
+	}
+	return 0;
+}
+
+int quic_bridge_write(QuicBridge *b) {
+	uint8_t buf[QUIC_PKT_MAX];
+	ngtcp2_path_storage ps;
+	ngtcp2_path_storage_zero(&ps);
+	ngtcp2_pkt_info pi;
+	uint64_t ts = quic_now_ns();
+	size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size(b->conn);
+	bool blocked = false;
+	int sent = 0;
+	if (max > sizeof(buf))
+		max = sizeof(buf);
+	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
+		while (b->tx_cur && b->tx_sent >= b->tx_cur->offset + b->tx_cur->len && b->tx_cur->next)
+			b->tx_cur = b->tx_cur->next;
+		ngtcp2_vec v = {};
+		int64_t sid = -1;
+		if (!blocked && b->stream_id >= 0 && b->tx_cur && b->tx_sent < b->tx_end) {
+			v.base = b->tx_cur->data + (b->tx_sent - b->tx_cur->offset);
+			v.len = b->tx_cur->offset + b->tx_cur->len - b->tx_sent;
+			sid = b->stream_id;
+		}
+		ngtcp2_ssize ndata = -1;
+		ngtcp2_ssize n = ngtcp2_conn_writev_stream(b->conn, &ps.path, &pi, buf, max, &ndata,
+							   NGTCP2_WRITE_STREAM_FLAG_NONE, sid, sid >= 0 ? &v : NULL,
+							   sid >= 0 ? 1 : 0, ts);
+		if (n < 0) {
+			if (sid >= 0 && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+					 n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
+				blocked = true;
+				continue;
+			}
+			return (int)n;
+		}
+		if (ndata > 0)
+			b->tx_sent += (uint64_t)ndata;
+		if (n == 0)
+			break;
+		b->send(b->userdata, buf, (size_t)n);
+		sent++;
+	}
+	/* Pacing the handshake flight with the initial RTT guess (333 ms) held
+	 * each first response ~20 ms: pace only once the handshake is done. */
+	if (sent > 0 && b->pace)
+		ngtcp2_conn_update_pkt_tx_time(b->conn, ts);
+	return 0;
+}
+
+void quic_bridge_close(QuicBridge *b, int liberr) {
+	if (!b->conn || liberr == NGTCP2_ERR_IDLE_CLOSE || liberr == NGTCP2_ERR_DRAINING ||
+	    liberr == NGTCP2_ERR_DROP_CONN || ngtcp2_conn_is_in_closing_period(b->conn) ||
+	    ngtcp2_conn_is_in_draining_period(b->conn))
+		return;
+	ngtcp2_connection_close_error ccerr;
+	ngtcp2_connection_close_error_default(&ccerr);
+	if (liberr == NGTCP2_ERR_CRYPTO) /* the TLS alert GnuTLS sent: 42, 116, 120 ... */
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(b->conn),
+									    NULL, 0);
+	else if (liberr < 0)
+		ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
+	uint8_t buf[QUIC_PKT_MAX];
+	ngtcp2_path_storage ps;
+	ngtcp2_path_storage_zero(&ps);
+	ngtcp2_pkt_info pi;
+	ngtcp2_ssize n = ngtcp2_conn_write_connection_close(b->conn, &ps.path, &pi, buf, sizeof(buf), &ccerr,
+							    quic_now_ns());
+	if (n > 0)
+		b->send(b->userdata, buf, (size_t)n);
+}
+
+uint32_t quic_bridge_fd_events(const QuicBridge *b) {
+	uint32_t ev = 0;
+	if (!b->fd_eof && b->tx_end - b->tx_acked < QUIC_BRIDGE_TX_MAX)
+		ev |= POLLIN;
+	if (b->rx_len > 0)
+		ev |= POLLOUT;
+	return ev;
+}
+
+bool quic_bridge_finished(const QuicBridge *b) {
+	return b->fd_eof && b->tx_acked == b->tx_end && b->rx_len == 0;
+}
+
+void quic_bridge_done(QuicBridge *b) {
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	while (b->tx_head) {
+		QuicTxChunk *t = b->tx_head;
+		b->tx_head = t->next;
+		free(t);
+	}
+	b->tx_tail = b->tx_cur = NULL;
+	free(b->rx);
+	b->rx = NULL;
+	b->rx_len = b->rx_cap = 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * quic_bridge.h - one QUIC stream bridged to a local stream socket, shared
+ * by the SMB over QUIC server (transport_quic.c) and client (quic_client.c).
+ *
+ * SMB over QUIC carries the same 4-byte-framed SMB2 messages on stream 0 as
+ * TCP carries on port 445, so each side hands the SMB code one end of a
+ * socketpair and the bridge moves bytes between the other end (fd) and the
+ * stream: stream data goes to fd (QUIC flow control is extended only for
+ * what fd took), fd data waits in chunks until the peer acknowledges it
+ * (ngtcp2 keeps pointers into them for retransmission, so a chunk never
+ * moves or goes before its ACK).
+ *
+ * Invariants: bytes leave in order, each exactly once per stream offset;
+ * at most QUIC_BRIDGE_TX_MAX unacknowledged bytes are buffered.
+ * Must never: block (fd and the UDP socket are non-blocking); call into
+ * ngtcp2 from inside an ngtcp2 callback except what ngtcp2 allows there
+ * (extending flow control).
+ */
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUIC_BRIDGE_TX_MAX (4u * 1024u * 1024u)
+#define QUIC_ALPN "smb"
+/* TLS 1.3 only, the groups and ciphers other QUIC stacks offer */
+#define QUIC_TLS_PRIORITY                                                                         \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:" \
+	"+AES-128-CCM:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-X25519:+GROUP-SECP384R1:"                \
+	"+GROUP-SECP521R1:%DISABLE_TLS13_COMPAT_MODE"
+#define QUIC_IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
+
+typedef struct QuicTxChunk QuicTxChunk;
+
+typedef struct QuicBridge {
+	ngtcp2_conn *conn;
+	int fd;            /* our end of the socketpair, -1 until connected */
+	int64_t stream_id; /* -1 until known */
+	uint8_t *rx;       /* stream -> fd, not yet written */
+	size_t rx_len, rx_cap;
+	QuicTxChunk *tx_head, *tx_tail, *tx_cur;
+	uint64_t tx_end, tx_sent, tx_acked; /* stream offsets */
+	bool fd_eof;       /* the local side closed (or the stream ended) */
+	bool pace;         /* pace sent packets (after the handshake) */
+	/* sends one UDP datagram (loss is fine: QUIC resends) */
+	void (*send)(void *userdata, const uint8_t *pkt, size_t len);
+	void *userdata;
+} QuicBridge;
+
+/* CLOCK_MONOTONIC in ngtcp2's nanoseconds. */
+uint64_t quic_now_ns(void);
+
+/* Transport parameters both sides use: 30 s idle, 100 bidi streams,
+ * 2 MiB connection / 1 MiB stream initial windows. */
+void quic_bridge_transport_params(ngtcp2_transport_params *params);
+void quic_bridge_settings(ngtcp2_settings *settings);
+
+/* recv_stream_data callback body: queue data of our stream for fd (the
+ * first client bidirectional stream is adopted when stream_id < 0);
+ * other streams are refused.  Returns 0 or NGTCP2_ERR_CALLBACK_FAILURE. */
+int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id, const uint8_t *data,
+			       size_t len);
+/* acked_stream_data_offset callback body. */
+void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uint64_t len);
+
+/* Write queued stream data to fd; -errno when fd is gone. */
+int quic_bridge_flush_rx(QuicBridge *b);
+/* Read what the local side wrote (up to the buffer limit); -errno on error. */
+int quic_bridge_read_fd(QuicBridge *b);
+/* Write every packet ngtcp2 has due (stream data, ACKs, control) through
+ * send.  Returns 0 or an ngtcp2 error (then close with it). */
+int quic_bridge_write(QuicBridge *b);
+/* Send CONNECTION_CLOSE: for an ngtcp2 error, the matching transport error
+ * (the TLS alert for NGTCP2_ERR_CRYPTO), else NO_ERROR.  Nothing for idle
+ * close, draining or an already closing connection. */
+void quic_bridge_close(QuicBridge *b, int liberr);
+/* poll events fd needs now (POLLIN/POLLOUT bits, same as EPOLLIN/OUT). */
+uint32_t quic_bridge_fd_events(const QuicBridge *b);
+/* The local side is gone and every byte it sent was acknowledged. */
+bool quic_bridge_finished(const QuicBridge *b);
+/* Free the buffers and close fd (not the ngtcp2_conn). */
+void quic_bridge_done(QuicBridge *b);
