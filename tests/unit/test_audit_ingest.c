@@ -12,19 +12,18 @@
 #include <cmocka.h>
 
 #include "audit_ingest.h"
+#include "test_common.h"
 
-static char dir[64];
+static char dir[TEST_DIR_MAX];
 
 static int setup(void **state) {
 	(void)state;
-	strcpy(dir, "/tmp/test-audit-ingest.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_mkdtemp(dir, "audit-ingest");
 }
 
 static int teardown(void **state) {
 	(void)state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(dir);
 }
 
 static void append(const char *path, const char *text) {

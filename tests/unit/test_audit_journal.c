@@ -14,21 +14,20 @@
 #include <sys/stat.h>
 
 #include "audit_ingest.h"
+#include "test_common.h"
 
 #define JOURNAL_REMOTE "/lib/systemd/systemd-journal-remote"
 
-static char dir[64];
+static char dir[TEST_DIR_MAX];
 
 static int setup(void **state) {
 	(void)state;
-	strcpy(dir, "/tmp/test-audit-journal.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_mkdtemp(dir, "audit-journal");
 }
 
 static int teardown(void **state) {
 	(void)state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(dir);
 }
 
 /* One export-format entry; seq makes timestamps distinct. */

@@ -21,14 +21,14 @@
 #include "audit_event_parse.h"
 #include "audit_ingest.h"
 #include "audit_report.h"
+#include "test_common.h"
 
-static char dir[64];
+static char dir[TEST_DIR_MAX];
 static Catalog *catalog;
 
 static int setup(void **state) {
 	(void)state;
-	strcpy(dir, "/tmp/test-audit-report.XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_mkdtemp(dir, "audit-report") < 0)
 		return -1;
 	if (!getenv("SMBPOLICY_SCHEMA_DIR"))
 		setenv("SMBPOLICY_SCHEMA_DIR", SMBPOLICY_SRCDIR "/schema", 1);
@@ -38,8 +38,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
 	(void)state;
 	catalog_free(catalog);
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(dir);
 }
 
 static void test_json_dom(void **state) {

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "catalog.h"
+#include "test_common.h"
 
 static Catalog *cat;
 
@@ -459,18 +460,16 @@ static void test_catalog_defaults_pass(void **state) {
 
 /* ---- broken catalogs ---- */
 
-static char tmpdir[64];
+static char tmpdir[TEST_DIR_MAX];
 
 static int setup_tmpdir(void **state) {
 	(void)state;
-	strcpy(tmpdir, "/tmp/test-catalog.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return test_mkdtemp(tmpdir, "catalog");
 }
 
 static int teardown_tmpdir(void **state) {
 	(void)state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(tmpdir);
 }
 
 #define HEAD "<?xml version=\"1.0\"?>\n<catalog xmlns=\"urn:smbpolicy:catalog:1\">\n"

@@ -14,6 +14,7 @@
 
 #include "../../cli/cli.c"
 #include "../../cli/output.c"
+#include "test_common.h"
 
 /* Print a table into a string. */
 static char *table_text(const OutputTable *t, bool json) {
@@ -181,8 +182,8 @@ static void test_version_and_author(void **state) {
 
 static void test_mkdir_parents(void **state) {
 	(void)state;
-	char dir[] = "/tmp/test-cli.XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[TEST_DIR_MAX];
+	assert_int_equal(test_mkdtemp(dir, "cli"), 0);
 	_cleanup_free_ char *path = strdup_printf("%s/a/b/c/store.db", dir);
 	assert_int_equal(mkdir_parents(path), 0);
 	_cleanup_free_ char *parent = strdup_printf("%s/a/b/c", dir);
@@ -191,8 +192,7 @@ static void test_mkdir_parents(void **state) {
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(mkdir_parents(path), 0); /* idempotent */
 	assert_int_equal(mkdir_parents("store.db"), 0);
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rm_rf(dir), 0);
 }
 
 int main(void) {

@@ -20,24 +20,7 @@
 #include <pthread.h>
 
 #include "../../endpoint/crypto.c"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t max) {
-	size_t n = strlen(hex) / 2;
-	assert_true(n <= max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t n, const char *want_hex) {
-	uint8_t want[256];
-	size_t wn = unhex(want_hex, want, sizeof want);
-	assert_int_equal(n, wn);
-	assert_memory_equal(got, want, n);
-}
+#include "test_common.h"
 
 /* --- pre-auth integrity: the five messages of the 3.1.1 walkthrough --- */
 
@@ -106,14 +89,14 @@ static void test_preauth_vector(void **state) {
 	uint8_t hash[SMB2_CRYPTO_PREAUTH_SIZE], msg[1024];
 	smb2_crypto_preauth_init(hash);
 	for (size_t i = 0; i < ELEMENTSOF(preauth_msgs); i++) {
-		size_t n = unhex(preauth_msgs[i], msg, sizeof msg);
+		size_t n = test_unhex(preauth_msgs[i], msg, sizeof msg);
 		if (i == 2) {
 			/* the iovec form must give the same hash */
 			struct iovec iov[2] = { { msg, 10 }, { msg + 10, n - 10 } };
 			assert_int_equal(smb2_crypto_preauth_update_iov(hash, iov, 2), 0);
 		} else
 			assert_int_equal(smb2_crypto_preauth_update(hash, msg, n), 0);
-		assert_hex(hash, sizeof hash, preauth_hashes[i]);
+		test_assert_hex(hash, sizeof hash, preauth_hashes[i]);
 	}
 }
 
@@ -122,8 +105,8 @@ static void test_preauth_vector(void **state) {
 static void test_kdf_311_vector(void **state) {
 	(void)state;
 	uint8_t key[16], preauth[64];
-	unhex("270E1BA896585EEB7AF3472D3B4C75A7", key, sizeof key);
-	unhex(preauth_hashes[4], preauth, sizeof preauth);
+	test_unhex("270E1BA896585EEB7AF3472D3B4C75A7", key, sizeof key);
+	test_unhex(preauth_hashes[4], preauth, sizeof preauth);
 	Smb2Keys srv, cli;
 	assert_int_equal(smb2_crypto_derive_keys(&srv, 0x0311, SMB2_CRYPTO_SIGN_AES_CMAC,
 						 SMB2_CRYPTO_CIPHER_AES128_GCM, true, key, 16, preauth),
@@ -131,11 +114,11 @@ static void test_kdf_311_vector(void **state) {
 	assert_int_equal(smb2_crypto_derive_keys(&cli, 0x0311, SMB2_CRYPTO_SIGN_AES_CMAC,
 						 SMB2_CRYPTO_CIPHER_AES128_GCM, false, key, 16, preauth),
 			 0);
-	assert_hex(srv.signing_key, 16, "73FE7A9A77BEF0BDE49C650D8CCB5F76");
-	assert_hex(srv.application_key, 16, "6D7AD7954E9EC61E907B4D473DC178FF");
+	test_assert_hex(srv.signing_key, 16, "73FE7A9A77BEF0BDE49C650D8CCB5F76");
+	test_assert_hex(srv.application_key, 16, "6D7AD7954E9EC61E907B4D473DC178FF");
 	/* The walkthrough's EncryptionKey is the client's (C2S) key. */
-	assert_hex(cli.encrypt_key, 16, "629BCBC54422A0F572B97F45989B6073");
-	assert_hex(cli.decrypt_key, 16, "E2AF0DCEFAC68DA71A0DFBD0D1350D74");
+	test_assert_hex(cli.encrypt_key, 16, "629BCBC54422A0F572B97F45989B6073");
+	test_assert_hex(cli.decrypt_key, 16, "E2AF0DCEFAC68DA71A0DFBD0D1350D74");
 	assert_memory_equal(srv.decrypt_key, cli.encrypt_key, 16);
 	assert_memory_equal(srv.encrypt_key, cli.decrypt_key, 16);
 	assert_int_equal(srv.cipher_key_len, 16);
@@ -145,17 +128,17 @@ static void test_kdf_311_vector(void **state) {
 static void test_kdf_300_vector(void **state) {
 	(void)state;
 	uint8_t key[16];
-	unhex("7CD451825D0450D235424E44BA6E78CC", key, sizeof key);
+	test_unhex("7CD451825D0450D235424E44BA6E78CC", key, sizeof key);
 	Smb2Keys cli;
 	/* sign_alg is ignored below 3.1.1: CMAC whatever is passed */
 	assert_int_equal(smb2_crypto_derive_keys(&cli, 0x0300, SMB2_CRYPTO_SIGN_AES_GMAC,
 						 SMB2_CRYPTO_CIPHER_AES128_CCM, false, key, 16, NULL),
 			 0);
 	assert_int_equal(cli.sign_alg, SMB2_CRYPTO_SIGN_AES_CMAC);
-	assert_hex(cli.signing_key, 16, "0B7E9C5CAC36C0F6EA9AB275298CEDCE");
-	assert_hex(cli.encrypt_key, 16, "FAD27796665B313EBB578F388632B4F7");
-	assert_hex(cli.decrypt_key, 16, "B0F0427F7CEB416D1D9DCC0CD4F99447");
-	assert_hex(cli.application_key, 16, "BB23A4575AA26C721AF525AF15A87B4F");
+	test_assert_hex(cli.signing_key, 16, "0B7E9C5CAC36C0F6EA9AB275298CEDCE");
+	test_assert_hex(cli.encrypt_key, 16, "FAD27796665B313EBB578F388632B4F7");
+	test_assert_hex(cli.decrypt_key, 16, "B0F0427F7CEB416D1D9DCC0CD4F99447");
+	test_assert_hex(cli.application_key, 16, "BB23A4575AA26C721AF525AF15A87B4F");
 }
 
 static void test_kdf_2x_and_256(void **state) {
@@ -230,9 +213,9 @@ static const char setup_response[] =
 static void test_sign_cmac_vector(void **state) {
 	(void)state;
 	uint8_t key[16], preauth[64], msg[256];
-	unhex("270E1BA896585EEB7AF3472D3B4C75A7", key, sizeof key);
-	unhex(preauth_hashes[4], preauth, sizeof preauth);
-	size_t n = unhex(setup_response, msg, sizeof msg);
+	test_unhex("270E1BA896585EEB7AF3472D3B4C75A7", key, sizeof key);
+	test_unhex(preauth_hashes[4], preauth, sizeof preauth);
+	size_t n = test_unhex(setup_response, msg, sizeof msg);
 	Smb2Keys k;
 	assert_int_equal(smb2_crypto_derive_keys(&k, 0x0311, SMB2_CRYPTO_SIGN_AES_CMAC, 0, true, key,
 						 16, preauth),
@@ -431,9 +414,9 @@ static const EncVector enc_vectors[] = {
 
 static void vector_keys(const EncVector *v, bool server, Smb2Keys *k) {
 	uint8_t key[16], preauth[64];
-	unhex(v->session_key, key, sizeof key);
+	test_unhex(v->session_key, key, sizeof key);
 	if (v->preauth)
-		unhex(v->preauth, preauth, sizeof preauth);
+		test_unhex(v->preauth, preauth, sizeof preauth);
 	assert_int_equal(smb2_crypto_derive_keys(k, v->dialect, SMB2_CRYPTO_SIGN_AES_CMAC, v->cipher,
 						 server, key, 16, v->preauth ? preauth : NULL),
 			 0);
@@ -455,9 +438,9 @@ static void test_encrypt_vectors(void **state) {
 						 receiver.cipher_key_len, &dec),
 				 0);
 		uint8_t buf[512], nonce[16] = { 0 }, want[512];
-		size_t plen = unhex(v->plain, buf + 52, sizeof buf - 52);
-		size_t tlen = unhex(v->transformed, want, sizeof want);
-		unhex(v->nonce, nonce, sizeof nonce);
+		size_t plen = test_unhex(v->plain, buf + 52, sizeof buf - 52);
+		size_t tlen = test_unhex(v->transformed, want, sizeof want);
+		test_unhex(v->nonce, nonce, sizeof nonce);
 		assert_int_equal(encrypt_with_nonce(enc, v->session_id, buf, plen, nonce), 0);
 		assert_int_equal(tlen, plen + 52);
 		assert_memory_equal(buf, want, tlen);
@@ -469,7 +452,7 @@ static void test_encrypt_vectors(void **state) {
 		assert_int_equal(smb3_decrypt(dec, want, tlen, &mlen), 0);
 		assert_int_equal(mlen, plen);
 		uint8_t plain[512];
-		unhex(v->plain, plain, sizeof plain);
+		test_unhex(v->plain, plain, sizeof plain);
 		assert_memory_equal(want + 52, plain, plen);
 	}
 }

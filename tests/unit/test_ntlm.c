@@ -16,24 +16,7 @@
 #include <cmocka.h>
 
 #include "../../endpoint/ntlm.c"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t max) {
-	size_t n = strlen(hex) / 2;
-	assert_true(n <= max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t n, const char *want_hex) {
-	uint8_t want[512];
-	size_t wn = unhex(want_hex, want, sizeof want);
-	assert_int_equal(n, wn);
-	assert_memory_equal(got, want, n);
-}
+#include "test_common.h"
 
 /* ---- a user table for the server ---- */
 
@@ -81,7 +64,7 @@ static void test_md4(void **state) {
 	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
 		uint8_t out[16];
 		md4((const uint8_t *)v[i].in, strlen(v[i].in), out);
-		assert_hex(out, 16, v[i].out);
+		test_assert_hex(out, 16, v[i].out);
 	}
 }
 
@@ -98,7 +81,7 @@ static void test_rc4(void **state) {
 		uint8_t out[32];
 		rc4_oneshot((const uint8_t *)v[i].key, strlen(v[i].key), (const uint8_t *)v[i].in, out,
 			    strlen(v[i].in));
-		assert_hex(out, strlen(v[i].in), v[i].out);
+		test_assert_hex(out, strlen(v[i].in), v[i].out);
 	}
 }
 
@@ -106,11 +89,11 @@ static void test_nt_hash(void **state) {
 	(void)state;
 	uint8_t h[16];
 	assert_int_equal(ntlm_nt_hash("Password", h), 0); /* [MS-NLMP] 4.2.2.1.2 */
-	assert_hex(h, 16, "a4f49c406510bdcab6824ee7c30fd852");
+	test_assert_hex(h, 16, "a4f49c406510bdcab6824ee7c30fd852");
 	assert_int_equal(ntlm_nt_hash("password", h), 0);
-	assert_hex(h, 16, "8846f7eaee8fb117ad06bdd830b7586c");
+	test_assert_hex(h, 16, "8846f7eaee8fb117ad06bdd830b7586c");
 	assert_int_equal(ntlm_nt_hash("", h), 0);
-	assert_hex(h, 16, "31d6cfe0d16ae931b73c59d7e0c089c0");
+	test_assert_hex(h, 16, "31d6cfe0d16ae931b73c59d7e0c089c0");
 	assert_int_equal(ntlm_nt_hash("\xff", h), -EINVAL);
 	assert_int_equal(ntlm_nt_hash("\xc0\x80", h), -EINVAL);       /* overlong NUL */
 	assert_int_equal(ntlm_nt_hash("\xed\xa0\x80", h), -EINVAL);   /* surrogate */
@@ -123,7 +106,7 @@ static void test_utf16(void **state) {
 	uint8_t *u = NULL;
 	size_t n = 0;
 	assert_int_equal(utf8_to_utf16le("aé€😀", true, &u, &n), 0);
-	assert_hex(u, n, "4100c900ac203dd800de");
+	test_assert_hex(u, n, "4100c900ac203dd800de");
 	char *s = NULL;
 	assert_int_equal(utf16le_to_utf8(u, n, &s), 0);
 	assert_string_equal(s, "AÉ€😀");
@@ -136,7 +119,7 @@ static void test_utf16(void **state) {
 	free(u);
 	/* Greek and Cyrillic upper casing */
 	assert_int_equal(utf8_to_utf16le("αжё", true, &u, &n), 0);
-	assert_hex(u, n, "910316040104");
+	test_assert_hex(u, n, "910316040104");
 	free(u);
 }
 
@@ -160,9 +143,9 @@ static void test_ntowfv2_vector(void **state) {
 	uint8_t nt[16], owf[16];
 	assert_int_equal(ntlm_nt_hash("Password", nt), 0);
 	assert_int_equal(ntowfv2(nt, "User", "Domain", owf), 0);
-	assert_hex(owf, 16, "0c868a403bfd7a93a3001ef22ef02e3f");
+	test_assert_hex(owf, 16, "0c868a403bfd7a93a3001ef22ef02e3f");
 	assert_int_equal(ntowfv2(nt, "user", "Domain", owf), 0); /* user upper-cased */
-	assert_hex(owf, 16, "0c868a403bfd7a93a3001ef22ef02e3f");
+	test_assert_hex(owf, 16, "0c868a403bfd7a93a3001ef22ef02e3f");
 }
 
 static void test_client_vector(void **state) {
@@ -179,19 +162,19 @@ static void test_client_vector(void **state) {
 	size_t neg_len, auth_len;
 	assert_int_equal(ntlm_client_negotiate(c, &neg, &neg_len), 0);
 	uint8_t chal[512];
-	size_t chal_len = unhex(nlmp_challenge, chal, sizeof chal);
+	size_t chal_len = test_unhex(nlmp_challenge, chal, sizeof chal);
 	assert_int_equal(ntlm_client_authenticate(c, chal, chal_len, &auth, &auth_len), 0);
 
 	AuthMsg m = { 0 };
 	assert_int_equal(parse_authenticate(auth, auth_len, &m), 0);
 	/* 4.2.4.2.1 LMv2, 4.2.4.2.2 NTLMv2 response, 4.2.4.2.3 session key */
-	assert_hex(m.lm, m.lm_len, "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
-	assert_hex(m.nt, m.nt_len,
+	test_assert_hex(m.lm, m.lm_len, "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
+	test_assert_hex(m.nt, m.nt_len,
 		   "68cd0ab851e51c96aabc927bebef6a1c01010000000000000000000000000000aaaaaaaaaaaaaaaa"
 		   "0000000002000c0044006f006d00610069006e0001000c00530065007200760065007200000000"
 		   "0000000000");
-	assert_hex(m.enc_key, m.enc_key_len, "c5dad2544fc9799094ce1ce90bc9d03e");
-	assert_hex(ntlm_client_session_key(c), 16, "55555555555555555555555555555555");
+	test_assert_hex(m.enc_key, m.enc_key_len, "c5dad2544fc9799094ce1ce90bc9d03e");
+	test_assert_hex(ntlm_client_session_key(c), 16, "55555555555555555555555555555555");
 	/* No timestamp from the server: no MIC, header without the MIC field */
 	assert_int_equal(smb2_le32(auth + AUTH_DOMAIN + 4), AUTH_VERSION + 8);
 	assert_int_equal(ntlm_client_authenticate(c, chal, chal_len, &auth, &auth_len), -EALREADY);
@@ -209,9 +192,9 @@ static void test_server_vector(void **state) {
 	_cleanup_free_ uint8_t *chal = NULL;
 	size_t chal_len;
 	assert_int_equal(ntlm_server_negotiate(s, neg, sizeof neg, &chal, &chal_len), 0);
-	unhex("0123456789abcdef", s->challenge, 8);
+	test_unhex("0123456789abcdef", s->challenge, 8);
 	uint8_t auth[512];
-	size_t auth_len = unhex(nlmp_authenticate, auth, sizeof auth);
+	size_t auth_len = test_unhex(nlmp_authenticate, auth, sizeof auth);
 	assert_int_equal(ntlm_server_authenticate(s, auth, auth_len), 0);
 	const NtlmAuthInfo *info = ntlm_server_info(s);
 	assert_non_null(info);
@@ -221,7 +204,7 @@ static void test_server_vector(void **state) {
 	assert_false(info->anonymous);
 	assert_false(info->guest);
 	assert_true(info->has_session_key);
-	assert_hex(info->session_key, 16, "55555555555555555555555555555555");
+	test_assert_hex(info->session_key, 16, "55555555555555555555555555555555");
 	assert_false(ntlm_server_mic_present(s));
 	assert_non_null(ntlm_server_session(s));
 	assert_int_equal(ntlm_server_authenticate(s, auth, auth_len), -EALREADY);
@@ -235,7 +218,7 @@ static void test_seal_sign_vector(void **state) {
 	uint32_t flags = NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLM_NEGOTIATE_KEY_EXCH |
 			 NTLM_NEGOTIATE_128 | NTLM_NEGOTIATE_SEAL | NTLM_NEGOTIATE_SIGN;
 	uint8_t plain[18], sealed[18], sig[16];
-	size_t n = unhex("50006c00610069006e007400650078007400", plain, sizeof plain);
+	size_t n = test_unhex("50006c00610069006e007400650078007400", plain, sizeof plain);
 	static const struct {
 		bool server;
 		const char *sealed, *sig;
@@ -248,14 +231,14 @@ static void test_seal_sign_vector(void **state) {
 		assert_int_equal(session_new(key, flags, v[i].server, &s), 0);
 		rc4_crypt(&s->out_seal, plain, sealed, n);
 		assert_int_equal(ntlm_session_sign(s, plain, n, sig), 0);
-		assert_hex(sealed, n, v[i].sealed);
-		assert_hex(sig, 16, v[i].sig);
+		test_assert_hex(sealed, n, v[i].sealed);
+		test_assert_hex(sig, 16, v[i].sig);
 		session_free(s);
 	}
 	/* client sign keys of 4.2.4.4 */
 	NtlmSession *s = NULL;
 	assert_int_equal(session_new(key, flags, false, &s), 0);
-	assert_hex(s->out_sign_key, 16, "4788dc861b4782f35d43fd98fe1a2d39");
+	test_assert_hex(s->out_sign_key, 16, "4788dc861b4782f35d43fd98fe1a2d39");
 	session_free(s);
 }
 
@@ -282,18 +265,18 @@ static const char win_authenticate[] =
 
 static void load_windows_exchange(NtlmServer *s, uint8_t *auth, size_t *auth_len) {
 	uint8_t buf[512];
-	size_t n = unhex(win_negotiate, buf, sizeof buf);
+	size_t n = test_unhex(win_negotiate, buf, sizeof buf);
 	s->negotiate_msg = malloc(n);
 	memcpy(s->negotiate_msg, buf, n);
 	s->negotiate_len = n;
-	n = unhex(win_challenge, buf, sizeof buf);
+	n = test_unhex(win_challenge, buf, sizeof buf);
 	s->challenge_msg = malloc(n);
 	memcpy(s->challenge_msg, buf, n);
 	s->challenge_len = n;
 	memcpy(s->challenge, buf + CHAL_CHALLENGE, 8);
 	s->state = SRV_CHALLENGED;
 	s->flags = smb2_le32(buf + CHAL_FLAGS);
-	*auth_len = unhex(win_authenticate, auth, 512);
+	*auth_len = test_unhex(win_authenticate, auth, 512);
 }
 
 static void test_windows_mic(void **state) {
@@ -312,12 +295,12 @@ static void test_windows_mic(void **state) {
 	assert_int_equal(avf, AV_FLAG_MIC_PRESENT);
 	/* ResponseKeyNT (NTOWFv2) as published; the password is not. */
 	uint8_t owf[16], proof[16], sbk[16], exported[16];
-	unhex("AEE3959B44A815F1EB28C9511B4F533B", owf, 16);
+	test_unhex("AEE3959B44A815F1EB28C9511B4F533B", owf, 16);
 	assert_int_equal(ntlmv2_proof(owf, s->challenge, m.nt + 16, m.nt_len - 16, proof, sbk), 0);
-	assert_hex(proof, 16, "63078EB639FE03E20A231C3AE3BF2308");
-	assert_hex(sbk, 16, "B4CF22566926B1C069ACD80E4D73C814");
+	test_assert_hex(proof, 16, "63078EB639FE03E20A231C3AE3BF2308");
+	test_assert_hex(sbk, 16, "B4CF22566926B1C069ACD80E4D73C814");
 	rc4_oneshot(sbk, 16, m.enc_key, exported, 16);
-	assert_hex(exported, 16, "270E1BA896585EEB7AF3472D3B4C75A7");
+	test_assert_hex(exported, 16, "270E1BA896585EEB7AF3472D3B4C75A7");
 	assert_int_equal(check_mic(s, auth, auth_len, exported), 0);
 	auth[200] ^= 1;
 	assert_int_equal(check_mic(s, auth, auth_len, exported), -EACCES);
@@ -327,15 +310,15 @@ static void test_windows_mic(void **state) {
 	/* mechListMIC of the same exchange: over DER mechTypes, seq 0 */
 	uint32_t flags = s->flags & m.flags;
 	uint8_t mech_types[14], sig[16];
-	size_t mt = unhex("300C060A2B06010401823702020A", mech_types, sizeof mech_types);
+	size_t mt = test_unhex("300C060A2B06010401823702020A", mech_types, sizeof mech_types);
 	NtlmSession *srv = NULL, *cli = NULL;
 	assert_int_equal(session_new(exported, flags, true, &srv), 0);
 	assert_int_equal(session_new(exported, flags, false, &cli), 0);
 	assert_int_equal(ntlm_session_sign(cli, mech_types, mt, sig), 0);
-	assert_hex(sig, 16, "0100000063775A9A5FD97F0600000000");
+	test_assert_hex(sig, 16, "0100000063775A9A5FD97F0600000000");
 	assert_int_equal(ntlm_session_verify(srv, mech_types, mt, sig, 16), 0);
 	assert_int_equal(ntlm_session_sign(srv, mech_types, mt, sig), 0);
-	assert_hex(sig, 16, "010000003B453CDC3524164200000000");
+	test_assert_hex(sig, 16, "010000003B453CDC3524164200000000");
 	assert_int_equal(ntlm_session_verify(cli, mech_types, mt, sig, 16), 0);
 	/* replayed: sequence numbers moved on */
 	assert_int_equal(ntlm_session_verify(cli, mech_types, mt, sig, 16), -EBADMSG);
@@ -640,7 +623,7 @@ static void test_client_refusals(void **state) {
 
 	NtlmClientConfig cc = { .user = "User", .password = "Password" };
 	uint8_t chal[512];
-	size_t chal_len = unhex(nlmp_challenge, chal, sizeof chal);
+	size_t chal_len = test_unhex(nlmp_challenge, chal, sizeof chal);
 	_cleanup_free_ uint8_t *neg = NULL;
 	size_t neg_len;
 	uint8_t *out;

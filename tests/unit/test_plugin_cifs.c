@@ -15,22 +15,18 @@
 #include <time.h>
 
 #include "../../plugins/cifs.c"
+#include "test_plugin_common.h"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	PluginContext ctx;
 } Fixture;
 
-static void quiet_log(_unused_ void *u, _unused_ PluginLogLevel l, _unused_ const char *p,
-		      _unused_ const char *id, _unused_ const char *path, _unused_ const char *m) {}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	strcpy(f->dir, "/tmp/test-plugin-cifs.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || test_mkdtemp(f->dir, "plugin-cifs") < 0)
 		return -1;
-	f->ctx = (PluginContext){ .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .root = f->dir,
-				  .log = quiet_log };
+	f->ctx = test_plugin_context(f->dir);
 	setenv("TMPDIR", f->dir, 1);
 	*state = f;
 	return 0;
@@ -38,10 +34,9 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 static char *path_in(Fixture *f, const char *p) {

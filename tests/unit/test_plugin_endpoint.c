@@ -13,32 +13,27 @@
 #include <sys/wait.h>
 
 #include "../../plugins/endpoint.c"
+#include "test_plugin_common.h"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	PluginContext ctx;
 } Fixture;
 
-static void quiet_log(_unused_ void *u, _unused_ PluginLogLevel l, _unused_ const char *p,
-		      _unused_ const char *id, _unused_ const char *path, _unused_ const char *m) {}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	strcpy(f->dir, "/tmp/test-plugin-endpoint.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || test_mkdtemp(f->dir, "plugin-endpoint") < 0)
 		return -1;
-	f->ctx = (PluginContext){ .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .root = f->dir,
-				  .log = quiet_log };
+	f->ctx = test_plugin_context(f->dir);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 static const char doc1[] = "<?xml version=\"1.0\"?>\n<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"a\">\n"

@@ -13,34 +13,30 @@
 #include <cmocka.h>
 
 #include "../../plugins/ksmbd.c"
+#include "test_plugin_common.h"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	char *conf;
 	PluginContext ctx;
 } Fixture;
 
-static void quiet_log(_unused_ void *u, _unused_ PluginLogLevel l, _unused_ const char *p,
-		      _unused_ const char *id, _unused_ const char *path, _unused_ const char *m) {}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	strcpy(f->dir, "/tmp/test-plugin-ksmbd.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || test_mkdtemp(f->dir, "plugin-ksmbd") < 0)
 		return -1;
 	f->conf = strdup_printf("%s/etc/ksmbd/ksmbd.conf", f->dir);
-	f->ctx = (PluginContext){ .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .root = f->dir,
-				  .log = quiet_log, .tools = { .ksmbd_control = "" } };
+	f->ctx = test_plugin_context(f->dir);
+	f->ctx.tools.ksmbd_control = "";
 	*state = f;
 	return plugin_mkdir_parents(f->conf);
 }
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f->conf), free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 static char *v_true[] = { "true", NULL }, *v_false[] = { "false", NULL }, *v_311[] = { "3.1.1", NULL },

@@ -20,9 +20,10 @@
 #include <time.h>
 
 #include "../../plugins/samba.c"
+#include "test_plugin_common.h"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	char *root;
 	char *conf;
 	char *owned;
@@ -48,21 +49,16 @@ static PluginPolicy strict_policy(void) {
 	return (PluginPolicy){ .name = "strict", .settings = s, .n_settings = ELEMENTSOF(s) };
 }
 
-static void quiet_log(_unused_ void *u, _unused_ PluginLogLevel l, _unused_ const char *p,
-		      _unused_ const char *id, _unused_ const char *path, _unused_ const char *m) {}
-
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	strcpy(f->dir, "/tmp/test-plugin-samba.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || test_mkdtemp(f->dir, "plugin-samba") < 0)
 		return -1;
 	f->root = strdup_printf("%s/root", f->dir);
 	f->conf = strdup_printf("%s/etc/samba/smb.conf", f->root);
 	f->owned = strdup_printf("%s/etc/samba/smbpolicy.conf", f->root);
 	if (plugin_mkdir_parents(f->conf) < 0)
 		return -1;
-	f->ctx = (PluginContext){ .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .root = f->root,
-				  .log = quiet_log };
+	f->ctx = test_plugin_context(f->root);
 	setenv("TMPDIR", f->dir, 1);
 	*state = f;
 	return 0;
@@ -70,10 +66,9 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f->root), free(f->conf), free(f->owned), free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 static void put(const char *path, const char *text) {

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "plugin_util.h"
+#include "test_common.h"
 
 static const char hostile[] =
 	"# admin comment\n"
@@ -148,8 +149,8 @@ static void test_run(void **state) {
 
 static void test_files_apply_restore(void **state) {
 	(void)state;
-	char dir[] = "/tmp/test-plugin-util.XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[TEST_DIR_MAX];
+	assert_int_equal(test_mkdtemp(dir, "plugin-util"), 0);
 	_cleanup_free_ char *a = strdup_printf("%s/a", dir), *b = strdup_printf("%s/sub/b", dir);
 	assert_int_equal(write_file_atomic(a, "old", 3, 0644), 0);
 	PluginFile files[] = { { a, "new-a", 5, 0644 }, { b, "new-b", 5, 0600 } };
@@ -164,8 +165,7 @@ static void test_files_apply_restore(void **state) {
 	assert_int_equal(plugin_backup_restore(&ctx, bk), 0);
 	assert_true(plugin_file_has(a, "old", 3));
 	assert_true(plugin_file_has(b, NULL, 0));
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(test_rm_rf(dir), 0);
 }
 
 int main(void) {

@@ -16,14 +16,14 @@
 
 #include "policy.h"
 #include "strbuf.h"
+#include "test_common.h"
 
 static Catalog *cat;
-static char tmpdir[64];
+static char tmpdir[TEST_DIR_MAX];
 
 static int setup_all(void **state) {
 	(void)state;
-	strcpy(tmpdir, "/tmp/test-policy.XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (test_mkdtemp(tmpdir, "policy") < 0)
 		return -1;
 	return catalog_load_default(&cat) == 0 ? 0 : -1;
 }
@@ -31,8 +31,7 @@ static int setup_all(void **state) {
 static int teardown_all(void **state) {
 	(void)state;
 	catalog_free(cat);
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(tmpdir);
 }
 
 static char *example_path(const char *name) {

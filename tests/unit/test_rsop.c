@@ -17,12 +17,13 @@
 #include <sqlite3.h>
 
 #include "rsop.c"
+#include "test_common.h"
 
 #define DELAY "server.auth-rate-limiter.delay-ms"
 #define PORT "server.transport.tcp.port"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	Store *store;
 	Catalog *catalog;
 	DiagList diag;
@@ -32,8 +33,7 @@ static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/test-rsop.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (test_mkdtemp(f->dir, "rsop") < 0)
 		return -1;
 	_cleanup_free_ char *path = strdup_printf("%s/store.db", f->dir);
 	if (catalog_load_default(&f->catalog) < 0 || store_open(path, &f->store) < 0)
@@ -47,10 +47,9 @@ static int teardown(void **state) {
 	store_close(f->store);
 	catalog_free(f->catalog);
 	diag_clear(&f->diag);
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 /* Import a policy: name, then pairs of (setting id, value text), NULL. */

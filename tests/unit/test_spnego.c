@@ -19,24 +19,7 @@
 #include "crypto.h"
 #include "smb2_pdu.h"
 #include "scratch_peer.h"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t max) {
-	size_t n = strlen(hex) / 2;
-	assert_true(n <= max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
-
-static void assert_hex(const uint8_t *got, size_t n, const char *want_hex) {
-	uint8_t want[1024];
-	size_t wn = unhex(want_hex, want, sizeof want);
-	assert_int_equal(n, wn);
-	assert_memory_equal(got, want, n);
-}
+#include "test_common.h"
 
 static int lookup(void *userdata, const char *user, const char *domain, uint8_t h[16]) {
 	(void)userdata;
@@ -79,7 +62,7 @@ static const char win_neg[] =
 static void test_windows_tokens(void **state) {
 	(void)state;
 	uint8_t buf[1024];
-	size_t n = unhex(win_hints, buf, sizeof buf);
+	size_t n = test_unhex(win_hints, buf, sizeof buf);
 	InitToken it;
 	/* NegTokenInit2 from the Windows server: NEGOEX, then NTLMSSP */
 	assert_int_equal(parse_init(buf, n, &it), 0);
@@ -87,11 +70,11 @@ static void test_windows_tokens(void **state) {
 	assert_false(it.ntlm_first);
 	assert_non_null(it.mech_token);
 
-	n = unhex(win_init, buf, sizeof buf);
+	n = test_unhex(win_init, buf, sizeof buf);
 	assert_int_equal(parse_init(buf, n, &it), 0);
 	assert_true(it.ntlm_first);
-	assert_hex(it.mech_types, it.mech_types_len, "300C060A2B06010401823702020A");
-	assert_hex(it.mech_token, it.mech_token_len, win_neg);
+	test_assert_hex(it.mech_types, it.mech_types_len, "300C060A2B06010401823702020A");
+	test_assert_hex(it.mech_token, it.mech_token_len, win_neg);
 	/* our NegTokenInit around the same NEGOTIATE is byte-identical */
 	uint8_t *out;
 	size_t out_len;
@@ -104,12 +87,12 @@ static void test_windows_tokens(void **state) {
 	assert_int_equal(build_init(list, list_len, it.mech_token, it.mech_token_len, false, &out,
 				    &out_len),
 			 0);
-	assert_hex(out, out_len, win_init);
+	test_assert_hex(out, out_len, win_init);
 	free(out);
 	free(list);
 
 	/* our accept-completed with Windows' MIC is Windows' final token */
-	n = unhex(win_final, buf, sizeof buf);
+	n = test_unhex(win_final, buf, sizeof buf);
 	RespToken rt;
 	assert_int_equal(parse_resp(buf, n, &rt), 0);
 	assert_true(rt.has_state);
@@ -118,7 +101,7 @@ static void test_windows_tokens(void **state) {
 	assert_int_equal(rt.mic_len, 16);
 	assert_int_equal(build_resp(NEG_ACCEPT_COMPLETED, NULL, 0, NULL, 0, rt.mic, 16, &out, &out_len),
 			 0);
-	assert_hex(out, out_len, win_final);
+	test_assert_hex(out, out_len, win_final);
 	free(out);
 
 	/* our accept-incomplete + supportedMech + token has Windows' framing */
@@ -127,7 +110,7 @@ static void test_windows_tokens(void **state) {
 				    &out_len),
 			 0);
 	assert_int_equal(out_len, 0xb3);
-	n = unhex(win_resp1_prefix, buf, sizeof buf);
+	n = test_unhex(win_resp1_prefix, buf, sizeof buf);
 	assert_memory_equal(out, buf, n);
 	free(out);
 }
@@ -444,7 +427,7 @@ static void test_server_malformed(void **state) {
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		uint8_t buf[256];
-		size_t n = unhex(bad[i], buf, sizeof buf);
+		size_t n = test_unhex(bad[i], buf, sizeof buf);
 		_cleanup_(spnego_server_freep) SpnegoServer *s = NULL;
 		assert_int_equal(spnego_server_new(&server_cfg, &s), 0);
 		uint8_t *out;
@@ -479,7 +462,7 @@ static void test_resp_malformed(void **state) {
 	};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
 		uint8_t buf[64];
-		size_t n = unhex(bad[i], buf, sizeof buf);
+		size_t n = test_unhex(bad[i], buf, sizeof buf);
 		RespToken rt;
 		int r = parse_resp(buf, n, &rt);
 		if (r == 0) /* parseable but unusable in a SESSION_SETUP round */
@@ -520,7 +503,7 @@ static void test_resp_malformed(void **state) {
 		assert_int_equal(spnego_client_step(c, NULL, 0, &out, &out_len), SPNEGO_CONTINUE);
 		free(out);
 		uint8_t buf[64];
-		size_t n = unhex(cli[i].tok, buf, sizeof buf);
+		size_t n = test_unhex(cli[i].tok, buf, sizeof buf);
 		print_message("client tok %zu\n", i);
 		assert_int_equal(spnego_client_step(c, buf, n, &out, &out_len), cli[i].want);
 	}
@@ -598,7 +581,7 @@ static void test_asn1_reader(void **state) {
 		     { "0001", -EBADMSG, 0 }, { "80", -EBADMSG, 0 },  { "", -EBADMSG, 0 },
 		     { "00ffffffff", 0, UINT32_MAX }, { "0100000000", -EBADMSG, 0 } };
 	for (size_t i = 0; i < ELEMENTSOF(ints); i++) {
-		size_t n = unhex(ints[i].hex, buf, sizeof buf);
+		size_t n = test_unhex(ints[i].hex, buf, sizeof buf);
 		Asn1Reader v = asn1_reader(buf, n);
 		uint32_t got = 0;
 		assert_int_equal(asn1_get_uint(&v, &got), ints[i].ret);

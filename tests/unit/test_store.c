@@ -16,9 +16,10 @@
 #include <sqlite3.h>
 
 #include "store.c"
+#include "test_common.h"
 
 typedef struct Fixture {
-	char dir[64];
+	char dir[TEST_DIR_MAX];
 	char *path;
 	Store *store;
 	Catalog *catalog;
@@ -28,8 +29,7 @@ static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
 	if (!f)
 		return -1;
-	strcpy(f->dir, "/tmp/test-store.XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (test_mkdtemp(f->dir, "store") < 0)
 		return -1;
 	f->path = strdup_printf("%s/store.db", f->dir);
 	if (catalog_load_default(&f->catalog) < 0 || store_open(f->path, &f->store) < 0)
@@ -42,11 +42,10 @@ static int teardown(void **state) {
 	Fixture *f = *state;
 	store_close(f->store);
 	catalog_free(f->catalog);
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", f->dir);
-	int r = system(cmd);
+	int r = test_rm_rf(f->dir);
 	free(f->path);
 	free(f);
-	return r == 0 ? 0 : -1;
+	return r;
 }
 
 /* A parsed policy named name setting server.auth-rate-limiter.delay-ms. */

@@ -13,19 +13,18 @@
 
 #include "strbuf.h"
 #include "util.h"
+#include "test_common.h"
 
-static char tmpdir[64];
+static char tmpdir[TEST_DIR_MAX];
 
 static int setup_tmpdir(void **state) {
 	(void)state;
-	strcpy(tmpdir, "/tmp/test-util.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return test_mkdtemp(tmpdir, "util");
 }
 
 static int teardown_tmpdir(void **state) {
 	(void)state;
-	_cleanup_free_ char *cmd = strdup_printf("rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_rm_rf(tmpdir);
 }
 
 static void test_strv(void **state) {
