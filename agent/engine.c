@@ -142,6 +142,12 @@ int engine_new(const EngineConfig *cfg, Engine **ret) {
 			    "cannot read plugin directory: %s", strerror(-r));
 		return r;
 	}
+	/* Without plugins every cycle would be "compliant": refuse. */
+	if (r == 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = e->plugin_dir },
+			    "no plugin could be loaded from %s", e->plugin_dir);
+		return -ENOENT;
+	}
 	r = catalog_load_default(&e->catalog);
 	if (r < 0)
 		return r;

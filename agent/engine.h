@@ -45,8 +45,9 @@ typedef struct Engine Engine;
 
 /* Copies cfg (not the tools' strings, which must outlive the engine), loads
  * the plugins and the catalog, opens the state DB and the bundle source.
- * -EINVAL unless exactly one policy source is given.  The policy is loaded
- * by engine_load_policy(). */
+ * -EINVAL unless exactly one policy source is given, -ENOENT when no
+ * plugin loads (a cycle without plugins would claim compliance).  The
+ * policy is loaded by engine_load_policy(). */
 int engine_new(const EngineConfig *cfg, Engine **ret);
 void engine_free(Engine *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free)

@@ -67,6 +67,12 @@ rc=0; unshare -n "$BIN/smbpolicyd" --once --root "$T/root" --policy "$AGENT_POLI
 grep -q "drift .*server.signing.required" "$T/once.out" || fail "drift not shown: $(cat "$T/once.out")"
 grep -q "server signing = auto" "$T/root/etc/samba/smbpolicy.conf" || fail "--audit-only changed a file"
 
+step "no plugin loads: refuse to run rather than claim compliance"
+mkdir -p "$T/empty"
+rc=0; "$BIN/smbpolicyd" --once --root "$T/root" --policy "$AGENT_POLICY" --plugin-dir "$T/empty" \
+	>"$T/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "no plugin could be loaded" "$T/out" || fail "empty plugin dir: exit $rc: $(cat "$T/out")"
+
 step "usage errors exit 2"
 for args in "" "--policy a --store b" "--interval x --policy a" "--bogus" "--policy a extra" \
 	"--source file:///x" "--policy a --trusted-keys k"; do
