@@ -11,6 +11,8 @@
  * Invariants: report_bus_read(report_bus_append(r)) == r; a message that
  * does not match the signature, or carries an unknown kind/status, is
  * refused with -EBADMSG and nothing is returned.
+ * Must never: put enum numbers on the wire, or change this signature
+ * without changing dist/dbus/org.smbpolicy.Agent1.xml (a test compares).
  */
 #pragma once
 
