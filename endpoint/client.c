@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "client.h"
+#include "quic_client.h"
 #include "crypto.h"
 #include "spnego.h"
 #include "util.h"
@@ -109,19 +110,39 @@ struct SmbClient {
 	char auth_error[256];
 	uint8_t *rbuf; /* last received frame */
 	size_t rbuf_cap;
+	QuicClient *quic; /* SMB_TRANSPORT_QUIC: the bridge behind t.fd */
+	QuicClientInfo quic_info;
 };
+
+/* SMB over QUIC (quic_client.c): stream 0 as a socket, so tcp_send and
+ * tcp_recv serve it unchanged.  TLS files from SMBREFC_QUIC_CERT, _KEY, _CA. */
+static int quic_connect(const char *host, struct addrinfo *ai, unsigned timeout_ms, QuicClient **ret_q,
+			int *ret_fd, QuicClientInfo *info) {
+	QuicClientParams p = { .server_name = host, .cert_file = getenv("SMBREFC_QUIC_CERT"),
+			       .key_file = getenv("SMBREFC_QUIC_KEY"), .ca_file = getenv("SMBREFC_QUIC_CA"),
+			       .timeout_ms = timeout_ms };
+	int r = -EHOSTUNREACH;
+	uint8_t alert;
+	for (struct addrinfo *a = ai; a && r < 0; a = a->ai_next)
+		r = quic_client_connect(a->ai_addr, a->ai_addrlen, &p, ret_q, ret_fd, info, &alert);
+	return r;
+}
 
 int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret) {
-	if (kind != SMB_TRANSPORT_TCP)
-		return -EPROTONOSUPPORT; /* QUIC transport: not implemented here */
+	if (kind != SMB_TRANSPORT_TCP && kind != SMB_TRANSPORT_QUIC)
+		return -EPROTONOSUPPORT;
 	char service[8];
 	snprintf(service, sizeof(service), "%u", port);
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct addrinfo hints = { .ai_socktype = kind == SMB_TRANSPORT_QUIC ? SOCK_DGRAM : SOCK_STREAM }, *ai = NULL;
 	if (getaddrinfo(address ? address : host, service, &hints, &ai) != 0 || !ai)
 		return -EHOSTUNREACH;
 	int r = -EHOSTUNREACH, fd = -1;
-	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+	QuicClient *quic = NULL;
+	QuicClientInfo quic_info = {};
+	if (kind == SMB_TRANSPORT_QUIC)
+		r = quic_connect(host, ai, timeout_ms, &quic, &fd, &quic_info);
+	for (struct addrinfo *a = ai; a && kind == SMB_TRANSPORT_TCP; a = a->ai_next) {
 		fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			r = -errno;
@@ -145,9 +166,12 @@ int smb_client_connect(SmbTransportKind kind, const char *host, const char *addr
 	SmbClient *c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
+		quic_client_free(quic);
 		return -ENOMEM;
 	}
 	c->t = (Transport){ .send = tcp_send, .recv = tcp_recv, .fd = fd };
+	c->quic = quic;
+	c->quic_info = quic_info;
 	c->host = strdup(host);
 	c->credits = 1;
 	if (!c->host) {
@@ -163,6 +187,7 @@ void smb_client_free(SmbClient *c) {
 		return;
 	if (c->t.fd >= 0)
 		close(c->t.fd);
+	quic_client_free(c->quic); /* after the close: its thread sees EOF */
 	smb2_crypto_keys_clear(&c->keys);
 	smb3_cipher_free(c->enc);
 	smb3_cipher_free(c->dec);
@@ -173,6 +198,8 @@ void smb_client_free(SmbClient *c) {
 }
 
 uint32_t smb_client_last_status(const SmbClient *c) { return c->last_status; }
+
+const QuicClientInfo *smb_client_quic_info(const SmbClient *c) { return c->quic ? &c->quic_info : NULL; }
 const char *smb_client_auth_error(const SmbClient *c) { return c->auth_error; }
 void smb_client_next_unprotected(SmbClient *c, unsigned what) { c->unprotected_next = what; }
 

@@ -146,6 +146,10 @@ int smb_client_logoff(SmbClient *c);
 
 /* Status of the last failed response (0 when none). */
 uint32_t smb_client_last_status(const SmbClient *c);
+/* SMB over QUIC: TLS version, cipher, ALPN, server certificate SHA-256
+ * (quic_client.h); NULL over TCP. */
+struct QuicClientInfo;
+const struct QuicClientInfo *smb_client_quic_info(const SmbClient *c);
 /* Printable NT status ("STATUS_ACCESS_DENIED" or "0xc0000022"). */
 const char *smb_status_name(uint32_t status, char buf[16]);
 /* The auth layer's explanation of the last session setup failure
