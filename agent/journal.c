@@ -54,7 +54,7 @@ void journal_log(JournalKind kind, int priority, const JournalFields *f, const c
 			kinds[kind].message_id, "SMBPOLICY_KIND=%s", kinds[kind].name,
 			"SMBPOLICY_PLUGIN=%s", f->plugin ? f->plugin : "", "SMBPOLICY_SETTING=%s",
 			f->setting ? f->setting : "", "SMBPOLICY_PATH=%s", f->path ? f->path : "",
-			"SYSLOG_IDENTIFIER=smbpolicyd", NULL);
+			"SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL);
 	if (priority <= stderr_level)
 		fprintf(stderr, "%s: %s%s%s\n", program_invocation_short_name, f->plugin ? f->plugin : "",
 			f->plugin ? ": " : "", msg);
