@@ -7,41 +7,26 @@
 # unprotected client and the impact preview names it for
 # server.signing.required=true.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/samba_lib.bash"
 command -v smbd >/dev/null || skip "smbd not installed"
 command -v smbstatus >/dev/null || skip "smbstatus not installed"
 SP=$BIN/smbpolicy
 DB=$T/audit.db
 PORT=$(free_port)
-mkdir -p "$T/run" "$T/share" "$T"/{private,lock,state,cache,log}
-echo hello >"$T/share/hello.txt"
-chmod 0755 "$T"; chmod 0777 "$T/share"
-cat >"$T/smb.conf" <<CONF
-[global]
-	server role = standalone server
-	smb ports = $PORT
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $T/private
-	lock directory = $T/lock
-	pid directory = $T/run
-	state directory = $T/state
-	cache directory = $T/cache
-	log file = $T/log/log.%m
-	passdb backend = tdbsam:$T/private/passdb.tdb
-	server min protocol = SMB2_02
+mkdir -p "$T/run"
+samba_dirs
+{
+	samba_global "$PORT" "$T/run"
+	cat <<CONF
 	server signing = auto
 	server smb encrypt = if_required
-	disable spoolss = yes
-	load printers = no
-	printcap name = /dev/null
 [share]
 	path = $T/share
 	read only = no
 CONF
-printf 'Secret123\nSecret123\n' | pdbedit -s "$T/smb.conf" -a -u root -t >/dev/null 2>&1 ||
-	fail "pdbedit could not add the test user"
-start_bg "$T/smbd.log" setsid smbd -F --no-process-group --debug-stdout -d 1 -s "$T/smb.conf"
-wait_port "$PORT" 30
+} >"$T/smb.conf"
+samba_user "$T/smb.conf"
+samba_start "$T/smb.conf" 30
 : >"$T/client.conf"
 
 step "two sessions held open: one unprotected (SMB 2.1, protection off), one signing"

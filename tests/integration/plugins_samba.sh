@@ -11,55 +11,32 @@
 # works; after rollback all is as before and smb.conf is byte-identical to
 # the admin's original.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/samba_lib.bash"
 command -v smbd >/dev/null || skip "smbd not installed"
 PLUGIN=$BIN/smbpolicy-plugin
 [ -x "$PLUGIN" ] || fail "$PLUGIN missing"
 
 R=$T/root
 PORT=$(free_port)
-mkdir -p "$R/etc/samba" "$R/run/samba" "$T/share" "$T"/{private,lock,state,cache,log}
-echo hello >"$T/share/hello.txt"
-chmod 0755 "$T"; chmod 0777 "$T/share"
-cat >"$R/etc/samba/smb.conf" <<EOF
-# scratch smbd for plugins_samba.sh
-[global]
-	server role = standalone server
-	smb ports = $PORT
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $T/private
-	lock directory = $T/lock
-	pid directory = $R/run/samba
-	state directory = $T/state
-	cache directory = $T/cache
-	log file = $T/log/log.%m
-	passdb backend = tdbsam:$T/private/passdb.tdb
+mkdir -p "$R/etc/samba" "$R/run/samba"
+samba_dirs
+{
+	echo "# scratch smbd for plugins_samba.sh"
+	samba_global "$PORT" "$R/run/samba"
+	cat <<EOF
 	map to guest = Bad User
 	guest account = nobody
-	server min protocol = SMB2_02
-	disable spoolss = yes
-	load printers = no
-	printcap name = /dev/null
 
 [share]
 	path = $T/share
 	guest ok = yes
 	read only = no
 EOF
+} >"$R/etc/samba/smb.conf"
 cp "$R/etc/samba/smb.conf" "$T/smb.conf.orig"
 testparm -s "$R/etc/samba/smb.conf" >/dev/null 2>&1 || fail "scratch smb.conf invalid"
-printf 'Secret123\nSecret123\n' | pdbedit -s "$R/etc/samba/smb.conf" -a -u root -t >/dev/null 2>&1 \
-	|| fail "pdbedit could not add the test user"
-
-# smbd signals its whole process group on exit: give it its own session.
-start_bg "$T/smbd.log" setsid smbd -F --no-process-group --debug-stdout -d 1 -s "$R/etc/samba/smb.conf"
-# A loaded machine (2 cores, many builds) can take a while to start smbd.
-for i in $(seq 600); do
-	(exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && break
-	kill -0 "$BG_PID" 2>/dev/null || { tail -20 "$T/smbd.log"; fail "smbd exited"; }
-	[ "$i" -lt 600 ] || { tail -20 "$T/smbd.log"; fail "smbd not listening on $PORT after 60s"; }
-	sleep 0.1
-done
+samba_user "$R/etc/samba/smb.conf"
+samba_start "$R/etc/samba/smb.conf" 60
 
 # Clients read an empty config, so the policy written for the host's own
 # client (client use kerberos = required...) does not change them.
