@@ -36,6 +36,7 @@
 #include "client_policy.h"
 #include "crypto.h"
 #include "policy.h"
+#include "quic_client.h"
 
 /* ---- the settings table -------------------------------------------------- */
 
@@ -232,6 +233,19 @@ static int failed(ClientRefusal *why, int r, const char *what) {
 	return r;
 }
 
+/* client.audit.quic: event 30832 for an SMB over QUIC connection. */
+static void audit_quic(AuditEmitter *audit, bool enabled, const SmbClient *c, const char *host, uint16_t port) {
+	const QuicClientInfo *q = smb_client_quic_info(c);
+	if (!audit || !enabled || !q)
+		return;
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	AuditField f[] = { { "server", host },		      { "port", port_text },
+			   { "tls_version", q->tls_version }, { "cipher", q->cipher },
+			   { "alpn", q->alpn },		      { "server_cert_sha256", q->server_sha256 } };
+	audit_emit(audit, AUDIT_CLIENT_QUIC_CONNECTION, host, f, ELEMENTSOF(f));
+}
+
 static void audit_server(AuditEmitter *audit, bool enabled, AuditEventId id, const char *host,
 			 const char *dialect) {
 	if (!audit || !enabled)
@@ -302,6 +316,7 @@ int client_policy_connect(const ClientPolicy *p, const ClientConnectParams *cp, 
 		return failed(why, r, "SMB over QUIC transport");
 	if (r < 0)
 		return failed(why, r, "connect");
+	audit_quic(audit, p->audit_quic, c, cp->host, port);
 	SmbNegotiateParams np = { .dialects = offer, .n_dialects = n,
 				  .signing_required = p->signing_required };
 	SmbNegotiateInfo ni;

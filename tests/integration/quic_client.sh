@@ -1,0 +1,78 @@
+#!/bin/bash
+# quic_client.sh - the reference client (smbrefc --quic) against smbrefd
+# over QUIC: ls, put/get of 5 MB with a checksum; the client policy:
+# client.quic.enabled=false and a client.quic.servers list without the
+# server refuse (naming the setting), client.audit.quic writes event 30832
+# (TLS 1.3, ALPN smb, server certificate SHA-256); with server client
+# access control, the client's certificate (SMBREFC_QUIC_CERT/_KEY) is
+# what gets it in.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/quic_lib.bash"
+quic_certs
+client_policy() { # FILE ID=VALUE...
+	local file=$1; shift
+	{
+		echo '<?xml version="1.0" encoding="UTF-8"?>'
+		echo '<policy xmlns="urn:smbpolicy:policy:1" name="client">'
+		local kv
+		for kv in "$@"; do
+			if [[ ${kv%%=*} == *.servers ]]; then
+				printf '  <setting id="%s"><item>%s</item></setting>\n' "${kv%%=*}" "${kv#*=}"
+			else
+				printf '  <setting id="%s">%s</setting>\n' "${kv%%=*}" "${kv#*=}"
+			fi
+		done
+		echo '</policy>'
+	} >"$file"
+}
+smbrefc() {
+	timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic -U 'alice%Secret-1' "$@"
+}
+
+quic_policy "$T/server.xml"
+quic_start "$T/server.xml"
+client_policy "$T/c.xml" client.quic.enabled=true client.audit.quic=true
+
+step "put, get, ls over QUIC"
+head -c 5000000 /dev/urandom >"$T/big"
+smbrefc --policy "$T/c.xml" --audit-log "$T/client-audit.json" put "$T/big" big || fail "put over QUIC"
+smbrefc --policy "$T/c.xml" get big "$T/big.back" || fail "get over QUIC"
+[ "$(sha256sum <"$T/big")" = "$(sha256sum <"$T/big.back")" ] || fail "checksum differs after the round trip"
+out=$(smbrefc --policy "$T/c.xml" ls) || fail "ls over QUIC"
+grep -q $'big\t5000000' <<<"$out" || fail "ls over QUIC does not show the file: $out"
+
+step "client.audit.quic: event 30832"
+grep '"event_id":30832,' "$T/client-audit.json" |
+	grep -q '"tls_version":"TLS1.3".*"alpn":"smb","server_cert_sha256":"[0-9a-f]\{64\}"' ||
+	{ cat "$T/client-audit.json" >&2; fail "no 30832 event with TLS 1.3, ALPN smb and the server certificate"; }
+server_sha=$(quic_sha256 "$PKI/server.pem")
+grep -q "\"server_cert_sha256\":\"${server_sha#sha256:}\"" "$T/client-audit.json" ||
+	fail "30832 names another server certificate"
+
+step "client.quic.enabled=false and client.quic.servers refuse"
+client_policy "$T/off.xml" client.quic.enabled=false
+out=$(smbrefc --policy "$T/off.xml" ls 2>&1) && fail "served with QUIC disabled: $out"
+echo "$out"
+grep -q 'client.quic.enabled' <<<"$out" || fail "refusal does not name client.quic.enabled"
+client_policy "$T/list.xml" client.quic.enabled=true client.quic.servers=fs-other.example.com
+out=$(smbrefc --policy "$T/list.xml" ls 2>&1) && fail "served although not listed: $out"
+echo "$out"
+grep -q 'client.quic.servers' <<<"$out" || fail "refusal does not name client.quic.servers"
+client_policy "$T/listed.xml" client.quic.enabled=true client.quic.servers=localhost
+smbrefc --policy "$T/listed.xml" ls >/dev/null || fail "a listed server was refused"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+
+step "server client access control: the client certificate gets in"
+quic_policy "$T/acl.xml" server.quic.client-access.required=true \
+	"server.quic.client-access.allow=issuer:CN=Example Client CA,O=Example Corp"
+quic_start "$T/acl.xml"
+out=$(smbrefc --policy "$T/c.xml" ls 2>&1) && fail "served without a client certificate: $out"
+echo "$out"
+out=$(SMBREFC_QUIC_CERT=$PKI/alice.chain.pem SMBREFC_QUIC_KEY=$PKI/alice.key smbrefc --policy "$T/c.xml" ls) ||
+	fail "alice's certificate was not let in"
+grep -q 'big' <<<"$out" || fail "alice's listing lacks the file: $out"
+out=$(SMBREFC_QUIC_CERT=$PKI/noeku.chain.pem SMBREFC_QUIC_KEY=$PKI/noeku.key smbrefc --policy "$T/c.xml" ls 2>&1) &&
+	fail "a certificate without clientAuth got in: $out"
+sleep 0.3
+[ "$(quic_events 3007)" -eq 1 ] && [ "$(quic_events 3008)" -eq 2 ] || fail "server events 3007/3008 do not match"
+echo PASS
