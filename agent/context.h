@@ -55,8 +55,10 @@ int context_cycle(Context *c, ReportKind kind, bool cached, const Report **ret);
 int context_refresh(Context *c);
 /* The periodic cycle: apply (or verify in audit-only mode). */
 int context_remediate(Context *c, bool cached);
-/* A managed file changed (drift.c): verify, signal, remediate. */
-void context_on_drift(Context *c, const char *path);
+/* Verify; for each plugin found drifted emit DriftDetected and, unless
+ * audit-only, apply.  path: the managed file whose change prompted the
+ * check (drift.c), or NULL for the periodic check. */
+void context_check_drift(Context *c, const char *path);
 
 /* bus.c */
 int bus_setup(Context *c);

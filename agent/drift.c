@@ -74,7 +74,7 @@ static int on_settle(sd_event_source *s _unused_, uint64_t usec _unused_, void *
 	Drift *d = userdata;
 	_cleanup_free_ char *path = TAKE_PTR(d->changed);
 	d->settle = sd_event_source_disable_unref(d->settle);
-	context_on_drift(d->ctx, path ? path : "");
+	context_check_drift(d->ctx, path);
 	return 0;
 }
 

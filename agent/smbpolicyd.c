@@ -299,36 +299,64 @@ int context_refresh(Context *c) {
 	return context_remediate(c, true);
 }
 
-void context_on_drift(Context *c, const char *path) {
+/* The drifted setting ids of one plugin in a verify report (strv). */
+static char **drifted_ids(const Report *r, const char *plugin) {
+	char **ids = calloc(1, sizeof(char *));
+	for (size_t i = 0; ids && i < r->n_settings; i++) {
+		const ReportSetting *s = &r->settings[i];
+		if (s->status == RS_DRIFT && streq(s->plugin, plugin) && !strv_contains(ids, s->setting))
+			(void)strv_push_dup(&ids, s->setting);
+	}
+	return ids;
+}
+
+void context_check_drift(Context *c, const char *path) {
 	const Report *r = NULL;
 	if (context_cycle(c, REPORT_VERIFY, false, &r) < 0 || r->compliant)
 		return;
-	/* Copied: the next cycle replaces the engine's managed-path table. */
-	const char *o = engine_path_owner(c->engine, path);
+	/* Copied: the apply below replaces both the report and the engine's
+	 * managed-path table. */
+	const char *o = path ? engine_path_owner(c->engine, path) : NULL;
 	_cleanup_free_ char *owner = o ? strdup(o) : NULL;
-	_cleanup_strv_free_ char **ids = calloc(1, sizeof(char *));
-	for (size_t i = 0; ids && i < r->n_settings; i++)
-		if (r->settings[i].status == RS_DRIFT && !strv_contains(ids, r->settings[i].setting))
-			(void)strv_push_dup(&ids, r->settings[i].setting);
+	_cleanup_strv_free_ char **plugins = calloc(1, sizeof(char *));
+	for (size_t i = 0; plugins && i < r->n_plugins; i++)
+		if (r->plugins[i].status == RP_DRIFT)
+			(void)strv_push_dup(&plugins, r->plugins[i].name);
+	size_t n_plugins = strv_length(plugins);
+	char ***ids = calloc(n_plugins + 1, sizeof(char **));
+	for (size_t i = 0; ids && i < n_plugins; i++)
+		ids[i] = drifted_ids(r, plugins[i]);
+
 	bool remediated = false;
 	if (!c->audit_only && context_cycle(c, REPORT_APPLY, false, &r) >= 0)
 		remediated = r->compliant;
-	journal_log(JOURNAL_DRIFT, LOG_WARNING,
-		    &(JournalFields){ .plugin = owner, .path = path },
-		    "drift in %zu setting(s) after a change of %s; %s", strv_length(ids), path,
-		    c->audit_only ? "audit-only: not remediated"
-				  : remediated ? "remediated" : "remediation FAILED");
-	if (c->bus)
-		bus_emit_drift(c, owner ? owner : "", path, ids, remediated);
+	for (size_t i = 0; ids && i < n_plugins; i++) {
+		/* The changed file belongs to one plugin; others drifted too. */
+		const char *where = owner && streq(owner, plugins[i]) ? path : "";
+		journal_log(JOURNAL_DRIFT, LOG_WARNING,
+			    &(JournalFields){ .plugin = plugins[i], .path = where },
+			    "drift in %zu setting(s)%s%s; %s", strv_length(ids[i]),
+			    *where ? " after a change of " : " found by a periodic check", where,
+			    c->audit_only ? "audit-only: not remediated"
+			    : remediated  ? "remediated"
+					  : "remediation FAILED");
+		if (c->bus)
+			bus_emit_drift(c, plugins[i], where, ids[i], remediated);
+		strv_free(ids[i]);
+	}
+	free(ids);
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
 	Context *c = userdata;
-	/* A bundle source is polled every period (an unchanged one costs a 304). */
-	if (c->cfg.source_url)
-		(void)context_load_policy(c);
-	if (engine_policy_name(c->engine))
+	/* A bundle source is polled every period (an unchanged one costs a
+	 * 304); a new policy is applied, not reported as drift. */
+	if (c->cfg.source_url && context_load_policy(c) > 0)
 		(void)context_remediate(c, false);
+	/* Otherwise read back everything: drift that no file change announced
+	 * (the firewall, an included file) is found, signalled, remediated. */
+	else if (engine_policy_name(c->engine))
+		context_check_drift(c, NULL);
 	uint64_t now;
 	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
 		(void)sd_event_source_set_time(s, now + c->interval_usec);

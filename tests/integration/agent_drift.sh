@@ -3,7 +3,9 @@
 # behind the agent's back raises DriftDetected (plugin, path, setting ids)
 # and, in enforce mode, the agent restores the policy by itself; in
 # audit-only mode it reports (signal, `smbpolicy drift` exit 1) and leaves
-# the file alone.  Also: the agent's own applies raise no drift.
+# the file alone.  Also: the agent's own applies raise no drift, and drift
+# no file change announces (a firewall rule deleted in the agent's network
+# namespace) is found by the periodic check, signalled and remediated.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_lib.bash"
 command -v dbus-daemon >/dev/null || skip "dbus-daemon not installed (scripts/deps)"
@@ -68,4 +70,20 @@ busctl --address="$BUS" get-property "$AGENT_NAME" "$AGENT_PATH" "$AGENT_NAME" C
 step "an explicit apply still applies in audit-only mode"
 "$SP" apply --bus "$BUS" >/dev/null || fail "apply in audit-only mode"
 grep -q 'server signing = mandatory' "$conf" || fail "apply did not restore"
+kill "$AGENT_PID"; wait "$AGENT_PID" || true
+
+step "drift without a file: the firewall rule removed, found by the periodic check"
+start_agent --root "$T/root" --policy "$AGENT_POLICY" --interval 1
+wait_log "apply of strict"
+nsenter -t "$AGENT_PID" -n nft list table inet smbpolicy | grep -q 'tcp dport 139 drop' ||
+	fail "no NetBIOS rule in the agent's namespace"
+watch_signals "$T/sig3.json"
+nsenter -t "$AGENT_PID" -n nft delete table inet smbpolicy
+wait_for "$T/sig3.json" '"member":"DriftDetected"' || fail "no DriftDetected for the firewall"
+grep '"member":"DriftDetected"' "$T/sig3.json" | head -n 1 >"$T/drift3.json"
+grep -q '"nftables",""' "$T/drift3.json" || fail "not nftables without a path: $(cat "$T/drift3.json")"
+grep -q 'firewall.netbios.legacy' "$T/drift3.json" || fail "setting missing: $(cat "$T/drift3.json")"
+grep -q 'true\]' "$T/drift3.json" || fail "not remediated: $(cat "$T/drift3.json")"
+nsenter -t "$AGENT_PID" -n nft list table inet smbpolicy | grep -q 'tcp dport 139 drop' ||
+	fail "firewall not restored"
 echo PASS
