@@ -7,11 +7,13 @@
  *   transport   client.quic.enabled, client.quic.servers (QUIC itself is
  *               another issue: once allowed, it is refused as unsupported);
  *   port        client.ports.alternate.mappings picks the port when none
- *               was given; a port other than 445 needs
- *               client.ports.alternate.allowed and, when listed,
- *               client.ports.alternate.servers;
+ *               was given (the first mapping for the server and transport);
+ *               a port other than the transport's default (TCP 445, QUIC
+ *               443) needs client.ports.alternate.allowed and, when
+ *               listed, client.ports.alternate.servers;
  *   negotiate   only dialects within client.dialect.min..max are offered
- *               (3.x only under client.encryption.required);
+ *               (3.x only under client.encryption.required, 3.1.1 only
+ *               over QUIC);
  *               client.encryption.required refuses a server without a
  *               cipher; client.audit.server-no-encryption audits it;
  *   auth        client.ntlm.block (unless client.ntlm.exceptions lists the
@@ -184,9 +186,18 @@ bool client_policy_host_listed(char *const *list, const char *host) {
 	return false;
 }
 
+/* Default port of each transport, and its name in port mappings. */
+static const struct {
+	const char *name;
+	uint16_t port;
+} transports[] = {
+	[SMB_TRANSPORT_TCP] = { "tcp", 445 },
+	[SMB_TRANSPORT_QUIC] = { "quic", 443 },
+};
+
 /* Port of the first mapping "server:transport:port" whose server matches
- * host with transport tcp; 0 when none. */
-static uint16_t mapped_port(const ClientPolicy *p, const char *host) {
+ * host and whose transport is the one used; 0 when none. */
+static uint16_t mapped_port(const ClientPolicy *p, const char *host, SmbTransportKind kind) {
 	STRV_FOREACH(m, p->ports_alternate_mappings) {
 		const char *c2 = strrchr(*m, ':');
 		if (!c2 || c2 == *m)
@@ -200,8 +211,8 @@ static uint16_t mapped_port(const ClientPolicy *p, const char *host) {
 		_cleanup_free_ char *transport = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
 		char *one[] = { server, NULL };
 		long long port;
-		if (!server || !transport || !streq(transport, "tcp") || parse_int64(c2 + 1, &port) < 0 ||
-		    port < 1 || port > 65535)
+		if (!server || !transport || !streq(transport, transports[kind].name) ||
+		    parse_int64(c2 + 1, &port) < 0 || port < 1 || port > 65535)
 			continue;
 		if (client_policy_host_listed(one, host))
 			return (uint16_t)port;
@@ -258,10 +269,11 @@ static void audit_server(AuditEmitter *audit, bool enabled, AuditEventId id, con
 
 static int choose_port(const ClientPolicy *p, const ClientConnectParams *cp, AuditEmitter *audit,
 		       uint16_t *ret, ClientRefusal *why) {
-	uint16_t port = cp->port ? cp->port : mapped_port(p, cp->host);
+	uint16_t def = transports[cp->transport].port;
+	uint16_t port = cp->port ? cp->port : mapped_port(p, cp->host, cp->transport);
 	if (!port)
-		port = 445;
-	if (port != 445) {
+		port = def;
+	if (port != def) {
 		if (!p->ports_alternate_allowed)
 			return refuse(why, audit, cp->host, SET_ALT_ALLOWED, 0,
 				      "port %u is an alternative port and alternative ports are not allowed", port);
@@ -304,7 +316,8 @@ int client_policy_connect(const ClientPolicy *p, const ClientConnectParams *cp, 
 	size_t n = 0;
 	for (size_t i = 0; i < ELEMENTSOF(dialects); i++)
 		if (dialects[i] >= p->dialect_min && dialects[i] <= p->dialect_max &&
-		    (!p->encryption_required || dialects[i] >= SMB2_DIALECT_300))
+		    (!p->encryption_required || dialects[i] >= SMB2_DIALECT_300) &&
+		    (cp->transport != SMB_TRANSPORT_QUIC || dialects[i] == SMB2_DIALECT_311))
 			offer[n++] = dialects[i];
 	if (n == 0)
 		return refuse(why, audit, cp->host, p->encryption_required ? SET_ENCRYPTION : SET_DIALECT_MAX, 0,

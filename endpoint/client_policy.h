@@ -53,7 +53,7 @@ static inline void client_policy_freep(ClientPolicy **p) {
 typedef struct ClientConnectParams {
 	const char *host;           /* the server's name (exceptions, lists, Kerberos) */
 	const char *address;        /* where to connect; NULL: host */
-	uint16_t port;              /* 0: from client.ports.alternate.mappings, else 445 */
+	uint16_t port;              /* 0: from client.ports.alternate.mappings, else 445 (QUIC 443) */
 	SmbTransportKind transport;
 	SmbAuthParams auth;         /* ntlm_allowed/kerberos are set by the policy */
 	bool kerberos;              /* the user asks for Kerberos */

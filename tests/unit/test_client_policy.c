@@ -58,10 +58,12 @@ static void test_document(void **state) {
 	assert_int_equal(p->dialect_min, SMB2_DIALECT_300);
 	assert_true(p->encryption_required);
 	/* first tcp mapping whose server matches; quic mappings are not ours */
-	assert_int_equal(mapped_port(p, "nas1.example.com"), 8445);
-	assert_int_equal(mapped_port(p, "NAS1"), 9445);
-	assert_int_equal(mapped_port(p, "edge1"), 0);
-	assert_int_equal(mapped_port(p, "other"), 0);
+	assert_int_equal(mapped_port(p, "nas1.example.com", SMB_TRANSPORT_TCP), 8445);
+	assert_int_equal(mapped_port(p, "NAS1", SMB_TRANSPORT_TCP), 9445);
+	assert_int_equal(mapped_port(p, "edge1", SMB_TRANSPORT_TCP), 0);
+	assert_int_equal(mapped_port(p, "edge1", SMB_TRANSPORT_QUIC), 450);
+	assert_int_equal(mapped_port(p, "nas1", SMB_TRANSPORT_QUIC), 0);
+	assert_int_equal(mapped_port(p, "other", SMB_TRANSPORT_TCP), 0);
 }
 
 static void test_invalid_document(void **state) {
@@ -109,6 +111,13 @@ static void test_ports(void **state) {
 	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM);
 	assert_string_equal(why.setting, "client.ports.alternate.servers");
 	assert_non_null(strstr(why.message, "nas2"));
+	/* QUIC's own default is 443; 445 is an alternative port there */
+	cp.transport = SMB_TRANSPORT_QUIC;
+	cp.port = 0;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), 0);
+	assert_int_equal(port, 443);
+	cp.port = 445;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM);
 }
 
 static void test_quic(void **state) {
@@ -127,11 +136,11 @@ static void test_quic(void **state) {
 	cp.host = "edge2.example.com";
 	assert_int_equal(check_transport(&p, &cp, NULL, &why), -EPERM);
 	assert_string_equal(why.setting, "client.quic.servers");
-	/* Allowed QUIC still has no transport: a clean failure, no setting. */
-	ClientPolicy all = { .quic_enabled = true, .dialect_min = SMB2_DIALECT_202, .dialect_max = SMB2_DIALECT_311 };
+	/* QUIC is 3.1.1 only: nothing left to offer below it. */
+	ClientPolicy old = { .quic_enabled = true, .dialect_min = SMB2_DIALECT_202, .dialect_max = SMB2_DIALECT_302 };
 	SmbClient *c = NULL;
-	assert_int_equal(client_policy_connect(&all, &cp, NULL, &c, NULL, &why), -EPROTONOSUPPORT);
-	assert_null(why.setting);
+	assert_int_equal(client_policy_connect(&old, &cp, NULL, &c, NULL, &why), -EPERM);
+	assert_string_equal(why.setting, "client.dialect.max");
 	assert_null(c);
 }
 
