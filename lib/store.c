@@ -109,7 +109,8 @@ static void stmt_resetp(sqlite3_stmt **st) {
  * key is its address), bound from fmt: 's' text (NULL binds NULL), 'i' int64,
  * 'b' bool.  The statement stays owned by the cache; reset it after use (the
  * _cleanup_stmt_ attribute does). */
-static int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret, const char *fmt, ...) {
+static int store_vprepare(Store *s, const char *sql, sqlite3_stmt **ret, const char *fmt,
+			  va_list ap) {
 	sqlite3_stmt *st = NULL;
 	for (size_t i = 0; i < s->n_stmts; i++)
 		if (s->stmts[i].sql == sql)
@@ -126,8 +127,6 @@ static int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret, const ch
 		 * callback walking again): resetting it would break that walk. */
 		return store_fail(s, -EBUSY, "re-entrant use of a store query");
 
-	va_list ap;
-	va_start(ap, fmt);
 	int rc = SQLITE_OK;
 	for (int i = 1; fmt && fmt[i - 1] && rc == SQLITE_OK; i++)
 		switch (fmt[i - 1]) {
@@ -143,13 +142,20 @@ static int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret, const ch
 		default:
 			rc = SQLITE_MISUSE;
 		}
-	va_end(ap);
 	if (rc != SQLITE_OK) {
 		stmt_resetp(&st);
 		return store_sqlite_fail(s, rc);
 	}
 	*ret = st;
 	return 0;
+}
+
+static int store_prepare(Store *s, const char *sql, sqlite3_stmt **ret, const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	int r = store_vprepare(s, sql, ret, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 /* 1 for a row, 0 when done, -errno on error. */
@@ -160,6 +166,16 @@ static int store_step(Store *s, sqlite3_stmt *st) {
 	if (rc == SQLITE_DONE)
 		return 0;
 	return store_sqlite_fail(s, sqlite3_extended_errcode(s->db));
+}
+
+/* store_prepare(), then its first store_step(): 1 when *ret is on a row, 0
+ * when there is none (a write is done), -errno.  Reset *ret after use. */
+static int store_run_sql(Store *s, const char *sql, sqlite3_stmt **ret, const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	int r = store_vprepare(s, sql, ret, fmt, ap);
+	va_end(ap);
+	return r < 0 ? r : store_step(s, *ret);
 }
 
 static int store_exec(Store *s, const char *sql) {
@@ -284,9 +300,7 @@ int store_snapshot_begin(Store *s) {
 		return r;
 	/* BEGIN is deferred: read once so the snapshot starts now. */
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "SELECT 1 FROM groups LIMIT 1", &st, NULL);
-	if (r >= 0)
-		r = store_step(s, st);
+	r = store_run_sql(s, "SELECT 1 FROM groups LIMIT 1", &st, NULL);
 	if (r < 0)
 		store_snapshot_end(s);
 	return r < 0 ? r : 0;
@@ -460,10 +474,7 @@ static char *group_parent(const char *path) {
 /* The one integer of a query's first row; -ENOENT when there is no row. */
 static int store_query_id(Store *s, const char *sql, const char *arg, int64_t *ret) {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = store_prepare(s, sql, &st, "s", arg);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
+	int r = store_run_sql(s, sql, &st, "s", arg);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
 	*ret = sqlite3_column_int64(st, 0);
@@ -541,13 +552,10 @@ static int versions_collect(Store *s, sqlite3_stmt *st, StoreVersion **ret, size
 /* Latest version number and hash of a policy id (0 and "" when none). */
 static int store_latest(Store *s, int64_t policy_id, unsigned *ret_version, char ret_hash[65]) {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = store_prepare(s,
+	int r = store_run_sql(s,
 			      "SELECT version, hash FROM versions WHERE policy = ?"
 			      " ORDER BY version DESC LIMIT 1",
 			      &st, "i", policy_id);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r < 0)
 		return r;
 	*ret_version = r ? (unsigned)sqlite3_column_int64(st, 0) : 0;
@@ -567,14 +575,11 @@ static int store_add_version(Store *s, int64_t policy_id, const char *hash, cons
 	bool create = latest == 0 || !streq(latest_hash, hash);
 	if (create) {
 		_cleanup_stmt_ sqlite3_stmt *st = NULL;
-		r = store_prepare(s,
+		r = store_run_sql(s,
 				  "INSERT INTO versions (policy, version, hash, xml, author, time, comment)"
 				  " VALUES (?, ?, ?, ?, ?, ?, ?)",
 				  &st, "iisssis", policy_id, (int64_t)latest + 1, hash, xml, author,
 				  (int64_t)now_usec(), comment);
-		if (r < 0)
-			return r;
-		r = store_step(s, st);
 		if (r < 0)
 			return r;
 	}
@@ -591,10 +596,7 @@ static int store_import_locked(Store *s, const Policy *p, const char *xml, const
 	int r = store_query_id(s, "SELECT id FROM policies WHERE name = ?", p->name, &id);
 	if (r == -ENOENT) {
 		_cleanup_stmt_ sqlite3_stmt *st = NULL;
-		r = store_prepare(s, "INSERT INTO policies (name) VALUES (?)", &st, "s", p->name);
-		if (r < 0)
-			return r;
-		r = store_step(s, st);
+		r = store_run_sql(s, "INSERT INTO policies (name) VALUES (?)", &st, "s", p->name);
 		if (r < 0)
 			return r;
 		id = sqlite3_last_insert_rowid(s->db);
@@ -624,15 +626,12 @@ int store_policy_xml(Store *s, const char *policy, unsigned version, char **ret_
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s,
+	r = store_run_sql(s,
 			  "SELECT " VERSION_COLUMNS ", v.xml FROM versions v"
 			  " JOIN policies p ON p.id = v.policy"
 			  " WHERE v.policy = ?1 AND (?2 = 0 OR v.version = ?2)"
 			  " ORDER BY v.version DESC LIMIT 1",
 			  &st, "ii", id, (int64_t)version);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -681,11 +680,8 @@ static int store_rollback_locked(Store *s, const char *policy, unsigned v, const
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "SELECT hash, xml FROM versions WHERE policy = ? AND version = ?", &st,
+	r = store_run_sql(s, "SELECT hash, xml FROM versions WHERE policy = ? AND version = ?", &st,
 			  "ii", id, (int64_t)v);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r <= 0)
 		return r < 0 ? r : store_fail(s, -ENOENT, "policy '%s' has no version %u", policy, v);
 	_cleanup_free_ char *comment = strdup_printf("rollback to version %u", v);
@@ -724,9 +720,8 @@ static int store_group_add_locked(Store *s, const char *path) {
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "INSERT INTO groups (path, parent) VALUES (?, ?)", &st, "si", path,
+	return store_run_sql(s, "INSERT INTO groups (path, parent) VALUES (?, ?)", &st, "si", path,
 			  parent_id);
-	return r < 0 ? r : store_step(s, st);
 }
 
 int store_group_add(Store *s, const char *path) {
@@ -741,14 +736,11 @@ static int store_group_rm_locked(Store *s, const char *path) {
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s,
+	r = store_run_sql(s,
 			  "SELECT (SELECT count(*) FROM groups WHERE parent = ?1),"
 			  " (SELECT count(*) FROM hosts WHERE group_id = ?1),"
 			  " (SELECT count(*) FROM links WHERE group_id = ?1)",
 			  &st, "i", id);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r < 0)
 		return r;
 	if (sqlite3_column_int64(st, 0) || sqlite3_column_int64(st, 1) || sqlite3_column_int64(st, 2))
@@ -757,8 +749,7 @@ static int store_group_rm_locked(Store *s, const char *path) {
 				  sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
 				  sqlite3_column_int64(st, 2));
 	stmt_resetp(&st);
-	r = store_prepare(s, "DELETE FROM groups WHERE id = ?", &st, "i", id);
-	return r < 0 ? r : store_step(s, st);
+	return store_run_sql(s, "DELETE FROM groups WHERE id = ?", &st, "i", id);
 }
 
 int store_group_rm(Store *s, const char *path) {
@@ -797,9 +788,8 @@ static int store_block_locked(Store *s, const char *path, bool on) {
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "UPDATE groups SET block_inheritance = ? WHERE id = ?", &st, "bi", on,
+	return store_run_sql(s, "UPDATE groups SET block_inheritance = ? WHERE id = ?", &st, "bi", on,
 			  id);
-	return r < 0 ? r : store_step(s, st);
 }
 
 int store_group_block_inheritance(Store *s, const char *path, bool on) {
@@ -845,11 +835,10 @@ static int store_host_put_locked(Store *s, const char *name, const char *group, 
 	if (!r && move)
 		return store_fail(s, -ENOENT, "no such host '%s'", name);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = move ? store_prepare(s, "UPDATE hosts SET group_id = ? WHERE name = ?", &st, "is", gid,
-				 name)
-		 : store_prepare(s, "INSERT INTO hosts (group_id, name) VALUES (?, ?)", &st, "is",
-				 gid, name);
-	return r < 0 ? r : store_step(s, st);
+	return move ? store_run_sql(s, "UPDATE hosts SET group_id = ? WHERE name = ?", &st, "is",
+				    gid, name)
+		    : store_run_sql(s, "INSERT INTO hosts (group_id, name) VALUES (?, ?)", &st, "is",
+				    gid, name);
 }
 
 int store_host_add(Store *s, const char *name, const char *group) {
@@ -865,10 +854,7 @@ static int store_host_rm_locked(Store *s, const char *name) {
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "DELETE FROM hosts WHERE name = ?", &st, "s", name);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
+	r = store_run_sql(s, "DELETE FROM hosts WHERE name = ?", &st, "s", name);
 	if (r < 0)
 		return r;
 	return sqlite3_changes(s->db) == 1 ? 0 : store_fail(s, -ENOENT, "no such host '%s'", name);
@@ -939,13 +925,10 @@ int store_host_group(Store *s, const char *name, char **ret_group) {
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s,
+	r = store_run_sql(s,
 			  "SELECT g.path FROM hosts h JOIN groups g ON g.id = h.group_id"
 			  " WHERE h.name = ?",
 			  &st, "s", name);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r <= 0)
 		return r < 0 ? r : store_fail(s, -ENOENT, "no such host '%s'", name);
 	if (!ret_group)
@@ -977,11 +960,8 @@ static int store_link_add_locked(Store *s, const char *policy, const char *group
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "SELECT ord FROM links WHERE policy = ? AND group_id = ?", &st, "ii",
+	r = store_run_sql(s, "SELECT ord FROM links WHERE policy = ? AND group_id = ?", &st, "ii",
 			  pid, gid);
-	if (r < 0)
-		return r;
-	r = store_step(s, st);
 	if (r != 0)
 		return r < 0 ? r
 			     : store_fail(s, -EEXIST, "policy '%s' is already linked to '%s'", policy,
@@ -989,34 +969,33 @@ static int store_link_add_locked(Store *s, const char *policy, const char *group
 	stmt_resetp(&st);
 
 	if (order < 0) {
-		r = store_prepare(s, "SELECT coalesce(max(ord) + 1, 1) FROM links WHERE group_id = ?",
+		r = store_run_sql(s, "SELECT coalesce(max(ord) + 1, 1) FROM links WHERE group_id = ?",
 				  &st, "i", gid);
-		if (r < 0 || (r = store_step(s, st)) < 0)
+		if (r < 0)
 			return r;
 		order = sqlite3_column_int(st, 0);
 		stmt_resetp(&st);
 	} else {
 		/* Make room: the link at this order and those after it move down. */
-		r = store_prepare(s, "SELECT 1 FROM links WHERE group_id = ? AND ord = ?", &st, "ii",
+		r = store_run_sql(s, "SELECT 1 FROM links WHERE group_id = ? AND ord = ?", &st, "ii",
 				  gid, (int64_t)order);
-		if (r < 0 || (r = store_step(s, st)) < 0)
+		if (r < 0)
 			return r;
 		bool taken = r > 0;
 		stmt_resetp(&st);
 		if (taken) {
-			r = store_prepare(s,
+			r = store_run_sql(s,
 					  "UPDATE links SET ord = ord + 1 WHERE group_id = ? AND ord >= ?",
 					  &st, "ii", gid, (int64_t)order);
-			if (r < 0 || (r = store_step(s, st)) < 0)
+			if (r < 0)
 				return r;
 			stmt_resetp(&st);
 		}
 	}
-	r = store_prepare(s,
+	return store_run_sql(s,
 			  "INSERT INTO links (policy, group_id, ord, enforced, disabled)"
 			  " VALUES (?, ?, ?, ?, ?)",
 			  &st, "iiibb", pid, gid, (int64_t)order, enforced, disabled);
-	return r < 0 ? r : store_step(s, st);
 }
 
 int store_link_add(Store *s, const char *policy, const char *group, int order, bool enforced,
@@ -1033,9 +1012,9 @@ static int store_link_rm_locked(Store *s, const char *policy, const char *group)
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	r = store_prepare(s, "DELETE FROM links WHERE policy = ? AND group_id = ?", &st, "ii", pid,
+	r = store_run_sql(s, "DELETE FROM links WHERE policy = ? AND group_id = ?", &st, "ii", pid,
 			  gid);
-	if (r < 0 || (r = store_step(s, st)) < 0)
+	if (r < 0)
 		return r;
 	return sqlite3_changes(s->db) == 1
 		       ? 0
