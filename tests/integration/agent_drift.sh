@@ -75,8 +75,9 @@ kill "$AGENT_PID"; wait "$AGENT_PID" || true
 step "drift without a file: the firewall rule removed, found by the periodic check"
 start_agent --root "$T/root" --policy "$AGENT_POLICY" --interval 1
 wait_log "apply of strict"
-nsenter -t "$AGENT_PID" -n nft list table inet smbpolicy | grep -q 'tcp dport 139 drop' ||
-	fail "no NetBIOS rule in the agent's namespace"
+nft_rules() { nsenter -t "$AGENT_PID" -n nft list table inet smbpolicy >"$T/nft.out" 2>&1 || true; }
+nft_rules
+grep -q 'tcp dport 139 drop' "$T/nft.out" || fail "no NetBIOS rule in the agent's namespace"
 watch_signals "$T/sig3.json"
 nsenter -t "$AGENT_PID" -n nft delete table inet smbpolicy
 wait_for "$T/sig3.json" '"member":"DriftDetected"' || fail "no DriftDetected for the firewall"
@@ -84,6 +85,6 @@ grep '"member":"DriftDetected"' "$T/sig3.json" | head -n 1 >"$T/drift3.json"
 grep -q '"nftables",""' "$T/drift3.json" || fail "not nftables without a path: $(cat "$T/drift3.json")"
 grep -q 'firewall.netbios.legacy' "$T/drift3.json" || fail "setting missing: $(cat "$T/drift3.json")"
 grep -q 'true\]' "$T/drift3.json" || fail "not remediated: $(cat "$T/drift3.json")"
-nsenter -t "$AGENT_PID" -n nft list table inet smbpolicy | grep -q 'tcp dport 139 drop' ||
-	fail "firewall not restored"
+nft_rules
+grep -q 'tcp dport 139 drop' "$T/nft.out" || fail "firewall not restored: $(cat "$T/nft.out")"
 echo PASS
