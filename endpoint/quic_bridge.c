@@ -8,6 +8,7 @@
  * Must never: block; free the ngtcp2_conn (its owner does).
  */
 #include <errno.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,33 @@ int quic_bridge_read_fd(QuicBridge *b) {
 	return 0;
 }
 
+void quic_sendmsg(int fd, const struct sockaddr *addr, socklen_t addrlen, const uint8_t *pkts, size_t len,
+		  size_t segsize) {
+	struct iovec iov = { (void *)pkts, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl = {};
+	struct msghdr mh = { .msg_name = (void *)addr, .msg_namelen = addr ? addrlen : 0,
+			     .msg_iov = &iov, .msg_iovlen = 1 };
+	if (segsize < len) {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		uint16_t seg = (uint16_t)segsize;
+		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	}
+	if (sendmsg(fd, &mh, MSG_DONTWAIT) >= 0 || segsize >= len || errno == EAGAIN)
+		return;
+	for (size_t off = 0; off < len; off += segsize) /* no GSO here: one by one */
+		(void)sendto(fd, pkts + off, len - off < segsize ? len - off : segsize, MSG_DONTWAIT, addr,
+			     addr ? addrlen : 0);
+}
+
 int quic_bridge_write(QuicBridge *b) {
-	uint8_t buf[QUIC_PKT_MAX];
 	ngtcp2_path_storage ps;
 	ngtcp2_path_storage_zero(&ps);
 	ngtcp2_pkt_info pi;
@@ -139,9 +165,13 @@ int quic_bridge_write(QuicBridge *b) {
 	size_t max = ngtcp2_conn_get_path_max_tx_udp_payload_size(b->conn);
 	bool blocked = false;
 	int sent = 0;
-	if (max > sizeof(buf))
-		max = sizeof(buf);
+	size_t blen = 0, seg = 0; /* batch: blen bytes of seg-sized packets */
+	if (max > QUIC_PKT_MAX)
+		max = QUIC_PKT_MAX;
+	if (!b->batch && !(b->batch = malloc(QUIC_PKTS_PER_WRITE * QUIC_PKT_MAX)))
+		return NGTCP2_ERR_NOMEM;
 	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
+		uint8_t *buf = b->batch + blen;
 		while (b->tx_cur && b->tx_sent >= b->tx_cur->offset + b->tx_cur->len && b->tx_cur->next)
 			b->tx_cur = b->tx_cur->next;
 		ngtcp2_vec v = {};
@@ -161,15 +191,31 @@ int quic_bridge_write(QuicBridge *b) {
 				blocked = true;
 				continue;
 			}
+			if (blen > 0)
+				b->send(b->userdata, b->batch, blen, seg);
 			return (int)n;
 		}
 		if (ndata > 0)
 			b->tx_sent += (uint64_t)ndata;
 		if (n == 0)
 			break;
-		b->send(b->userdata, buf, (size_t)n);
 		sent++;
+		if (blen > 0 && (size_t)n > seg) { /* bigger than the batch's: send both apart */
+			b->send(b->userdata, b->batch, blen, seg);
+			memmove(b->batch, buf, (size_t)n);
+			blen = 0;
+			buf = b->batch;
+		}
+		if (blen == 0)
+			seg = (size_t)n;
+		blen += (size_t)n;
+		if ((size_t)n < seg) { /* a shorter packet ends a GSO batch */
+			b->send(b->userdata, b->batch, blen, seg);
+			blen = 0;
+		}
 	}
+	if (blen > 0)
+		b->send(b->userdata, b->batch, blen, seg);
 	/* Pacing the handshake flight with the initial RTT guess (333 ms) held
 	 * each first response ~20 ms: pace only once the handshake is done. */
 	if (sent > 0 && b->pace)
@@ -196,7 +242,7 @@ void quic_bridge_close(QuicBridge *b, int liberr) {
 	ngtcp2_ssize n = ngtcp2_conn_write_connection_close(b->conn, &ps.path, &pi, buf, sizeof(buf), &ccerr,
 							    quic_now_ns());
 	if (n > 0)
-		b->send(b->userdata, buf, (size_t)n);
+		b->send(b->userdata, buf, (size_t)n, (size_t)n);
 }
 
 uint32_t quic_bridge_fd_events(const QuicBridge *b) {
@@ -224,5 +270,7 @@ void quic_bridge_done(QuicBridge *b) {
 	b->tx_tail = b->tx_cur = NULL;
 	free(b->rx);
 	b->rx = NULL;
+	free(b->batch);
+	b->batch = NULL;
 	b->rx_len = b->rx_cap = 0;
 }

@@ -20,6 +20,7 @@
 
 #include <ngtcp2/ngtcp2.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,10 +45,19 @@ typedef struct QuicBridge {
 	uint64_t tx_end, tx_sent, tx_acked; /* stream offsets */
 	bool fd_eof;       /* the local side closed (or the stream ended) */
 	bool pace;         /* pace sent packets (after the handshake) */
-	/* sends one UDP datagram (loss is fine: QUIC resends) */
-	void (*send)(void *userdata, const uint8_t *pkt, size_t len);
+	/* sends len bytes: one datagram, or datagrams of segsize bytes (the
+	 * last may be shorter) when segsize < len (UDP GSO); loss is fine,
+	 * QUIC resends */
+	void (*send)(void *userdata, const uint8_t *pkts, size_t len, size_t segsize);
 	void *userdata;
+	uint8_t *batch; /* packets written but not yet sent */
 } QuicBridge;
+
+/* Send len bytes of packets (segsize each, see QuicBridge.send) on a UDP
+ * socket, to addr (NULL: the connected peer), with UDP_SEGMENT when there
+ * are several, one by one where the kernel refuses GSO. */
+void quic_sendmsg(int fd, const struct sockaddr *addr, socklen_t addrlen, const uint8_t *pkts, size_t len,
+		  size_t segsize);
 
 /* CLOCK_MONOTONIC in ngtcp2's nanoseconds. */
 uint64_t quic_now_ns(void);

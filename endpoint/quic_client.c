@@ -56,9 +56,9 @@ struct QuicClient {
 	QuicClientInfo info;
 };
 
-static void on_send(void *userdata, const uint8_t *pkt, size_t len) {
+static void on_send(void *userdata, const uint8_t *pkts, size_t len, size_t segsize) {
 	QuicClient *q = userdata;
-	(void)send(q->udp, pkt, len, MSG_DONTWAIT);
+	quic_sendmsg(q->udp, NULL, 0, pkts, len, segsize);
 }
 
 static void on_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {

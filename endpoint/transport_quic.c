@@ -137,11 +137,9 @@ static void qc_free(QuicConn *qc) {
 	free(qc);
 }
 
-static void qc_send(void *userdata, const uint8_t *buf, size_t len) {
+static void qc_send(void *userdata, const uint8_t *pkts, size_t len, size_t segsize) {
 	QuicConn *qc = userdata;
-	/* EAGAIN or a lost datagram: QUIC's loss recovery resends */
-	(void)sendto(qc->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&qc->remote,
-		     qc->remote_len);
+	quic_sendmsg(qc->sock->fd, (const struct sockaddr *)&qc->remote, qc->remote_len, pkts, len, segsize);
 }
 
 /* Send CONNECTION_CLOSE (for liberr, an ngtcp2 error; 0: no error) and free. */
