@@ -18,9 +18,10 @@
 #define PROBE_HELP                                                                      \
 	"  --user USER            authenticate as USER for the session measurements\n"  \
 	"  --password-file FILE   USER's password (first line of FILE)\n"                \
-	"  --against FILE         compare with a resolved policy (smbpolicy rsop HOST --xml)\n"
+	"  --against FILE         compare with a resolved policy (smbpolicy rsop HOST --xml)\n"  \
+	"  --quic-port PORT       also probe SMB over QUIC on that UDP port\n"
 
-enum { OPT_USER = 0x200, OPT_PWFILE, OPT_AGAINST };
+enum { OPT_USER = 0x200, OPT_PWFILE, OPT_AGAINST, OPT_QUIC_PORT };
 
 static void print_json(const char *probe_json, const DiagList *diff, bool compared) {
 	StrBuf b = {};
@@ -49,15 +50,21 @@ int verb_probe(Cli *cli, int argc, char *argv[]) {
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "password-file", required_argument, NULL, OPT_PWFILE },
 		{ "against", required_argument, NULL, OPT_AGAINST },
+		{ "quic-port", required_argument, NULL, OPT_QUIC_PORT },
 		{},
 	};
 	const char *user = NULL, *pwfile = NULL, *against = NULL;
+	long long quic_port = 0;
 	int c;
 	while ((c = cli_getopt(cli, argc, argv, options, PROBE_HELP)) >= 0)
 		switch (c) {
 		case OPT_USER: user = optarg; break;
 		case OPT_PWFILE: pwfile = optarg; break;
 		case OPT_AGAINST: against = optarg; break;
+		case OPT_QUIC_PORT:
+			if (parse_int64(optarg, &quic_port) < 0 || quic_port < 1 || quic_port > 65535)
+				return cli_usage_error(cli, "--quic-port %s: not a port", optarg);
+			break;
 		}
 	if (c != CLI_OPT_END)
 		return cli_getopt_exit(c);
@@ -79,6 +86,7 @@ int verb_probe(Cli *cli, int argc, char *argv[]) {
 	p.share = share;
 	p.user = user;
 	p.password = password;
+	p.quic_port = (uint16_t)quic_port;
 
 	ProbeResult res;
 	int r = probe_run(&p, &res);

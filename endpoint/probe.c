@@ -16,7 +16,12 @@
  *   logons      NTLM with the credentials; an unknown user (guest mapping);
  *               an anonymous session and a tree connect on it (the share,
  *               else IPC$); one failed logon timed (the rate limiter's
- *               delay).
+ *               delay);
+ *   QUIC        with a QUIC port: the handshake (TLS version, ALPN, cipher)
+ *               and a 3.1.1 NEGOTIATE over it without a client
+ *               certificate: refused when the server requires one (the
+ *               refusal shows on the first stream read, after the
+ *               handshake completed on the client's side).
  * The comparison is one table: setting id -> observed value (text in the
  * policy's spelling) -> equality with the policy value.
  *
@@ -32,6 +37,7 @@
 #include "crypto.h"
 #include "policy.h"
 #include "probe.h"
+#include "quic_client.h"
 #include "strbuf.h"
 
 static const uint16_t probe_dialects[PROBE_N_DIALECTS] = {
@@ -200,11 +206,32 @@ static void probe_guest_anonymous(const ProbeParams *p, ProbeResult *r) {
 	}
 }
 
+static void probe_quic(const ProbeParams *p, ProbeResult *r) {
+	_cleanup_(smb_client_freep) SmbClient *c = NULL;
+	int k = smb_client_connect(SMB_TRANSPORT_QUIC, p->host, NULL, p->quic_port,
+				   p->timeout_ms ? p->timeout_ms : 15000, &c);
+	r->quic = tri(k >= 0);
+	if (k < 0)
+		return;
+	const QuicClientInfo *qi = smb_client_quic_info(c);
+	if (qi) {
+		snprintf(r->quic_tls_version, sizeof(r->quic_tls_version), "%s", qi->tls_version);
+		snprintf(r->quic_alpn, sizeof(r->quic_alpn), "%s", qi->alpn);
+		snprintf(r->quic_cipher, sizeof(r->quic_cipher), "%s", qi->cipher);
+	}
+	static const uint16_t d311 = SMB2_DIALECT_311;
+	SmbNegotiateParams np = { .dialects = &d311, .n_dialects = 1 };
+	SmbNegotiateInfo ni;
+	k = smb_client_negotiate(c, &np, &ni);
+	r->quic_client_cert_required = k >= 0 ? PROBE_NO : refused(k == -EREMOTEIO ? k : -ECONNRESET);
+}
+
 int probe_run(const ProbeParams *p, ProbeResult *r) {
 	*r = (ProbeResult){ .signing_required = PROBE_UNKNOWN, .unsigned_refused = PROBE_UNKNOWN,
 			    .ntlm_accepted = PROBE_UNKNOWN, .encryption_required = PROBE_UNKNOWN,
 			    .unencrypted_refused = PROBE_UNKNOWN, .guest_allowed = PROBE_UNKNOWN,
-			    .anonymous_allowed = PROBE_UNKNOWN, .failed_login_delay_ms = -1 };
+			    .anonymous_allowed = PROBE_UNKNOWN, .failed_login_delay_ms = -1,
+			    .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN };
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
 		r->cipher[i] = PROBE_UNKNOWN;
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
@@ -219,6 +246,8 @@ int probe_run(const ProbeParams *p, ProbeResult *r) {
 	if (p->user)
 		probe_credentials(p, r);
 	probe_guest_anonymous(p, r);
+	if (p->quic_port)
+		probe_quic(p, r);
 	return 0;
 }
 
@@ -255,7 +284,16 @@ int probe_to_json(const ProbeResult *r, char **ret) {
 		strbuf_printf(&b, ",\"failed_login_delay_ms\":%d", r->failed_login_delay_ms);
 	else
 		strbuf_append(&b, ",\"failed_login_delay_ms\":null");
-	strbuf_append(&b, ",\"quic\":null}");
+	strbuf_printf(&b, ",\"quic\":%s", tri_json(r->quic));
+	if (r->quic == PROBE_YES) {
+		strbuf_append(&b, ",\"quic_tls_version\":");
+		strbuf_json_string(&b, r->quic_tls_version);
+		strbuf_append(&b, ",\"quic_alpn\":");
+		strbuf_json_string(&b, r->quic_alpn);
+		strbuf_append(&b, ",\"quic_cipher\":");
+		strbuf_json_string(&b, r->quic_cipher);
+	}
+	strbuf_printf(&b, ",\"quic_client_cert_required\":%s}", tri_json(r->quic_client_cert_required));
 	return strbuf_finish(&b, ret);
 }
 
@@ -272,7 +310,13 @@ int probe_to_text(const ProbeResult *r, char **ret) {
 		strbuf_printf(&b, "%-30s %d ms\n", "delay after a failed logon", r->failed_login_delay_ms);
 	else
 		strbuf_printf(&b, "%-30s unknown\n", "delay after a failed logon");
-	strbuf_printf(&b, "%-30s not measured (no QUIC transport in the client yet)\n", "SMB over QUIC");
+	if (r->quic == PROBE_YES)
+		strbuf_printf(&b, "%-30s %s, ALPN %s, %s; client certificate %s\n", "SMB over QUIC", r->quic_tls_version,
+			      r->quic_alpn, r->quic_cipher,
+			      tri_text(r->quic_client_cert_required, "required", "not required"));
+	else
+		strbuf_printf(&b, "%-30s %s\n", "SMB over QUIC",
+			      r->quic == PROBE_NO ? "no handshake" : "not probed (--quic-port)");
 	return strbuf_finish(&b, ret);
 }
 
@@ -345,6 +389,9 @@ static bool obs_ciphers(const ProbeResult *r, StrBuf *out) {
 	return any;
 }
 
+static bool obs_quic(const ProbeResult *r, StrBuf *out) { return put_tri(r->quic, out); }
+static bool obs_quic_cert(const ProbeResult *r, StrBuf *out) { return put_tri(r->quic_client_cert_required, out); }
+
 static bool obs_rate_enabled(const ProbeResult *r, StrBuf *out) {
 	if (r->failed_login_delay_ms < 0)
 		return false;
@@ -400,6 +447,8 @@ static const struct {
 	{ "server.guest.allowed", obs_guest, same_text },
 	{ "server.auth-rate-limiter.enabled", obs_rate_enabled, same_text },
 	{ "server.auth-rate-limiter.delay-ms", obs_rate_delay, same_delay },
+	{ "server.transport.quic.enabled", obs_quic, same_text },
+	{ "server.quic.client-access.required", obs_quic_cert, same_text },
 };
 
 int probe_compare(const ProbeResult *r, const char *policy_path, DiagList *diff) {

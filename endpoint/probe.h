@@ -36,6 +36,7 @@ typedef struct ProbeParams {
 	const char *share;      /* may be NULL: no tree connect measurements */
 	const char *user;       /* NULL: no authenticated measurements */
 	const char *password;
+	uint16_t quic_port;     /* 0: SMB over QUIC not probed */
 	unsigned timeout_ms;
 } ProbeParams;
 
@@ -50,6 +51,9 @@ typedef struct ProbeResult {
 	ProbeTri guest_allowed;               /* unknown user mapped to guest */
 	ProbeTri anonymous_allowed;           /* anonymous (null) session */
 	int failed_login_delay_ms;            /* -1 unknown */
+	ProbeTri quic;                        /* a QUIC handshake (TLS 1.3, ALPN smb) completes */
+	ProbeTri quic_client_cert_required;   /* without a client certificate SMB is refused */
+	char quic_tls_version[16], quic_alpn[16], quic_cipher[32];
 	char error[256];                      /* why the basic connection failed, "" when it did not */
 } ProbeResult;
 

@@ -30,7 +30,8 @@ static ProbeResult default_server(void) {
 	ProbeResult r = { .signing_required = PROBE_YES, .unsigned_refused = PROBE_YES,
 			  .ntlm_accepted = PROBE_YES, .encryption_required = PROBE_NO,
 			  .unencrypted_refused = PROBE_UNKNOWN, .guest_allowed = PROBE_NO,
-			  .anonymous_allowed = PROBE_NO, .failed_login_delay_ms = 2003 };
+			  .anonymous_allowed = PROBE_NO, .failed_login_delay_ms = 2003,
+			  .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN };
 	for (unsigned i = 0; i < PROBE_N_DIALECTS; i++)
 		r.dialect[i] = PROBE_YES;
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
@@ -128,6 +129,31 @@ static void test_delay_and_sets(void **state) {
 	assert_int_equal(compare(&r, "<setting id=\"server.auth-rate-limiter.enabled\">false</setting>\n", &d), 0);
 }
 
+static void test_quic(void **state) {
+	(void)state;
+	ProbeResult r = default_server();
+	r.quic = PROBE_YES;
+	r.quic_client_cert_required = PROBE_NO;
+	_cleanup_(diag_clear) DiagList d = {};
+#define QUIC_ON "<setting id=\"server.transport.quic.enabled\">true</setting>\n" \
+		"<setting id=\"server.quic.certificate\">/etc/smb/cert.pem</setting>\n" \
+		"<setting id=\"server.quic.key\">/etc/smb/key.pem</setting>\n"
+	assert_int_equal(compare(&r, QUIC_ON, &d), 0);
+	assert_int_equal(compare(&r, QUIC_ON "<setting id=\"server.quic.client-access.required\">true</setting>\n"
+				     "<setting id=\"server.quic.client-access.allow\"><item>issuer:CN=CA</item></setting>\n",
+				 &d), 1);
+	assert_true(named(&d, "server.quic.client-access.required"));
+	diag_clear(&d);
+	assert_int_equal(compare(&r, "", &d), 1);
+	assert_true(named(&d, "server.transport.quic.enabled"));
+	snprintf(r.quic_tls_version, sizeof(r.quic_tls_version), "TLS1.3");
+	snprintf(r.quic_alpn, sizeof(r.quic_alpn), "smb");
+	_cleanup_free_ char *j = NULL;
+	assert_int_equal(probe_to_json(&r, &j), 0);
+	assert_non_null(strstr(j, "\"quic\":true,\"quic_tls_version\":\"TLS1.3\",\"quic_alpn\":\"smb\""));
+	assert_non_null(strstr(j, "\"quic_client_cert_required\":false"));
+}
+
 static void test_invalid_policy(void **state) {
 	(void)state;
 	ProbeResult r = default_server();
@@ -160,6 +186,7 @@ int main(void) {
 		cmocka_unit_test(test_announced_not_enforced),
 		cmocka_unit_test(test_unknown_never_differs),
 		cmocka_unit_test(test_delay_and_sets),
+		cmocka_unit_test(test_quic),
 		cmocka_unit_test(test_invalid_policy),
 		cmocka_unit_test(test_json),
 	};
