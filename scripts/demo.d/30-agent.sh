@@ -69,8 +69,9 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
-sp targets --plugin-dir "$PLUGIN_DIR" | head -n 6
-echo "..."
+sp targets --plugin-dir "$PLUGIN_DIR" >"$DEMO/agent/targets.txt"
+head -n 6 "$DEMO/agent/targets.txt"
+echo "... ($(($(wc -l <"$DEMO/agent/targets.txt") - 1)) rows: $DEMO/agent/targets.txt)"
 sp apply || true
 sp status || true
 echo "\$ busctl get-property org.smbpolicy.Agent1 ... Policy Version Mode Compliant"
