@@ -87,7 +87,7 @@ int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id,
 	b->rx_len += len;
 	if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
 		b->fd_eof = true; /* the peer is done: finish once delivered */
-	return quic_bridge_flush_rx(b) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
+	return 0; /* written to fd by quic_bridge_flush_rx once the datagrams at hand are read */
 }
 
 void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uint64_t len) {
@@ -155,6 +155,36 @@ void quic_sendmsg(int fd, const struct sockaddr *addr, socklen_t addrlen, const 
 	for (size_t off = 0; off < len; off += segsize) /* no GSO here: one by one */
 		(void)sendto(fd, pkts + off, len - off < segsize ? len - off : segsize, MSG_DONTWAIT, addr,
 			     addr ? addrlen : 0);
+}
+
+void quic_enable_gro(int fd) {
+	int one = 1;
+	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+}
+
+ssize_t quic_recvmsg(int fd, uint8_t *buf, size_t len, struct sockaddr_storage *addr, socklen_t *addrlen,
+		     size_t *ret_segsize) {
+	struct iovec iov = { buf, len };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_name = addr, .msg_namelen = addr ? sizeof(*addr) : 0, .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	*ret_segsize = (size_t)n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			int seg;
+			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+			if (seg > 0)
+				*ret_segsize = (size_t)seg;
+		}
+	if (addrlen)
+		*addrlen = mh.msg_namelen;
+	return n;
 }
 
 int quic_bridge_write(QuicBridge *b) {

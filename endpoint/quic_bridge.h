@@ -53,6 +53,14 @@ typedef struct QuicBridge {
 	uint8_t *batch; /* packets written but not yet sent */
 } QuicBridge;
 
+/* Receive into buf (65536 bytes) from a UDP socket with UDP_GRO on:
+ * returns the byte count (several datagrams of *ret_segsize bytes each,
+ * the last may be shorter) or -errno; addr may be NULL. */
+ssize_t quic_recvmsg(int fd, uint8_t *buf, size_t len, struct sockaddr_storage *addr, socklen_t *addrlen,
+		     size_t *ret_segsize);
+/* Turn on UDP_GRO (best effort). */
+void quic_enable_gro(int fd);
+
 /* Send len bytes of packets (segsize each, see QuicBridge.send) on a UDP
  * socket, to addr (NULL: the connected peer), with UDP_SEGMENT when there
  * are several, one by one where the kernel refuses GSO. */
@@ -69,7 +77,9 @@ void quic_bridge_settings(ngtcp2_settings *settings);
 
 /* recv_stream_data callback body: queue data of our stream for fd (the
  * first client bidirectional stream is adopted when stream_id < 0);
- * other streams are refused.  Returns 0 or NGTCP2_ERR_CALLBACK_FAILURE. */
+ * other streams are refused.  The caller flushes (quic_bridge_flush_rx)
+ * after the datagrams at hand: one write per batch, not per packet.
+ * Returns 0 or NGTCP2_ERR_CALLBACK_FAILURE. */
 int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id, const uint8_t *data,
 			       size_t len);
 /* acked_stream_data_offset callback body. */

@@ -180,9 +180,10 @@ static int become_ready(QuicClient *q) {
 }
 
 static void read_datagrams(QuicClient *q, int *r) {
+	static __thread uint8_t buf[65536];
 	for (int i = 0; i < 64 && *r == 0; i++) {
-		uint8_t buf[65536];
-		ssize_t n = recv(q->udp, buf, sizeof(buf), MSG_DONTWAIT);
+		size_t seg;
+		ssize_t n = quic_recvmsg(q->udp, buf, sizeof(buf), NULL, NULL, &seg);
 		if (n < 0)
 			return;
 		ngtcp2_path path = {
@@ -190,7 +191,9 @@ static void read_datagrams(QuicClient *q, int *r) {
 			.remote = { (ngtcp2_sockaddr *)&q->remote, q->remote_len },
 		};
 		ngtcp2_pkt_info pi = {};
-		*r = ngtcp2_conn_read_pkt(q->b.conn, &path, &pi, buf, (size_t)n, quic_now_ns());
+		for (size_t off = 0; off < (size_t)n && *r == 0; off += seg) /* GRO: several datagrams */
+			*r = ngtcp2_conn_read_pkt(q->b.conn, &path, &pi, buf + off,
+						  (size_t)n - off < seg ? (size_t)n - off : seg, quic_now_ns());
 	}
 }
 
@@ -237,9 +240,7 @@ static void *bridge_main(void *userdata) {
 			set_state(q, QC_READY, 0);
 		}
 		if (r == 0 && q->b.fd >= 0) {
-			int k = 0;
-			if (pfd[1].revents & POLLOUT)
-				k = quic_bridge_flush_rx(&q->b);
+			int k = quic_bridge_flush_rx(&q->b); /* what the datagrams brought */
 			if (k >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 				k = quic_bridge_read_fd(&q->b);
 			if (k < 0) /* the caller is gone */
@@ -296,6 +297,7 @@ static int conn_setup(QuicClient *q, const struct sockaddr *addr, socklen_t addr
 		return -errno;
 	if (connect(q->udp, addr, addrlen) < 0)
 		return -errno;
+	quic_enable_gro(q->udp);
 	memcpy(&q->remote, addr, addrlen);
 	q->remote_len = addrlen;
 	q->local_len = sizeof(q->local);

@@ -159,6 +159,8 @@ static void qc_after(QuicConn *qc, int r) {
 		qc_close(qc, 0);
 		return;
 	}
+	if (r >= 0 && quic_bridge_flush_rx(&qc->b) < 0) /* the Conn is gone */
+		qc->b.fd_eof = true, qc->b.rx_len = 0;
 	if (r >= 0)
 		r = quic_bridge_write(&qc->b);
 	if (r < 0) {
