@@ -499,14 +499,16 @@ static void qc_on_datagram(QuicSocket *sock, const uint8_t *pkt, size_t len,
 static int on_udp(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
 	QuicSocket *sock = userdata;
 	(void)s, (void)revents;
+	static __thread uint8_t buf[65536];
 	for (int i = 0; i < QUIC_DGRAMS_PER_READ; i++) {
-		uint8_t buf[65536];
 		struct sockaddr_storage remote;
 		socklen_t rlen = sizeof(remote);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&remote, &rlen);
+		size_t seg;
+		ssize_t n = quic_recvmsg(fd, buf, sizeof(buf), &remote, &rlen, &seg);
 		if (n < 0)
 			break;
-		qc_on_datagram(sock, buf, (size_t)n, &remote, rlen);
+		for (size_t off = 0; off < (size_t)n; off += seg) /* GRO: several datagrams */
+			qc_on_datagram(sock, buf + off, (size_t)n - off < seg ? (size_t)n - off : seg, &remote, rlen);
 	}
 	return 0;
 }
@@ -523,6 +525,7 @@ static int quic_socket_open(const Listen *l, QuicSocket *sock) {
 		return -errno;
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0)
 		return -errno;
+	quic_enable_gro(fd);
 	sock->local = l->addr;
 	sock->local_len = l->addr_len;
 	sock->fd = TAKE_FD(fd);
