@@ -170,12 +170,9 @@ int audit_emitter_reopen(AuditEmitter *e) {
 int audit_emitter_new(const char *host, const char *source, const char *json_path,
 		      bool use_journal, AuditEmitter **ret) {
 	char hostbuf[256];
-	if (!host) {
-		if (gethostname(hostbuf, sizeof hostbuf - 1) < 0)
-			return -errno;
-		hostbuf[sizeof hostbuf - 1] = 0;
-		host = hostbuf;
-	}
+	int r = host_or_local(host, hostbuf, sizeof hostbuf, &host);
+	if (r < 0)
+		return r;
 	_cleanup_(audit_emitter_freep) AuditEmitter *e = calloc(1, sizeof *e);
 	if (!e)
 		return -ENOMEM;
@@ -193,7 +190,7 @@ int audit_emitter_new(const char *host, const char *source, const char *json_pat
 		e->json_path = strdup(json_path);
 		if (!e->json_path)
 			return -ENOMEM;
-		int r = audit_emitter_reopen(e);
+		r = audit_emitter_reopen(e);
 		if (r < 0)
 			return r;
 	}

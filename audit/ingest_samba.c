@@ -80,16 +80,13 @@ static int samba_read(const char *path, char **ret, size_t *ret_len) {
 
 int audit_ingest_samba(AuditDb *db, const char *path, const char *host, AuditIngestStats *stats) {
 	char hostbuf[256];
-	if (!host) {
-		if (gethostname(hostbuf, sizeof hostbuf - 1) < 0)
-			return -errno;
-		hostbuf[sizeof hostbuf - 1] = 0;
-		host = hostbuf;
-	}
+	int r = host_or_local(host, hostbuf, sizeof hostbuf, &host);
+	if (r < 0)
+		return r;
 	const char *where = path ? path : "smbstatus --json";
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int r = samba_read(path, &text, &len);
+	r = samba_read(path, &text, &len);
 	if (r < 0)
 		return r;
 	_cleanup_(audit_json_freep) AuditJson *j = NULL;

@@ -219,6 +219,17 @@ static unsigned long long clock_usec(clockid_t id) {
 unsigned long long now_usec(void) { return clock_usec(CLOCK_REALTIME); }
 unsigned long long now_mono_usec(void) { return clock_usec(CLOCK_MONOTONIC); }
 
+int host_or_local(const char *host, char *buf, size_t size, const char **ret) {
+	if (!host) {
+		if (gethostname(buf, size - 1) < 0)
+			return -errno;
+		buf[size - 1] = 0;
+		host = buf;
+	}
+	*ret = host;
+	return 0;
+}
+
 const char *format_rfc3339(unsigned long long usec, char *buf, size_t len) {
 	time_t t = (time_t)(usec / 1000000ULL);
 	struct tm tm;

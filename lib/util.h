@@ -106,3 +106,7 @@ unsigned long long now_usec(void);      /* CLOCK_REALTIME */
 unsigned long long now_mono_usec(void); /* CLOCK_MONOTONIC */
 /* Format usec since epoch as RFC 3339 UTC into buf (>= 32 bytes). */
 const char *format_rfc3339(unsigned long long usec, char *buf, size_t len);
+
+/* *ret = host, or when host is NULL this machine's name, kept in buf (size
+ * bytes, always NUL-terminated).  0, or -errno from gethostname(). */
+int host_or_local(const char *host, char *buf, size_t size, const char **ret);

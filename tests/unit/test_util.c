@@ -120,6 +120,18 @@ static void test_hex_and_time(void **state) {
 	assert_true(now_mono_usec() > 0);
 }
 
+static void test_host_or_local(void **state) {
+	(void)state;
+	char buf[256], want[256];
+	const char *host = NULL;
+	assert_int_equal(host_or_local("srv1", buf, sizeof buf, &host), 0);
+	assert_string_equal(host, "srv1");
+	assert_int_equal(host_or_local(NULL, buf, sizeof buf, &host), 0);
+	assert_ptr_equal(host, buf);
+	assert_int_equal(gethostname(want, sizeof want), 0);
+	assert_string_equal(host, want);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strv),
@@ -129,6 +141,7 @@ int main(void) {
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_xml_csv_escape),
 		cmocka_unit_test(test_hex_and_time),
+		cmocka_unit_test(test_host_or_local),
 	};
 	return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
 }
