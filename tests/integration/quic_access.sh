@@ -6,7 +6,8 @@
 #   blocked by SHA-256, blocked by issuer, wrong EKU -> alert 42 (0x12a), 3008
 #   no certificate when required -> alert 116 (0x174), 3008
 # A refused client never gets an SMB byte: the peer's first stream read
-# fails with the CRYPTO_ERROR, and no 1913 event is written for it.
+# fails with the CRYPTO_ERROR, and no 1913 event is written for it.  After
+# SIGHUP the new lists decide the next handshakes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quic_lib.bash"
 quic_peer_build
@@ -63,6 +64,15 @@ quic_start "$T/b.xml"
 try eve 0x12a
 last_event 3008 '"matched":"issuer:CN=Evil CA,O=Evil Inc"'
 try alice allowed
+
+step "SIGHUP: new lists apply to the next handshake"
+quic_policy "$T/b.xml" server.quic.client-access.required=true \
+	"server.quic.client-access.allow=$EVIL_DN" "server.quic.client-access.block=$CA_DN"
+kill -HUP "$EP_PID"
+for _ in $(seq 1 50); do grep -q reloaded "$EP_LOG" && break; sleep 0.1; done
+grep -q reloaded "$EP_LOG" || fail "smbrefd did not reload"
+try alice 0x12a
+try eve allowed
 kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
 
 step "not required: no certificate asked, everyone served"
