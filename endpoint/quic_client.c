@@ -8,8 +8,9 @@
  * touches the ngtcp2_conn and the TLS session, until quic_client_free()
  * stops and joins it.
  *
- * Invariants: stream 0 is opened only after the handshake completed; the
- * caller's socket exists only then.
+ * Invariants: stream 0 is opened only after the server confirmed the
+ * handshake (so after it accepted our certificate); the caller's socket
+ * exists only then.
  * Must never: log; block the bridge thread anywhere but in poll().
  */
 #include <errno.h>
@@ -75,7 +76,10 @@ static int on_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t
 	return 0;
 }
 
-static int on_handshake_completed(ngtcp2_conn *conn, void *userdata) {
+/* Ready once the server confirmed the handshake (HANDSHAKE_DONE): it sends
+ * that only after accepting our certificate, so a refusal (alert 42/116)
+ * comes back from quic_client_connect instead of as EOF on the first read. */
+static int on_handshake_confirmed(ngtcp2_conn *conn, void *userdata) {
 	QuicClient *q = userdata;
 	(void)conn;
 	q->handshake_done = true;
@@ -109,7 +113,7 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 static const ngtcp2_callbacks client_callbacks = {
 	.client_initial = ngtcp2_crypto_client_initial_cb,
 	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
-	.handshake_completed = on_handshake_completed,
+	.handshake_confirmed = on_handshake_confirmed,
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = ngtcp2_crypto_decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,

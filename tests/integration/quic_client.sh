@@ -68,6 +68,7 @@ quic_policy "$T/acl.xml" server.quic.client-access.required=true \
 quic_start "$T/acl.xml"
 out=$(smbrefc --policy "$T/c.xml" ls 2>&1) && fail "served without a client certificate: $out"
 echo "$out"
+grep -q 'connect: Connection refused' <<<"$out" || fail "the refusal does not show at connect (before any SMB byte)"
 out=$(SMBREFC_QUIC_CERT=$PKI/alice.chain.pem SMBREFC_QUIC_KEY=$PKI/alice.key smbrefc --policy "$T/c.xml" ls) ||
 	fail "alice's certificate was not let in"
 grep -q 'big' <<<"$out" || fail "alice's listing lacks the file: $out"
