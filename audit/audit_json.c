@@ -117,31 +117,30 @@ static int parse_string(Parser *ps, char **ret) {
 	return 0;
 }
 
+/* Skip a run of decimal digits; how many there were. */
+static size_t skip_digits(Parser *ps) {
+	size_t d = 0;
+	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+		ps->p++, d++;
+	return d;
+}
+
 static int parse_number(Parser *ps, char **ret) {
 	const char *start = ps->p;
 	if (ps->p < ps->end && *ps->p == '-')
 		ps->p++;
-	size_t digits = 0;
-	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-		ps->p++, digits++;
-	if (digits == 0)
+	if (skip_digits(ps) == 0)
 		return -EINVAL;
 	if (ps->p < ps->end && *ps->p == '.') {
 		ps->p++;
-		size_t d = 0;
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++, d++;
-		if (!d)
+		if (skip_digits(ps) == 0)
 			return -EINVAL;
 	}
 	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
 		ps->p++;
 		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
 			ps->p++;
-		size_t d = 0;
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++, d++;
-		if (!d)
+		if (skip_digits(ps) == 0)
 			return -EINVAL;
 	}
 	*ret = strndup(start, (size_t)(ps->p - start));

@@ -49,7 +49,7 @@ static void test_json_dom(void **state) {
 	};
 	static const char *const bad[] = {
 		"", "{", "{\"a\"}", "{\"a\":1,}", "[1 2]", "\"\\u0000\"", "\"\\ud800\"", "01x",
-		"{\"a\":1} x", "\"\\x\"", "tru", "\"a\tb\"",
+		"{\"a\":1} x", "\"\\x\"", "tru", "\"a\tb\"", "[1.]", "[1e+]", "[-]",
 	};
 	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
 		AuditJson *j = NULL;
