@@ -204,7 +204,14 @@ int smb2_create(Smb2Request *r) {
 	}
 	bool is_dir = false;
 	uint32_t action = 0;
-	int fd = create_open(r->tree->share->dirfd, path, &q, &is_dir, &action);
+	/* Another client may create the name between our lookup and our
+	 * create: for the "open if it exists" dispositions, look again. */
+	int fd = -EEXIST;
+	for (int tries = 0; fd == -EEXIST && tries < 3; tries++) {
+		fd = create_open(r->tree->share->dirfd, path, &q, &is_dir, &action);
+		if (q.create_disposition == FILE_CREATE)
+			break;
+	}
 	if (fd < 0) {
 		r->status = fd == -ENOENT && strchr(path, '/') ? NT_STATUS_OBJECT_NAME_NOT_FOUND
 							    : vfs_status_from_errno(fd);
