@@ -60,17 +60,17 @@ ep_policy "$T/p.xml" krb server.signing.required=true server.dialect.min=3.1.1 \
 ep_start "$T/p.xml" --keytab "$K/cifs.keytab"
 
 step "no ticket: a Kerberos-only client is refused"
-out=$(timeout 60 smbclient //srv.smbref.test/share -I 127.0.0.1 -p "$PORT" --use-kerberos=required -c ls 2>&1) &&
+out=$(timeout 60 smbclient //srv.smbref.test/share -I 127.0.0.1 -p "$PORT" --use-kerberos=required -N -c ls 2>&1) &&
 	fail "served without a ticket"
 echo "$out" | tail -n 2
 
 step "kinit alice, then Kerberos"
 echo Alice-Krb-1 | kinit alice >/dev/null || fail "kinit"
 echo "kerberos over SMB" >"$EP_SHARE/k.txt"
-timeout 60 smbclient //srv.smbref.test/share -I 127.0.0.1 -p "$PORT" --use-kerberos=required \
-	-c 'ls; get k.txt /dev/stdout' >"$T/k.out" 2>&1 || { cat "$T/k.out"; fail "Kerberos session failed"; }
+timeout 60 smbclient //srv.smbref.test/share -I 127.0.0.1 -p "$PORT" --use-kerberos=required -N \
+	-c "ls; get k.txt $T/k.got" >"$T/k.out" 2>&1 || { cat "$T/k.out"; fail "Kerberos session failed"; }
 cat "$T/k.out"
-grep -q "kerberos over SMB" "$T/k.out" || fail "file not read over Kerberos"
+grep -q "kerberos over SMB" "$T/k.got" || fail "file not read over Kerberos"
 grep '"event":"session"' "$AUDIT" | grep -q '"auth":"kerberos"' || fail "session event does not say kerberos"
 
 step "NTLM still accepted beside Kerberos"
