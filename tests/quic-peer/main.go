@@ -14,6 +14,8 @@
 //   negotiate status=0x00000000 dialect=0x0311
 //   refused: <error>                 (exit 1)
 //   handshakes=N seconds=S rate=R/s  (-count)
+// With -hold D it stays connected and silent for D after the NEGOTIATE
+// (its own idle timeout raised to 2D), for the server's idle timeout.
 //
 // Invariants: never verifies the server certificate unless -ca is given
 // (tests make their own); writes the TLS key log only where -keylog says.
@@ -93,10 +95,14 @@ type result struct {
 	dialect                  uint16
 }
 
-func once(addr string, conf *tls.Config) (*result, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func once(addr string, conf *tls.Config, hold time.Duration) (*result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+hold)
 	defer cancel()
-	conn, err := quic.DialAddrContext(ctx, addr, conf, &quic.Config{HandshakeIdleTimeout: 5 * time.Second})
+	qconf := &quic.Config{HandshakeIdleTimeout: 5 * time.Second}
+	if hold > 0 {
+		qconf.MaxIdleTimeout = 2 * hold // stay silent longer than the server's idle timeout
+	}
+	conn, err := quic.DialAddrContext(ctx, addr, conf, qconf)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +134,11 @@ func once(addr string, conf *tls.Config) (*result, error) {
 	}
 	r.status = binary.LittleEndian.Uint32(msg[8:])
 	r.dialect = binary.LittleEndian.Uint16(msg[64+4:])
+	if hold > 0 {
+		fmt.Printf("negotiate status=0x%08x dialect=0x%04x; holding the connection idle for %v\n",
+			r.status, r.dialect, hold)
+		time.Sleep(hold)
+	}
 	return r, nil
 }
 
@@ -140,6 +151,7 @@ func main() {
 	name := flag.String("servername", "localhost", "TLS server name")
 	keylog := flag.String("keylog", "", "append the TLS key log (NSS format) to this file")
 	count := flag.Int("count", 1, "handshakes to make (prints the rate when > 1)")
+	hold := flag.Duration("hold", 0, "stay connected and silent this long after the NEGOTIATE")
 	flag.Parse()
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "usage: quic-peer -addr HOST:PORT [-alpn smb] [-cert F -key F] [-keylog F] [-count N]")
@@ -175,7 +187,7 @@ func main() {
 	}
 	start := time.Now()
 	for i := 0; i < *count; i++ {
-		r, err := once(*addr, conf)
+		r, err := once(*addr, conf, *hold)
 		if i == 0 && r != nil {
 			fmt.Printf("tls=%s cipher=%s alpn=%s\n", r.tlsVersion, r.cipher, r.alpn)
 		}
