@@ -206,6 +206,13 @@ static void day_chart(StrBuf *b, const AuditSection *sec) {
 	strbuf_append(b, "</svg>");
 }
 
+/* "N more WHAT in the JSON and CSV reports." where the HTML cut a list. */
+static void more_note(StrBuf *b, size_t more, const char *what) {
+	if (more)
+		strbuf_printf(b, "<p class=\"note\">%zu more %s in the JSON and CSV reports.</p>", more,
+			      what);
+}
+
 static void section(StrBuf *b, AuditSectionId id, const AuditSection *sec) {
 	const AuditSectionInfo *info = audit_section_info(id);
 	strbuf_append(b, "<div class=\"panel\"><h3>");
@@ -245,9 +252,7 @@ static void section(StrBuf *b, AuditSectionId id, const AuditSection *sec) {
 		strbuf_append(b, "</td></tr>");
 	}
 	strbuf_append(b, "</tbody></table>");
-	if (sec->n_rows > n)
-		strbuf_printf(b, "<p class=\"note\">%zu more rows in the JSON and CSV reports.</p>",
-			      sec->n_rows - n);
+	more_note(b, sec->n_rows - n, "rows");
 	strbuf_append(b, "</div>");
 }
 
@@ -272,9 +277,7 @@ static void hosts_table(StrBuf *b, const AuditReport *r) {
 		strbuf_append(b, "</td></tr>");
 	}
 	strbuf_append(b, "</tbody></table>");
-	if (r->n_hosts > n)
-		strbuf_printf(b, "<p class=\"note\">%zu more hosts in the JSON and CSV reports.</p>",
-			      r->n_hosts - n);
+	more_note(b, r->n_hosts - n, "hosts");
 	strbuf_append(b, "</div>");
 }
 
@@ -318,9 +321,7 @@ static void drill_down(StrBuf *b, const AuditReport *r) {
 	}
 	if (!r->n_hosts)
 		strbuf_append(b, "<p class=\"note\">No hosts.</p>");
-	if (skipped)
-		strbuf_printf(b, "<p class=\"note\">%zu more hosts in the JSON and CSV reports.</p>",
-			      skipped);
+	more_note(b, skipped, "hosts");
 }
 
 int audit_report_html(const AuditReport *r, char **ret) {
