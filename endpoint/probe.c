@@ -19,9 +19,8 @@
  *               delay);
  *   QUIC        with a QUIC port: the handshake (TLS version, ALPN, cipher)
  *               and a 3.1.1 NEGOTIATE over it without a client
- *               certificate: refused when the server requires one (the
- *               refusal shows on the first stream read, after the
- *               handshake completed on the client's side).
+ *               certificate: a server requiring one closes the handshake
+ *               (ECONNREFUSED from the transport) or the stream.
  * The comparison is one table: setting id -> observed value (text in the
  * policy's spelling) -> equality with the policy value.
  *
@@ -210,6 +209,14 @@ static void probe_quic(const ProbeParams *p, ProbeResult *r) {
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
 	int k = smb_client_connect(SMB_TRANSPORT_QUIC, p->host, NULL, p->quic_port,
 				   p->timeout_ms ? p->timeout_ms : 15000, &c);
+	if (k == -ECONNREFUSED) {
+		/* A QUIC server closed the handshake: the probe offers TLS 1.3
+		 * and ALPN "smb" and no certificate, so what it lacks is the
+		 * client certificate the server's access control requires. */
+		r->quic = PROBE_YES;
+		r->quic_client_cert_required = PROBE_YES;
+		return;
+	}
 	r->quic = tri(k >= 0);
 	if (k < 0)
 		return;
@@ -285,7 +292,7 @@ int probe_to_json(const ProbeResult *r, char **ret) {
 	else
 		strbuf_append(&b, ",\"failed_login_delay_ms\":null");
 	strbuf_printf(&b, ",\"quic\":%s", tri_json(r->quic));
-	if (r->quic == PROBE_YES) {
+	if (r->quic == PROBE_YES && r->quic_tls_version[0]) {
 		strbuf_append(&b, ",\"quic_tls_version\":");
 		strbuf_json_string(&b, r->quic_tls_version);
 		strbuf_append(&b, ",\"quic_alpn\":");
@@ -310,7 +317,9 @@ int probe_to_text(const ProbeResult *r, char **ret) {
 		strbuf_printf(&b, "%-30s %d ms\n", "delay after a failed logon", r->failed_login_delay_ms);
 	else
 		strbuf_printf(&b, "%-30s unknown\n", "delay after a failed logon");
-	if (r->quic == PROBE_YES)
+	if (r->quic == PROBE_YES && !r->quic_tls_version[0])
+		strbuf_printf(&b, "%-30s handshake refused without a client certificate\n", "SMB over QUIC");
+	else if (r->quic == PROBE_YES)
 		strbuf_printf(&b, "%-30s %s, ALPN %s, %s; client certificate %s\n", "SMB over QUIC", r->quic_tls_version,
 			      r->quic_alpn, r->quic_cipher,
 			      tri_text(r->quic_client_cert_required, "required", "not required"));

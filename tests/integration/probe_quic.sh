@@ -2,8 +2,8 @@
 # probe_quic: `smbpolicy probe --quic-port` against smbrefd serving SMB
 # over QUIC: the handshake is measured (TLS 1.3, ALPN "smb"), a server
 # without client access control serves SMB 3.1.1 over it, one with
-# server.quic.client-access.required refuses the probe (which has no client
-# certificate), and --against names server.transport.quic.enabled and
+# server.quic.client-access.required refuses the probe's handshake (it has
+# no client certificate), and --against names server.transport.quic.enabled and
 # server.quic.client-access.required where the policy says otherwise.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_common.inc"
