@@ -248,6 +248,7 @@ struct Conn {
 	size_t out_bytes;
 	bool paused; /* a response is held by the rate limiter */
 	bool closing;
+	bool quic; /* stream 0 of an SMB over QUIC connection (transport_quic.c) */
 	atomic_uint jobs_in_pool; /* crypto jobs not finished by the pool */
 	unsigned jobs_pending;    /* crypto jobs not yet taken back by the worker */
 

@@ -320,6 +320,7 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *userdata) {
 	Conn *c;
 	if (conn_new(w, sp[0], &qc->remote, &c) < 0) /* takes sp[0] */
 		return NGTCP2_ERR_CALLBACK_FAILURE;
+	c->quic = true;
 	if (sd_event_add_io(w->event, &qc->io, qc->b.fd, EPOLLIN, on_qc_io, qc) < 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	qc->handshake_done = true;
