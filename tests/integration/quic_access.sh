@@ -5,6 +5,7 @@
 #   allowed by issuer -> NEGOTIATE answered, events 3007 + 1913
 #   blocked by SHA-256, blocked by issuer, wrong EKU -> alert 42 (0x12a), 3008
 #   no certificate when required -> alert 116 (0x174), 3008
+#   a chain its CA did not sign -> alert 42, 3009 (error)
 # A refused client never gets an SMB byte: the peer's first stream read
 # fails with the CRYPTO_ERROR, and no 1913 event is written for it.  After
 # SIGHUP the new lists decide the next handshakes.
@@ -54,6 +55,11 @@ try noeku 0x12a
 last_event 3008 '"reason":"client certificate lacks EKU clientAuth"'
 try none 0x174
 last_event 3008 '"reason":"no client certificate".*"chain_length":"0"'
+# a chain whose CA did not sign the leaf: an error (3009), which denies
+cat "$PKI/alice.pem" "$PKI/evil.pem" >"$PKI/mixed.chain.pem"
+cp "$PKI/alice.key" "$PKI/mixed.key"
+try mixed 0x12a
+last_event 3009 '"reason":"client chain is not signed in order"'
 [ "$(quic_events 1913)" -eq 1 ] || fail "a refused client got a 1913 (connection) event"
 kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
 
