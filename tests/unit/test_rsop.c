@@ -17,7 +17,7 @@
 #include <sqlite3.h>
 
 #include "rsop.c"
-#include "test_common.h"
+#include "test_store_common.h"
 
 #define DELAY "server.auth-rate-limiter.delay-ms"
 #define PORT "server.transport.tcp.port"
@@ -31,12 +31,7 @@ typedef struct Fixture {
 
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	if (!f)
-		return -1;
-	if (test_mkdtemp(f->dir, "rsop") < 0)
-		return -1;
-	_cleanup_free_ char *path = strdup_printf("%s/store.db", f->dir);
-	if (catalog_load_default(&f->catalog) < 0 || store_open(path, &f->store) < 0)
+	if (!f || test_store_setup(f->dir, "rsop", NULL, &f->catalog, &f->store) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -44,10 +39,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	store_close(f->store);
-	catalog_free(f->catalog);
 	diag_clear(&f->diag);
-	int r = test_rm_rf(f->dir);
+	int r = test_store_teardown(f->dir, f->store, f->catalog);
 	free(f);
 	return r;
 }

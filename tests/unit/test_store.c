@@ -16,7 +16,7 @@
 #include <sqlite3.h>
 
 #include "store.c"
-#include "test_common.h"
+#include "test_store_common.h"
 
 typedef struct Fixture {
 	char dir[TEST_DIR_MAX];
@@ -27,12 +27,7 @@ typedef struct Fixture {
 
 static int setup(void **state) {
 	Fixture *f = calloc(1, sizeof(Fixture));
-	if (!f)
-		return -1;
-	if (test_mkdtemp(f->dir, "store") < 0)
-		return -1;
-	f->path = strdup_printf("%s/store.db", f->dir);
-	if (catalog_load_default(&f->catalog) < 0 || store_open(f->path, &f->store) < 0)
+	if (!f || test_store_setup(f->dir, "store", &f->path, &f->catalog, &f->store) < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -40,9 +35,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
 	Fixture *f = *state;
-	store_close(f->store);
-	catalog_free(f->catalog);
-	int r = test_rm_rf(f->dir);
+	int r = test_store_teardown(f->dir, f->store, f->catalog);
 	free(f->path);
 	free(f);
 	return r;
