@@ -6,6 +6,8 @@
  *   dialects    one NEGOTIATE offering a single dialect, per dialect;
  *   ciphers     one 3.1.1 NEGOTIATE per cipher (encryption context with
  *               that cipher alone): accepted when the server picks it;
+ *               then the accepted ones offered together, the server's
+ *               pick removed each round: its order of preference;
  *   signing     SecurityMode of the NEGOTIATE response, then (with
  *               credentials) a CREATE sent unsigned after session setup
  *               and a signed TREE_CONNECT: refused when the server
@@ -102,6 +104,44 @@ static int open_session(const ProbeParams *p, const char *user, const char *pass
 	return 0;
 }
 
+/* Offer the accepted ciphers together; the server's pick is its most
+ * preferred; drop it and offer the rest again. */
+static void probe_cipher_order(const ProbeParams *p, ProbeResult *r) {
+	unsigned left[PROBE_N_CIPHERS], n = 0;
+	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
+		if (r->cipher[i] == PROBE_YES)
+			left[n++] = i;
+	unsigned order[PROBE_N_CIPHERS], n_order = 0;
+	while (n > 1) {
+		uint16_t offer[PROBE_N_CIPHERS];
+		for (unsigned i = 0; i < n; i++)
+			offer[i] = probe_ciphers[left[i]];
+		_cleanup_(smb_client_freep) SmbClient *c = NULL;
+		SmbNegotiateInfo ni;
+		if (open_negotiated(p, &probe_dialects[PROBE_N_DIALECTS - 1], 1, offer, n, &c, &ni) < 0)
+			return;
+		unsigned k = 0;
+		while (k < n && offer[k] != ni.cipher)
+			k++;
+		if (k == n)
+			return; /* picked nothing offered: no order */
+		order[n_order++] = left[k];
+		left[k] = left[--n];
+		/* keep the rest in probe order so the offer order stays fixed */
+		for (unsigned a = 0; a + 1 < n; a++)
+			for (unsigned b = a + 1; b < n; b++)
+				if (left[b] < left[a]) {
+					unsigned t = left[a];
+					left[a] = left[b];
+					left[b] = t;
+				}
+	}
+	if (n == 1)
+		order[n_order++] = left[0];
+	memcpy(r->cipher_order, order, sizeof(order));
+	r->n_cipher_order = n_order;
+}
+
 static void probe_dialects_and_ciphers(const ProbeParams *p, ProbeResult *r) {
 	for (unsigned i = 0; i < PROBE_N_DIALECTS; i++) {
 		_cleanup_(smb_client_freep) SmbClient *c = NULL;
@@ -119,6 +159,7 @@ static void probe_dialects_and_ciphers(const ProbeParams *p, ProbeResult *r) {
 		int k = open_negotiated(p, &probe_dialects[PROBE_N_DIALECTS - 1], 1, &probe_ciphers[i], 1, &c, &ni);
 		r->cipher[i] = tri(k >= 0 && ni.cipher == probe_ciphers[i]);
 	}
+	probe_cipher_order(p, r);
 }
 
 /* A request the server refuses: an error status, or the connection dropped. */
@@ -283,7 +324,12 @@ int probe_to_json(const ProbeResult *r, char **ret) {
 	strbuf_append(&b, "},\"ciphers\":{");
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
 		strbuf_printf(&b, "%s\"%s\":%s", i ? "," : "", probe_cipher_name(i), tri_json(r->cipher[i]));
-	strbuf_append(&b, "}");
+	strbuf_append(&b, "},\"cipher_order\":[");
+	for (unsigned i = 0; i < r->n_cipher_order; i++) {
+		strbuf_append(&b, i ? "," : "");
+		strbuf_json_string(&b, probe_cipher_name(r->cipher_order[i]));
+	}
+	strbuf_append(&b, "]");
 #define JSON_ROW(field, label, yes, no) strbuf_printf(&b, ",\"" #field "\":%s", tri_json(r->field));
 	BOOLS(JSON_ROW)
 #undef JSON_ROW
@@ -310,6 +356,12 @@ int probe_to_text(const ProbeResult *r, char **ret) {
 		strbuf_printf(&b, "dialect %-6s %s\n", probe_dialect_name(i), tri_text(r->dialect[i], "accepted", "refused"));
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
 		strbuf_printf(&b, "cipher %-12s %s\n", probe_cipher_name(i), tri_text(r->cipher[i], "accepted", "refused"));
+	if (r->n_cipher_order) {
+		strbuf_printf(&b, "%-30s", "cipher preference");
+		for (unsigned i = 0; i < r->n_cipher_order; i++)
+			strbuf_printf(&b, "%s%s", i ? ", " : " ", probe_cipher_name(r->cipher_order[i]));
+		strbuf_append(&b, "\n");
+	}
 #define TEXT_ROW(field, label, yes, no) strbuf_printf(&b, "%-30s %s\n", label, tri_text(r->field, yes, no));
 	BOOLS(TEXT_ROW)
 #undef TEXT_ROW
@@ -337,7 +389,7 @@ int probe_to_text(const ProbeResult *r, char **ret) {
 /* Observed value in the policy's spelling into buf; false when unknown. */
 typedef bool (*Observe)(const ProbeResult *r, StrBuf *out);
 /* Does the policy value equal the observation? */
-typedef bool (*Same)(char *const *value, const char *observed);
+typedef bool (*Same)(char *const *value, const char *observed, const ProbeResult *r);
 
 static bool put_tri(ProbeTri t, StrBuf *out) {
 	if (t == PROBE_UNKNOWN)
@@ -385,7 +437,14 @@ static bool obs_guest(const ProbeResult *r, StrBuf *out) {
 	return false;
 }
 
+/* The accepted ciphers, in the server's order of preference when it was
+ * measured (the policy's list order is the preference). */
 static bool obs_ciphers(const ProbeResult *r, StrBuf *out) {
+	if (r->n_cipher_order) {
+		for (unsigned i = 0; i < r->n_cipher_order; i++)
+			strbuf_printf(out, "%s%s", i ? "," : "", probe_cipher_name(r->cipher_order[i]));
+		return true;
+	}
 	bool any = false;
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++) {
 		if (r->cipher[i] == PROBE_UNKNOWN)
@@ -415,12 +474,12 @@ static bool obs_rate_delay(const ProbeResult *r, StrBuf *out) {
 	return true;
 }
 
-static bool same_text(char *const *v, const char *observed) {
+static bool same_text(char *const *v, const char *observed, _unused_ const ProbeResult *r) {
 	_cleanup_free_ char *joined = strv_join(v, ",");
 	return joined && streq(joined, observed);
 }
 
-static bool same_set(char *const *v, const char *observed) {
+static bool same_set(char *const *v, const char *observed, _unused_ const ProbeResult *r) {
 	size_t n = 0;
 	STRV_FOREACH(s, v) {
 		size_t len = strlen(*s);
@@ -435,11 +494,17 @@ static bool same_set(char *const *v, const char *observed) {
 	return n == commas + 1;
 }
 
-static bool same_delay(char *const *v, const char *observed) {
+static bool same_delay(char *const *v, const char *observed, _unused_ const ProbeResult *r) {
 	long long want, got;
 	if (!v[0] || parse_int64(v[0], &want) < 0 || parse_int64(observed, &got) < 0)
 		return false;
 	return got + RATE_LIMIT_SLACK_MS >= want && got <= want + RATE_LIMIT_SLACK_MS;
+}
+
+/* Same list; in the same order too when the order was measured (the
+ * observation then has it). */
+static bool same_ciphers(char *const *v, const char *observed, const ProbeResult *r) {
+	return r->n_cipher_order ? same_text(v, observed, r) : same_set(v, observed, r);
 }
 
 static const struct {
@@ -452,7 +517,7 @@ static const struct {
 	{ "server.signing.required", obs_signing, same_text },
 	{ "server.encryption.required", obs_encryption, same_text },
 	{ "server.encryption.reject-unencrypted", obs_reject, same_text },
-	{ "server.encryption.ciphers", obs_ciphers, same_set },
+	{ "server.encryption.ciphers", obs_ciphers, same_ciphers },
 	{ "server.guest.allowed", obs_guest, same_text },
 	{ "server.auth-rate-limiter.enabled", obs_rate_enabled, same_text },
 	{ "server.auth-rate-limiter.delay-ms", obs_rate_delay, same_delay },
@@ -489,7 +554,7 @@ int probe_compare(const ProbeResult *r, const char *policy_path, DiagList *diff)
 		_cleanup_free_ char *text = NULL;
 		if (strbuf_finish(&obs, &text) < 0)
 			return -ENOMEM;
-		if (!known || compare_table[i].same(values[idx], text))
+		if (!known || compare_table[i].same(values[idx], text, r))
 			continue;
 		_cleanup_free_ char *want = strv_join(values[idx], ",");
 		diag_add(diff, policy_path, 0, compare_table[i].id, "policy says %s, server does %s",

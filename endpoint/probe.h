@@ -43,6 +43,8 @@ typedef struct ProbeParams {
 typedef struct ProbeResult {
 	ProbeTri dialect[PROBE_N_DIALECTS];   /* 2.0.2 2.1 3.0 3.0.2 3.1.1 */
 	ProbeTri cipher[PROBE_N_CIPHERS];     /* aes-128-ccm aes-128-gcm aes-256-ccm aes-256-gcm (3.1.1) */
+	unsigned cipher_order[PROBE_N_CIPHERS]; /* accepted ones, server's preference first */
+	unsigned n_cipher_order;              /* 0: not measured */
 	ProbeTri signing_required;            /* NEGOTIATE SecurityMode */
 	ProbeTri unsigned_refused;            /* unsigned request after session setup */
 	ProbeTri ntlm_accepted;               /* NTLMv2 logon with the credentials */

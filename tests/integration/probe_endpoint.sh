@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # probe_endpoint: `smbpolicy probe` against smbrefd under matching
 # policies.  Each observation equals the policy (dialect range, signing,
-# encryption and refusal of unencrypted access, one cipher, guest and
+# encryption and refusal of unencrypted access, ciphers and their order
+# of preference, guest and
 # anonymous sessions, the rate limiter's delay), nmap's smb-protocols and
 # smb2-security-mode agree, --against the same policy exits 0, and against
 # another policy exits 1 naming each differing setting id.
@@ -36,6 +37,17 @@ against strict-other 1 server.dialect.min=3.1.1 server.encryption.ciphers=aes-25
 for id in server.dialect.min server.encryption.required server.auth-rate-limiter.delay-ms; do
 	grep -q "DIFFERS $id" "$T/strict-other.out" || fail "difference in $id not named"
 done
+
+step "cipher preference: the policy's order is what the server picks"
+cs_policy "$T/order.xml" server.encryption.ciphers=aes-256-ccm,aes-128-gcm,aes-256-gcm
+ep_start "$T/order.xml"
+PROBE_PORT=$PORT
+probe order
+expect order "j['cipher_order']" '["aes-256-ccm", "aes-128-gcm", "aes-256-gcm"]'
+expect order "j['ciphers']['aes-128-ccm']" false
+against order-same 0 server.encryption.ciphers=aes-256-ccm,aes-128-gcm,aes-256-gcm
+against order-other 1 server.encryption.ciphers=aes-128-gcm,aes-256-ccm,aes-256-gcm
+grep -q "DIFFERS server.encryption.ciphers" "$T/order-other.out" || fail "cipher order difference not named"
 
 step "open: no signing, guest allowed, max 2.1, no rate limiter"
 cs_policy "$T/open.xml" server.signing.required=false server.guest.allowed=true \

@@ -154,6 +154,25 @@ static void test_quic(void **state) {
 	assert_non_null(strstr(j, "\"quic_client_cert_required\":false"));
 }
 
+static void test_cipher_order(void **state) {
+	(void)state;
+	ProbeResult r = default_server();
+	r.cipher[0] = PROBE_NO;
+	r.cipher_order[0] = 3; /* aes-256-gcm */
+	r.cipher_order[1] = 1; /* aes-128-gcm */
+	r.cipher_order[2] = 2; /* aes-256-ccm */
+	r.n_cipher_order = 3;
+	_cleanup_(diag_clear) DiagList d = {};
+	assert_int_equal(compare(&r, "<setting id=\"server.encryption.ciphers\"><item>aes-256-gcm</item>"
+				     "<item>aes-128-gcm</item><item>aes-256-ccm</item></setting>\n", &d), 0);
+	assert_int_equal(compare(&r, "<setting id=\"server.encryption.ciphers\"><item>aes-128-gcm</item>"
+				     "<item>aes-256-gcm</item><item>aes-256-ccm</item></setting>\n", &d), 1);
+	assert_true(named(&d, "server.encryption.ciphers"));
+	_cleanup_free_ char *j = NULL;
+	assert_int_equal(probe_to_json(&r, &j), 0);
+	assert_non_null(strstr(j, "\"cipher_order\":[\"aes-256-gcm\",\"aes-128-gcm\",\"aes-256-ccm\"]"));
+}
+
 static void test_invalid_policy(void **state) {
 	(void)state;
 	ProbeResult r = default_server();
@@ -187,6 +206,7 @@ int main(void) {
 		cmocka_unit_test(test_unknown_never_differs),
 		cmocka_unit_test(test_delay_and_sets),
 		cmocka_unit_test(test_quic),
+		cmocka_unit_test(test_cipher_order),
 		cmocka_unit_test(test_invalid_policy),
 		cmocka_unit_test(test_json),
 	};
