@@ -36,6 +36,8 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -59,6 +61,21 @@ typedef struct QuicSocket {
 	socklen_t local_len;
 } QuicSocket;
 
+/* Server credentials, shared by every worker and by the connections that
+ * started with them (GnuTLS credentials are read-only once loaded). */
+typedef struct QuicCred {
+	gnutls_certificate_credentials_t cred;
+	char *certificate, *key; /* the policy's paths they came from */
+	atomic_uint refs;
+} QuicCred;
+
+/* The credentials new connections get, process-wide so that a worker that
+ * saw no connection between two reloads still keeps the last good one;
+ * quic_cred_workers counts the attached workers (the last one frees). */
+static pthread_mutex_t quic_cred_lock = PTHREAD_MUTEX_INITIALIZER;
+static QuicCred *quic_cred_current;
+static unsigned quic_cred_workers;
+
 typedef struct QuicConn {
 	struct QuicConn *prev, *next;
 	QuicWorker *qw;
@@ -66,6 +83,7 @@ typedef struct QuicConn {
 	ngtcp2_conn *conn;
 	ngtcp2_crypto_conn_ref ref;
 	gnutls_session_t tls;
+	QuicCred *cred;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	char peer[INET6_ADDRSTRLEN + 8];
@@ -86,12 +104,15 @@ struct QuicWorker {
 	Worker *w;
 	QuicSocket *socks;
 	size_t n_socks;
-	gnutls_certificate_credentials_t cred;
+	const Config *cred_checked; /* the config last compared with the credentials */
 	gnutls_priority_t prio;
 	QuicConn *conns;
 	size_t n_conns;
 	bool warned_limit;
 };
+
+static QuicCred *quic_cred_unref(QuicCred *c);
+static QuicCred *quic_cred_get(QuicWorker *qw);
 
 bool transport_quic_is_listen(const char *text, const char **ret_rest) {
 	if (!startswith(text, "quic:"))
@@ -126,6 +147,7 @@ static void qc_free(QuicConn *qc) {
 		ngtcp2_conn_del(qc->b.conn);
 	if (qc->tls)
 		gnutls_deinit(qc->tls);
+	quic_cred_unref(qc->cred);
 	free(qc->client_issuer);
 	if (qc->prev)
 		qc->prev->next = qc->next;
@@ -380,12 +402,15 @@ static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
 
 static int qc_tls_new(QuicConn *qc) {
 	QuicWorker *qw = qc->qw;
+	qc->cred = quic_cred_get(qw);
+	if (!qc->cred)
+		return -EINVAL;
 	int r = gnutls_init(&qc->tls, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET | GNUTLS_NO_END_OF_EARLY_DATA);
 	if (r < 0)
 		return -ENOMEM;
 	if (ngtcp2_crypto_gnutls_configure_server_session(qc->tls) != 0 ||
 	    gnutls_priority_set(qc->tls, qw->prio) < 0 ||
-	    gnutls_credentials_set(qc->tls, GNUTLS_CRD_CERTIFICATE, qw->cred) < 0 ||
+	    gnutls_credentials_set(qc->tls, GNUTLS_CRD_CERTIFICATE, qc->cred->cred) < 0 ||
 	    gnutls_alpn_set_protocols(qc->tls, &alpn_smb, 1, GNUTLS_ALPN_MANDATORY) < 0)
 		return -EIO;
 	if (qw->w->config->quic_client_access_required)
@@ -533,38 +558,76 @@ static int quic_socket_open(const Listen *l, QuicSocket *sock) {
 	return 0;
 }
 
-/* Load and check the certificate and key named by the policy. */
-static int quic_load_credentials(QuicWorker *qw, const Config *cfg) {
+static QuicCred *quic_cred_unref(QuicCred *c) {
+	if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
+		gnutls_certificate_free_credentials(c->cred);
+		free(c->certificate);
+		free(c->key);
+		free(c);
+	}
+	return NULL;
+}
+
+/* Load and check the certificate and key named by cfg (errors printed). */
+static int quic_cred_load(const Config *cfg, QuicCred **ret) {
 	const char *why = NULL;
 	if (!cfg->quic_certificate || !cfg->quic_certificate[0] || !cfg->quic_key || !cfg->quic_key[0]) {
 		fprintf(stderr, "smbrefd: --listen quic: needs server.quic.certificate and server.quic.key in the policy\n");
 		return -EINVAL;
 	}
-	int r = gnutls_certificate_allocate_credentials(&qw->cred);
-	if (r < 0)
+	QuicCred *c = calloc(1, sizeof(*c));
+	if (!c)
 		return -ENOMEM;
-	r = gnutls_certificate_set_x509_key_file2(qw->cred, cfg->quic_certificate, cfg->quic_key,
-						  GNUTLS_X509_FMT_PEM, NULL, 0);
+	atomic_init(&c->refs, 1);
+	c->certificate = strdup(cfg->quic_certificate);
+	c->key = strdup(cfg->quic_key);
+	if (!c->certificate || !c->key || gnutls_certificate_allocate_credentials(&c->cred) < 0) {
+		quic_cred_unref(c);
+		return -ENOMEM;
+	}
+	int r = gnutls_certificate_set_x509_key_file2(c->cred, c->certificate, c->key, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (r < 0) {
-		fprintf(stderr, "smbrefd: server.quic.certificate %s / server.quic.key %s: %s\n",
-			cfg->quic_certificate, cfg->quic_key, gnutls_strerror(r));
+		fprintf(stderr, "smbrefd: server.quic.certificate %s / server.quic.key %s: %s\n", c->certificate,
+			c->key, gnutls_strerror(r));
+		quic_cred_unref(c);
 		return -EINVAL;
 	}
 	gnutls_datum_t der = {};
-	r = gnutls_certificate_get_crt_raw(qw->cred, 0, 0, &der);
+	r = gnutls_certificate_get_crt_raw(c->cred, 0, 0, &der);
 	if (r < 0 || quic_access_check_server_cert(der.data, der.size, &why) < 0) {
-		fprintf(stderr, "smbrefd: server.quic.certificate %s refused: %s\n", cfg->quic_certificate,
+		fprintf(stderr, "smbrefd: server.quic.certificate %s refused: %s\n", c->certificate,
 			why ? why : gnutls_strerror(r));
+		quic_cred_unref(c);
 		return -EINVAL;
 	}
-	gnutls_certificate_set_verify_function(qw->cred, on_verify_client);
-	const char *err = NULL;
-	r = gnutls_priority_init(&qw->prio, QUIC_TLS_PRIORITY, &err);
-	if (r < 0) {
-		fprintf(stderr, "smbrefd: QUIC TLS priority at \"%s\": %s\n", err ? err : "", gnutls_strerror(r));
-		return -EINVAL;
-	}
+	gnutls_certificate_set_verify_function(c->cred, on_verify_client);
+	*ret = c;
 	return 0;
+}
+
+/* The credentials for a new connection, referenced (NULL: none usable).
+ * After SIGHUP, a policy naming another certificate or key is loaded for
+ * new connections; one that cannot be loaded leaves the last good one in
+ * force (said on stderr).  Connections keep what they started with. */
+static QuicCred *quic_cred_get(QuicWorker *qw) {
+	const Config *cfg = qw->w->config;
+	pthread_mutex_lock(&quic_cred_lock);
+	QuicCred *cur = quic_cred_current;
+	if (cfg != qw->cred_checked) {
+		qw->cred_checked = cfg;
+		QuicCred *n;
+		if (cur && streq_ptr(cfg->quic_certificate, cur->certificate) && streq_ptr(cfg->quic_key, cur->key))
+			; /* unchanged */
+		else if (quic_cred_load(cfg, &n) == 0) {
+			quic_cred_unref(cur);
+			quic_cred_current = cur = n;
+		} else if (cur)
+			fprintf(stderr, "smbrefd: QUIC keeps serving %s\n", cur->certificate);
+	}
+	if (cur)
+		atomic_fetch_add(&cur->refs, 1);
+	pthread_mutex_unlock(&quic_cred_lock);
+	return cur;
 }
 
 int transport_quic_attach(Worker *w) {
@@ -582,9 +645,20 @@ int transport_quic_attach(Worker *w) {
 	qw->socks = calloc(n, sizeof(QuicSocket));
 	if (!qw->socks)
 		return -ENOMEM;
-	int r = quic_load_credentials(qw, w->config);
-	if (r < 0)
-		return r;
+	pthread_mutex_lock(&quic_cred_lock);
+	quic_cred_workers++;
+	pthread_mutex_unlock(&quic_cred_lock);
+	QuicCred *cred = quic_cred_get(qw); /* at start a bad certificate is fatal */
+	if (!cred)
+		return -EINVAL;
+	quic_cred_unref(cred);
+	int r;
+	const char *err = NULL;
+	r = gnutls_priority_init(&qw->prio, QUIC_TLS_PRIORITY, &err);
+	if (r < 0) {
+		fprintf(stderr, "smbrefd: QUIC TLS priority at \"%s\": %s\n", err ? err : "", gnutls_strerror(r));
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < s->n_listens; i++) {
 		if (!s->listens[i].quic)
 			continue;
@@ -614,8 +688,10 @@ void transport_quic_detach(Worker *w) {
 		close(qw->socks[i].fd);
 	}
 	free(qw->socks);
-	if (qw->cred)
-		gnutls_certificate_free_credentials(qw->cred);
+	pthread_mutex_lock(&quic_cred_lock);
+	if (--quic_cred_workers == 0)
+		quic_cred_current = quic_cred_unref(quic_cred_current);
+	pthread_mutex_unlock(&quic_cred_lock);
 	if (qw->prio)
 		gnutls_priority_deinit(qw->prio);
 	free(qw);

@@ -4,7 +4,9 @@
 # with dialect 3.1.1 through the usual dispatcher, audit event 1913; a
 # wrong ALPN is refused with TLS alert 120 (CRYPTO_ERROR 0x178); server
 # certificates that are too weak or lack EKU serverAuth are refused at
-# start with a clear error; QUIC disabled by policy answers nobody.
+# start with a clear error (after SIGHUP: the old one stays in force, a
+# good new one serves new connections); QUIC disabled by policy answers
+# nobody.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quic_lib.bash"
 quic_peer_build
@@ -20,6 +22,26 @@ grep -q '^negotiate status=0x00000000 dialect=0x0311$' <<<"$out" || fail "no 3.1
 sleep 0.3
 [ "$(quic_events 1913)" -ge 1 ] || fail "no audit event 1913"
 grep '"event_id":1913' "$AUDIT" | grep -q '"tls_version":"TLS1.3".*"alpn":"smb"' || fail "1913 lacks TLS version/ALPN"
+
+step "SIGHUP with another certificate: new connections get it; a bad one keeps the old"
+grep -q "^server_cert_sha256=$(quic_sha256 "$PKI/server.pem" | cut -d: -f2)$" <<<"$out" ||
+	fail "peer did not see the server certificate"
+_quic_leaf server2 ca "/CN=localhost" serverAuth
+sed "s|$PKI/server\.|$PKI/server2.|g" "$T/p.xml" >"$T/p2.xml" && mv "$T/p2.xml" "$T/p.xml"
+kill -HUP "$EP_PID"
+sleep 0.5
+out=$(quic_peer) || fail "peer refused after the certificate change: $out"
+grep -q "^server_cert_sha256=$(quic_sha256 "$PKI/server2.pem" | cut -d: -f2)$" <<<"$out" ||
+	fail "new connections do not get the new certificate: $out"
+sed "s|$PKI/server2\.pem|$PKI/alice.pem|; s|$PKI/server2\.key|$PKI/alice.key|" "$T/p.xml" >"$T/p3.xml"
+cp "$T/p3.xml" "$T/p.xml"
+kill -HUP "$EP_PID"
+sleep 0.5
+out=$(quic_peer) || fail "peer refused after a bad certificate change: $out"
+grep -q "^server_cert_sha256=$(quic_sha256 "$PKI/server2.pem" | cut -d: -f2)$" <<<"$out" ||
+	fail "a refused certificate replaced the good one"
+grep -q "lacks EKU serverAuth" "$EP_LOG" && grep -q "QUIC keeps serving $PKI/server2.pem" "$EP_LOG" ||
+	fail "no clear message about the refused certificate"
 
 step "wrong ALPN is refused with alert 120"
 out=$(quic_peer -alpn h3) && fail "h3 accepted: $out"

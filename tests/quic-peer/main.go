@@ -11,6 +11,7 @@
 //
 // Output lines (stable, tests grep them):
 //   tls=TLS1.3 cipher=... alpn=smb
+//   server_cert_sha256=<hex>
 //   negotiate status=0x00000000 dialect=0x0311
 //   refused: <error>                 (exit 1)
 //   handshakes=N seconds=S rate=R/s  (-count)
@@ -25,6 +26,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
@@ -91,6 +93,7 @@ func negotiateRequest() []byte {
 
 type result struct {
 	tlsVersion, cipher, alpn string
+	serverSHA256             string
 	status                   uint32
 	dialect                  uint16
 }
@@ -110,6 +113,9 @@ func once(addr string, conf *tls.Config, hold time.Duration) (*result, error) {
 	st := conn.ConnectionState().TLS
 	r := &result{tlsVersion: tlsName(st.Version), cipher: tls.CipherSuiteName(st.CipherSuite),
 		alpn: st.NegotiatedProtocol}
+	if len(st.PeerCertificates) > 0 {
+		r.serverSHA256 = fmt.Sprintf("%x", sha256.Sum256(st.PeerCertificates[0].Raw))
+	}
 	stream, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		return r, err
@@ -190,6 +196,7 @@ func main() {
 		r, err := once(*addr, conf, *hold)
 		if i == 0 && r != nil {
 			fmt.Printf("tls=%s cipher=%s alpn=%s\n", r.tlsVersion, r.cipher, r.alpn)
+			fmt.Printf("server_cert_sha256=%s\n", r.serverSHA256)
 		}
 		if err != nil {
 			var te *quic.TransportError
