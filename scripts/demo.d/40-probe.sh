@@ -103,7 +103,7 @@ rows = [
     ("server.encryption.required", lambda p: pol.get("server.encryption.required", "default"),
      lambda j: f'{yn(j["encryption_required"])} (unencrypted refused: {yn(j["unencrypted_refused"])})'),
     ("server.encryption.ciphers", lambda p: pol.get("server.encryption.ciphers", "default"),
-     lambda j: ",".join(k for k, v in j["ciphers"].items() if v) or "-"),
+     lambda j: ",".join(j.get("cipher_order") or [k for k, v in j["ciphers"].items() if v]) or "-"),
     ("server.guest.allowed", lambda p: pol.get("server.guest.allowed", "default"),
      lambda j: f'guest {yn(j["guest_allowed"])}, anonymous {yn(j["anonymous_allowed"])}'),
     ("server.auth-rate-limiter.delay-ms", lambda p: pol.get("server.auth-rate-limiter.delay-ms", "default"),
