@@ -315,6 +315,23 @@ int smb2_flush(Smb2Request *r) {
 	return 0;
 }
 
+/* Does a byte-range lock of another open forbid reading (or writing)
+ * [off, off+len)?  SMB locks are mandatory for READ and WRITE ([MS-FSA]
+ * 2.1.4.x); OFD locks of this open itself never conflict. */
+static bool lock_conflict(const Open *o, uint64_t off, uint64_t len, bool write) {
+	if (len == 0 || off > INT64_MAX)
+		return false;
+	struct flock fl = {
+		.l_type = write ? F_WRLCK : F_RDLCK,
+		.l_whence = SEEK_SET,
+		.l_start = (off_t)off,
+		.l_len = (off_t)(len > (uint64_t)INT64_MAX - off ? 0 : len),
+	};
+	if (fcntl(o->fd, F_OFD_GETLK, &fl) < 0)
+		return false;
+	return fl.l_type != F_UNLCK;
+}
+
 static uint32_t max_io(const Conn *c) {
 	return c->dialect == SMB2_DIALECT_202 ? 65536u : 8u * 1024u * 1024u;
 }
@@ -335,6 +352,10 @@ int smb2_read(Smb2Request *r) {
 	}
 	if (!(o->access & READ_ACCESS)) { /* [MS-SMB2] 3.3.5.12 */
 		r->status = NT_STATUS_ACCESS_DENIED;
+		return 0;
+	}
+	if (lock_conflict(o, q.offset, q.length, false)) {
+		r->status = NT_STATUS_FILE_LOCK_CONFLICT;
 		return 0;
 	}
 	size_t body = r->out->len;
@@ -389,6 +410,10 @@ int smb2_write(Smb2Request *r) {
 		r->status = NT_STATUS_ACCESS_DENIED;
 		return 0;
 	}
+	if (lock_conflict(o, q.offset, q.data.len, true)) {
+		r->status = NT_STATUS_FILE_LOCK_CONFLICT;
+		return 0;
+	}
 	size_t done = 0;
 	while (done < q.data.len) {
 		ssize_t k = pwrite(o->fd, q.data.data + done, q.data.len - done, (off_t)(q.offset + done));
@@ -412,6 +437,16 @@ int smb2_write(Smb2Request *r) {
 #define SMB2_LOCKFLAG_SHARED 0x01
 #define SMB2_LOCKFLAG_EXCLUSIVE 0x02
 #define SMB2_LOCKFLAG_UNLOCK 0x04
+#define SMB2_LOCKFLAG_FAIL_IMMEDIATELY 0x10
+
+/* The only valid Flags of a lock element ([MS-SMB2] 2.2.26.1). */
+static const uint32_t valid_lock_flags[] = {
+	SMB2_LOCKFLAG_SHARED,
+	SMB2_LOCKFLAG_EXCLUSIVE,
+	SMB2_LOCKFLAG_SHARED | SMB2_LOCKFLAG_FAIL_IMMEDIATELY,
+	SMB2_LOCKFLAG_EXCLUSIVE | SMB2_LOCKFLAG_FAIL_IMMEDIATELY,
+	SMB2_LOCKFLAG_UNLOCK,
+};
 
 int smb2_lock(Smb2Request *r) {
 	Smb2LockReq q;
@@ -421,11 +456,31 @@ int smb2_lock(Smb2Request *r) {
 		return 0;
 	}
 	FIND_OPEN(r, o, q.fid);
+	/* Every element valid, and locks and unlocks not mixed ([MS-SMB2]
+	 * 3.3.5.14), before anything is changed. */
+	bool unlocking = false;
+	for (size_t i = 0; i < q.count; i++) {
+		Smb2LockElement e;
+		smb2_lock_element(&q, i, &e);
+		size_t k;
+		for (k = 0; k < ELEMENTSOF(valid_lock_flags); k++)
+			if (e.flags == valid_lock_flags[k])
+				break;
+		bool unlock = e.flags == SMB2_LOCKFLAG_UNLOCK;
+		if (k == ELEMENTSOF(valid_lock_flags) || (i > 0 && unlock != unlocking) ||
+		    (q.count > 1 && !unlock && !(e.flags & SMB2_LOCKFLAG_FAIL_IMMEDIATELY))) {
+			r->status = NT_STATUS_INVALID_PARAMETER;
+			return 0;
+		}
+		unlocking = unlock;
+	}
 	/* Byte-range locks map to open file description locks; they do not
 	 * wait (a blocking SMB2 lock is answered LOCK_NOT_GRANTED). */
 	for (size_t i = 0; i < q.count; i++) {
 		Smb2LockElement e;
 		smb2_lock_element(&q, i, &e);
+		if (e.length == 0)
+			continue; /* a zero-length lock conflicts with nothing */
 		if (e.length > 0 && e.offset + e.length - 1 < e.offset) {
 			r->status = NT_STATUS_INVALID_LOCK_RANGE;
 			return 0;
