@@ -45,14 +45,12 @@ static char *path_in(Fixture *f, const char *p) {
 
 static void put(Fixture *f, const char *p, const char *text) {
 	_cleanup_free_ char *path = path_in(f, p);
-	assert_int_equal(plugin_mkdir_parents(path), 0);
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
+	test_put(path, text);
 }
 
 static char *get(Fixture *f, const char *p) {
 	_cleanup_free_ char *path = path_in(f, p);
-	char *s = NULL;
-	return read_file(path, 1 << 20, &s, NULL) < 0 ? NULL : s;
+	return test_get(path);
 }
 
 static const char fstab[] =

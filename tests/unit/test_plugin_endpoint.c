@@ -66,8 +66,7 @@ static pid_t hup_child(void) {
 
 static void write_pidfile(Fixture *f, pid_t pid) {
 	_cleanup_free_ char *pf = strdup_printf("%s" EP_PIDFILE, f->dir), *s = strdup_printf("%d\n", (int)pid);
-	assert_int_equal(plugin_mkdir_parents(pf), 0);
-	assert_int_equal(write_file_atomic(pf, s, strlen(s), 0644), 0);
+	test_put(pf, s);
 }
 
 static void test_apply_sighup_verify_rollback(void **state) {

@@ -57,7 +57,7 @@ static void test_required_reported_and_replaced(void **state) {
 			   "\n"
 			   "[pub]\n"
 			   "\tpath = /srv/pub\n";
-	assert_int_equal(write_file_atomic(f->conf, text, strlen(text), 0644), 0);
+	test_put(f->conf, text);
 	PluginPolicy p = { .settings = strict, .n_settings = ELEMENTSOF(strict) };
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	assert_int_equal(ksmbd_plan(&f->ctx, &p, &plan), 0);
@@ -117,14 +117,14 @@ static void test_tables_never_write_required(void **state) {
 static void test_verify_catches_required(void **state) {
 	Fixture *f = *state;
 	const char *text = "[global]\n\tserver signing = auto\n";
-	assert_int_equal(write_file_atomic(f->conf, text, strlen(text), 0644), 0);
+	test_put(f->conf, text);
 	PluginPolicy p = { .settings = strict, .n_settings = 1 };
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
 	assert_int_equal(ksmbd_plan(&f->ctx, &p, &plan), 0);
 	assert_int_equal(ksmbd_apply(&f->ctx, plan, &b), 0);
 	const char *drift = "[global]\n\tserver signing = required\n";
-	assert_int_equal(write_file_atomic(f->conf, drift, strlen(drift), 0644), 0);
+	test_put(f->conf, drift);
 	assert_int_equal(ksmbd_verify(&f->ctx, plan), -EBADE);
 }
 

@@ -71,15 +71,6 @@ static int teardown(void **state) {
 	return r;
 }
 
-static void put(const char *path, const char *text) {
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
-}
-
-static char *get(const char *path) {
-	char *s = NULL;
-	return read_file(path, 1u << 20, &s, NULL) < 0 ? NULL : s;
-}
-
 static bool testparm_ok(const char *conf) {
 	char *argv[] = { "testparm", "-s", (char *)conf, NULL };
 	return plugin_run(argv, 30000, NULL, NULL) == 0;
@@ -97,7 +88,7 @@ static void test_include_already_present(void **state) {
 						  "[data]\n"
 						  "  path = /srv/data\n",
 						  f->owned);
-	put(f->conf, text);
+	test_put(f->conf, text);
 	PluginPolicy p = strict_policy();
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
@@ -105,7 +96,7 @@ static void test_include_already_present(void **state) {
 	assert_int_equal(plan->n_files, 1); /* only the owned file */
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
 	assert_int_equal(samba_apply(&f->ctx, plan, &b), 0);
-	_cleanup_free_ char *after = get(f->conf);
+	_cleanup_free_ char *after = test_get(f->conf);
 	assert_string_equal(after, text);
 	assert_int_equal(samba_verify(&f->ctx, plan), 0);
 	assert_true(testparm_ok(f->conf));
@@ -121,7 +112,7 @@ static void test_include_already_present(void **state) {
 static void test_include_added_once(void **state) {
 	Fixture *f = *state;
 	const char *text = "[global]\n\tworkgroup = W\n\n[data]\n\tpath = /srv\n";
-	put(f->conf, text);
+	test_put(f->conf, text);
 	PluginPolicy p = strict_policy();
 	for (int i = 0; i < 2; i++) {
 		_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
@@ -129,7 +120,7 @@ static void test_include_added_once(void **state) {
 		assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
 		assert_int_equal(samba_apply(&f->ctx, plan, &b), 0);
 	}
-	_cleanup_free_ char *after = get(f->conf);
+	_cleanup_free_ char *after = test_get(f->conf);
 	_cleanup_free_ char *want =
 		strdup_printf("[global]\n\tworkgroup = W\n\tinclude = %s\n\n[data]\n\tpath = /srv\n", f->owned);
 	assert_string_equal(after, want);
@@ -138,7 +129,7 @@ static void test_include_added_once(void **state) {
 static void test_testparm_rejects_nothing_changed(void **state) {
 	Fixture *f = *state;
 	const char *text = "[global]\n\tworkgroup = W\n";
-	put(f->conf, text);
+	test_put(f->conf, text);
 	PluginPolicy p = strict_policy();
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
@@ -152,12 +143,12 @@ static void test_testparm_rejects_nothing_changed(void **state) {
 	PluginBackup *b = (PluginBackup *)1;
 	assert_int_equal(samba_apply(&f->ctx, plan, &b), -EBADMSG);
 	assert_null(b);
-	_cleanup_free_ char *after = get(f->conf);
+	_cleanup_free_ char *after = test_get(f->conf);
 	assert_string_equal(after, text);
 	assert_int_equal(access(f->owned, F_OK), -1);
 
 	/* An admin's smb.conf that testparm already rejects: plan refuses. */
-	put(f->conf, "[global]\n\tserver signing = bogus\n");
+	test_put(f->conf, "[global]\n\tserver signing = bogus\n");
 	_cleanup_(plugin_plan_freep) PluginPlan *plan2 = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan2), -EBADMSG);
 }
@@ -166,7 +157,7 @@ static void test_override_after_include_fails_verify(void **state) {
 	Fixture *f = *state;
 	_cleanup_free_ char *text = strdup_printf("[global]\n\tinclude = %s\n\tserver signing = disabled\n",
 						  f->owned);
-	put(f->conf, text);
+	test_put(f->conf, text);
 	PluginPolicy p = strict_policy();
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
@@ -185,7 +176,7 @@ static void test_override_after_include_fails_verify(void **state) {
 static void test_dry_run_writes_nothing(void **state) {
 	Fixture *f = *state;
 	const char *text = "[global]\n\tworkgroup = W\n";
-	put(f->conf, text);
+	test_put(f->conf, text);
 	PluginPolicy p = strict_policy();
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
@@ -194,7 +185,7 @@ static void test_dry_run_writes_nothing(void **state) {
 	PluginBackup *b = NULL;
 	assert_int_equal(samba_apply(&dry, plan, &b), 0);
 	assert_null(b);
-	_cleanup_free_ char *after = get(f->conf);
+	_cleanup_free_ char *after = test_get(f->conf);
 	assert_string_equal(after, text);
 	assert_int_equal(access(f->owned, F_OK), -1);
 }
@@ -204,7 +195,7 @@ static void test_kill9_during_apply(void **state) {
 	Fixture *f = *state;
 	const char *old_conf = "# admin\n[global]\n   workgroup = W\n[s]\n path = /srv\n";
 	PluginPolicy p = strict_policy();
-	put(f->conf, old_conf);
+	test_put(f->conf, old_conf);
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	assert_int_equal(samba_plan(&f->ctx, &p, &plan), 0);
 	const PluginFile *nconf = plan_file(plan, f->conf), *nowned = plan_file(plan, f->owned);
@@ -226,7 +217,7 @@ static void test_kill9_during_apply(void **state) {
 
 	unsigned killed_mid = 0;
 	for (int i = 0; i < 100; i++) {
-		put(f->conf, old_conf);
+		test_put(f->conf, old_conf);
 		unlink(f->owned);
 		pid = fork();
 		if (pid == 0) {
