@@ -16,8 +16,9 @@
  *    message ids advance by the charge ([MS-SMB2] 3.2.4.1.5).
  *  - Once a session has keys, every request is signed (or encrypted) unless
  *    the caller asked for one unprotected request (probe), and every
- *    signed response is verified; an encrypted session never accepts a
- *    plaintext response.
+ *    signed response is verified; an encrypting session accepts no
+ *    plaintext response but STATUS_ACCESS_DENIED (a server refusing an
+ *    unencrypted request answers in plaintext), which carries no data.
  *  - Functions return 0 (or a count) or -errno; NT status failures come
  *    back as -EREMOTEIO with the status in smb_client_last_status().
  * Must never: log (callers log once), print secrets, or keep the password
@@ -33,7 +34,7 @@
 
 typedef struct SmbClient SmbClient;
 
-/* Transports behind one seam; only TCP exists (QUIC is its own issue). */
+/* Transports behind one seam: TCP (port 445) and QUIC (quic_client.c, 443). */
 typedef enum SmbTransportKind {
 	SMB_TRANSPORT_TCP,
 	SMB_TRANSPORT_QUIC,

@@ -4,8 +4,9 @@
  * around the client library's connect / negotiate / session setup.
  *
  * Order of checks (each refusal names its setting):
- *   transport   client.quic.enabled, client.quic.servers (QUIC itself is
- *               another issue: once allowed, it is refused as unsupported);
+ *   transport   client.quic.enabled, client.quic.servers refuse before
+ *               any packet; a QUIC connection is audited (client.audit.quic,
+ *               event 30832) once its handshake completed;
  *   port        client.ports.alternate.mappings picks the port when none
  *               was given (the first mapping for the server and transport);
  *               a port other than the transport's default (TCP 445, QUIC
