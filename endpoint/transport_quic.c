@@ -2,9 +2,11 @@
  * transport_quic.c - SMB over QUIC server (ngtcp2 0.12.1 + GnuTLS, TLS 1.3,
  * ALPN "smb"), on the worker's sd-event loop.
  *
- * Per worker: one non-blocking UDP socket per `--listen quic:` address,
- * one GnuTLS credential (server.quic.certificate / .key, checked by
- * quic_access_check_server_cert) and the list of QuicConns.  A datagram is
+ * Per worker: one non-blocking UDP socket per `--listen quic:` address
+ * (UDP GSO out, GRO in) and the list of QuicConns.  The GnuTLS server
+ * credential (server.quic.certificate / .key, checked by
+ * quic_access_check_server_cert) is shared by all workers, replaced for new
+ * connections when a reloaded policy names another one.  A datagram is
  * routed by its destination connection id (the ids this server issued, or
  * the client's original one while Initials repeat); an unknown id may start
  * a connection (ngtcp2_accept) when QUIC is enabled and the worker is under
