@@ -89,8 +89,9 @@ int smb_unc_parse(const char *unc, char **ret_host, uint16_t *ret_port, char **r
 
 /* Connect to address:port (address NULL: host) for server host (the name
  * in tree connect paths and Kerberos' cifs/host).  timeout_ms bounds every
- * later receive.  Returns 0, -EPROTONOSUPPORT (QUIC), -EHOSTUNREACH (no
- * address), -errno of connect(). */
+ * later receive (and, for QUIC, the handshake).  Returns 0, -EHOSTUNREACH
+ * (no address), -ECONNREFUSED (also: a QUIC server closed the handshake,
+ * e.g. for want of a client certificate), -errno of connect(). */
 int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret);
 void smb_client_free(SmbClient *c);

@@ -326,8 +326,6 @@ int client_policy_connect(const ClientPolicy *p, const ClientConnectParams *cp, 
 
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
 	r = smb_client_connect(cp->transport, cp->host, cp->address, port, cp->timeout_ms ? cp->timeout_ms : 30000, &c);
-	if (r == -EPROTONOSUPPORT)
-		return failed(why, r, "SMB over QUIC transport");
 	if (r < 0)
 		return failed(why, r, "connect");
 	audit_quic(audit, p->audit_quic, c, cp->host, port);
