@@ -665,7 +665,6 @@ int smb_client_session_setup(SmbClient *c, const SmbAuthParams *a, bool encrypt,
 		return -ENOMEM;
 	memcpy(in, c->server_blob, c->server_blob_len);
 	size_t in_len = c->server_blob_len;
-	bool done = false;
 	for (unsigned round = 0; round < 8; round++) {
 		_cleanup_free_ uint8_t *out = NULL;
 		size_t out_len = 0;
@@ -720,7 +719,9 @@ int smb_client_session_setup(SmbClient *c, const SmbAuthParams *a, bool encrypt,
 			return -ENOMEM;
 		memcpy(final, m, n);
 		bool guest = flags & (SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_IS_NULL);
-		if (!done && !spnego_client_used_kerberos(sp)) {
+		/* The server's last token: NTLM's mechListMIC, Kerberos' AP-REP
+		 * (unless the context was already complete). */
+		if (!spnego_client_used_kerberos(sp)) {
 			_cleanup_free_ uint8_t *none = NULL;
 			size_t none_len;
 			r = spnego_client_step(sp, in, in_len, &none, &none_len);
