@@ -27,7 +27,7 @@ quic_policy "$T/quic-policy.xml" server.quic.client-access.required=true \
 	"server.quic.client-access.block=$blocked"
 echo "policy: $T/quic-policy.xml"
 grep 'quic' "$T/quic-policy.xml" | sed 's/^/    /'
-quic_start "$T/quic-policy.xml"
+quic_start "$T/quic-policy.xml" --host fs1
 echo "$EP_PID" >>"$DEMO/pids"
 sed 's/^/    /' "$EP_LOG"
 
