@@ -1,16 +1,17 @@
 /*
- * client.c - the reference SMB2/3 client: transport seam (TCP), message
+ * client.c - the reference SMB2/3 client: transport seam (TCP, QUIC), message
  * framing, credits, signing/encryption of requests and checking of
  * responses, NEGOTIATE, SESSION_SETUP, TREE_CONNECT, CREATE, CLOSE, READ,
  * WRITE, QUERY_DIRECTORY ([MS-SMB2] 3.2).
  *
  * Request layout: every request is built in one Smb2Buf whose first
- * SMB3_TRANSFORM_HEADER_SIZE bytes are reserved, so encryption happens in
- * place (smb3_encrypt) and the plaintext path simply skips them.
+ * MSG_PREFIX bytes are reserved (the transform header right before the
+ * message, which starts 8-byte aligned), so encryption happens in place
+ * (smb3_encrypt) and the plaintext path simply skips them.
  *
  * Invariants: see client.h (credits, protection of every request once the
- * session has keys, no plaintext response accepted on an encrypting
- * session).  The 3.1.1 pre-auth hash covers exactly the NEGOTIATE pair and
+ * session has keys, no plaintext response but ACCESS_DENIED accepted on
+ * an encrypting session).  The 3.1.1 pre-auth hash covers exactly the NEGOTIATE pair and
  * the SESSION_SETUP pairs except the final success response.
  * Must never: log; send a request whose charge the granted credits do not
  * cover; read past a frame or a field the server announced.
@@ -397,8 +398,8 @@ static int client_recv(SmbClient *c, uint8_t **ret_msg, size_t *ret_len, Smb2Hea
 	}
 }
 
-/* Send one request and wait for its response; a non-success status other
- * than those in ok_status (NULL-free list, 0-terminated) is -EREMOTEIO. */
+/* Send one request and wait for its response; a non-success status is
+ * -EREMOTEIO (the status kept in last_status). */
 static int client_call(SmbClient *c, Smb2Buf *b, uint16_t command, unsigned charge,
 		       uint8_t **ret_msg, size_t *ret_len, Smb2Header *h) {
 	uint64_t mid;
