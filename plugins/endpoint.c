@@ -95,25 +95,19 @@ static int ep_detect(const PluginContext *ctx, PluginDetect *ret) {
 	return ret->detail ? 0 : -ENOMEM;
 }
 
+/* userdata: the policy document smbrefd reads (NULL when absent). */
+static char *ep_actual_value(const PluginSettingInfo *row, const void *userdata) {
+	return ep_setting_text(userdata, row->id);
+}
+
 static int ep_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *ret_n) {
 	_cleanup_free_ char *path = plugin_path(ctx, EP_POLICY), *doc = NULL;
 	if (!path)
 		return -ENOMEM;
 	(void)read_file(path, 16u << 20, &doc, NULL);
-	PluginActual *a = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(ep_settings); i++) {
-		_cleanup_free_ char *v = ep_setting_text(doc, ep_settings[i].id);
-		int r = plugin_actual_add(&a, &n, ep_settings[i].id, ep_settings[i].target,
-					  v ? PLUGIN_VALUE_SET : PLUGIN_VALUE_UNSET, v);
-		if (r < 0) {
-			plugin_actual_free(a, n);
-			return r;
-		}
-	}
-	*ret = a;
-	*ret_n = n;
-	return 0;
+	/* A missing document is known: every setting is unset there. */
+	return plugin_actual_collect(ep_settings, ELEMENTSOF(ep_settings), true, ep_actual_value, doc,
+				     ret, ret_n);
 }
 
 static int ep_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPlan **ret) {

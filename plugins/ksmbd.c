@@ -148,6 +148,14 @@ static int ksmbd_detect(const PluginContext *ctx, PluginDetect *ret) {
 	return ret->detail ? 0 : -ENOMEM;
 }
 
+/* userdata: the text of ksmbd.conf. */
+static char *ksmbd_actual_value(const PluginSettingInfo *row, const void *userdata) {
+	const KsmbdKey *k = row->impl;
+	char *v = NULL;
+	(void)plugin_ini_get(userdata, "global", k->key, &v, NULL);
+	return v;
+}
+
 static int ksmbd_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *ret_n) {
 	_cleanup_free_ char *conf = ksmbd_conf_path(ctx), *text = NULL;
 	if (!conf)
@@ -155,23 +163,8 @@ static int ksmbd_read_actual(const PluginContext *ctx, PluginActual **ret, size_
 	int r = read_file(conf, 16u << 20, &text, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	PluginActual *a = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(ksmbd_settings); i++) {
-		const KsmbdKey *k = ksmbd_settings[i].impl;
-		_cleanup_free_ char *v = NULL;
-		if (text)
-			(void)plugin_ini_get(text, "global", k->key, &v, NULL);
-		r = plugin_actual_add(&a, &n, ksmbd_settings[i].id, k->key,
-				      !text ? PLUGIN_VALUE_UNKNOWN : v ? PLUGIN_VALUE_SET : PLUGIN_VALUE_UNSET, v);
-		if (r < 0) {
-			plugin_actual_free(a, n);
-			return r;
-		}
-	}
-	*ret = a;
-	*ret_n = n;
-	return 0;
+	return plugin_actual_collect(ksmbd_settings, ELEMENTSOF(ksmbd_settings), text != NULL,
+				     ksmbd_actual_value, text, ret, ret_n);
 }
 
 /* Check a candidate text: every planned key reads back, no tristate key

@@ -297,6 +297,21 @@ static int nft_detect(const PluginContext *ctx, PluginDetect *ret) {
 	return ret->detail ? 0 : -ENOMEM;
 }
 
+/* userdata: the listed rules (strv); the row's rule, the last that matches. */
+static char *nft_actual_value(const PluginSettingInfo *row, const void *userdata) {
+	char *const *rules = userdata;
+	const NftRule *nr = row->impl;
+	_cleanup_free_ char *pat = strdup_printf("comment \"%s\"", row->id);
+	_cleanup_free_ char *where = !nr ? NULL
+				     : nr->port ? strdup_printf("%s %s dport %u ", nr->chain, nr->proto, nr->port)
+						: strdup_printf("%s %s ", nr->chain, nr->proto);
+	const char *have = NULL;
+	STRV_FOREACH(x, rules)
+		if (pat && strstr(*x, pat) && (!where || startswith(*x, where)))
+			have = *x;
+	return have ? strdup(have) : NULL;
+}
+
 static int nft_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *ret_n) {
 	_cleanup_free_ char *listing = NULL;
 	int r = nft_list(ctx, &listing);
@@ -304,29 +319,8 @@ static int nft_read_actual(const PluginContext *ctx, PluginActual **ret, size_t 
 	_cleanup_strv_free_ char **rules = NULL;
 	if (known && (r = nft_listing_rules(listing, &rules)) < 0)
 		return r;
-	PluginActual *a = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(nft_settings); i++) {
-		const PluginSettingInfo *row = &nft_settings[i];
-		const NftRule *nr = row->impl;
-		_cleanup_free_ char *pat = strdup_printf("comment \"%s\"", row->id);
-		_cleanup_free_ char *where = !nr ? NULL
-					     : nr->port ? strdup_printf("%s %s dport %u ", nr->chain, nr->proto, nr->port)
-							: strdup_printf("%s %s ", nr->chain, nr->proto);
-		const char *have = NULL;
-		STRV_FOREACH(x, rules)
-			if (pat && strstr(*x, pat) && (!where || startswith(*x, where)))
-				have = *x;
-		r = plugin_actual_add(&a, &n, row->id, row->target,
-				      !known ? PLUGIN_VALUE_UNKNOWN : have ? PLUGIN_VALUE_SET : PLUGIN_VALUE_UNSET, have);
-		if (r < 0) {
-			plugin_actual_free(a, n);
-			return r;
-		}
-	}
-	*ret = a;
-	*ret_n = n;
-	return 0;
+	return plugin_actual_collect(nft_settings, ELEMENTSOF(nft_settings), known, nft_actual_value,
+				     rules, ret, ret_n);
 }
 
 /* Differences between the wanted rules and a listing, as plan changes. */

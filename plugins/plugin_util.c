@@ -707,6 +707,28 @@ void plugin_actual_free(PluginActual *a, size_t n) {
 	free(a);
 }
 
+int plugin_actual_collect(const PluginSettingInfo *rows, size_t n_rows, bool known,
+			  PluginActualValueFunc value, const void *userdata, PluginActual **ret,
+			  size_t *ret_n) {
+	PluginActual *a = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < n_rows; i++) {
+		_cleanup_free_ char *v = known ? value(&rows[i], userdata) : NULL;
+		int r = plugin_actual_add(&a, &n, rows[i].id, rows[i].target,
+					  !known ? PLUGIN_VALUE_UNKNOWN
+					  : v    ? PLUGIN_VALUE_SET
+						 : PLUGIN_VALUE_UNSET,
+					  v);
+		if (r < 0) {
+			plugin_actual_free(a, n);
+			return r;
+		}
+	}
+	*ret = a;
+	*ret_n = n;
+	return 0;
+}
+
 void plugin_detect_clear(PluginDetect *d) {
 	if (!d)
 		return;

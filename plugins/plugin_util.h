@@ -129,6 +129,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(PluginPlan *, plugin_plan_free)
 int plugin_actual_add(PluginActual **a, size_t *n, const char *id, const char *target,
 		      PluginValueState state, const char *raw);
 void plugin_actual_free(PluginActual *a, size_t n);
+/* The value a row's target holds now (malloc'd), NULL when unset. */
+typedef char *(*PluginActualValueFunc)(const PluginSettingInfo *row, const void *userdata);
+/* read_actual for plugins whose rows each read one value: one entry per
+ * row, named by the row's target, SET/UNSET by value(), or UNKNOWN for
+ * every row when known is false (the target could not be read). */
+int plugin_actual_collect(const PluginSettingInfo *rows, size_t n_rows, bool known,
+			  PluginActualValueFunc value, const void *userdata, PluginActual **ret,
+			  size_t *ret_n);
 void plugin_detect_clear(PluginDetect *d);
 
 /* ---- files: apply with backup, restore ---- */

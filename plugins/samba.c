@@ -377,6 +377,12 @@ static int samba_detect(const PluginContext *ctx, PluginDetect *ret) {
 	return ret->detail ? 0 : -ENOMEM;
 }
 
+/* userdata: testparm's dump of the configuration. */
+static char *samba_actual_value(const PluginSettingInfo *row, const void *userdata) {
+	const SambaKey *k = row->impl;
+	return dump_value(userdata, k->key);
+}
+
 static int samba_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *ret_n) {
 	_cleanup_(samba_paths_clear) SambaPaths paths = {};
 	int r = samba_paths(ctx, &paths);
@@ -384,21 +390,8 @@ static int samba_read_actual(const PluginContext *ctx, PluginActual **ret, size_
 		return r;
 	_cleanup_free_ char *dump = NULL;
 	bool known = testparm_dump(ctx, paths.smb_conf, &dump) == 0;
-	PluginActual *a = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < ELEMENTSOF(samba_settings); i++) {
-		const SambaKey *k = samba_settings[i].impl;
-		_cleanup_free_ char *v = known ? dump_value(dump, k->key) : NULL;
-		r = plugin_actual_add(&a, &n, samba_settings[i].id, k->key,
-				      v ? PLUGIN_VALUE_SET : known ? PLUGIN_VALUE_UNSET : PLUGIN_VALUE_UNKNOWN, v);
-		if (r < 0) {
-			plugin_actual_free(a, n);
-			return r;
-		}
-	}
-	*ret = a;
-	*ret_n = n;
-	return 0;
+	return plugin_actual_collect(samba_settings, ELEMENTSOF(samba_settings), known,
+				     samba_actual_value, dump, ret, ret_n);
 }
 
 static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPlan **ret) {

@@ -128,6 +128,32 @@ static void test_verify_catches_required(void **state) {
 	assert_int_equal(ksmbd_verify(&f->ctx, plan), -EBADE);
 }
 
+/* read_actual: every row unknown without ksmbd.conf; with one, the keys
+ * [global] sets are SET with their text, the others UNSET. */
+static void test_read_actual(void **state) {
+	Fixture *f = *state;
+	PluginActual *a = NULL;
+	size_t n = 0;
+	assert_int_equal(ksmbd_read_actual(&f->ctx, &a, &n), 0);
+	assert_int_equal(n, ELEMENTSOF(ksmbd_settings));
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(a[i].state, PLUGIN_VALUE_UNKNOWN);
+	plugin_actual_free(a, n);
+	test_put(f->conf, "[global]\n\tserver signing = mandatory\n[pub]\n\ttcp port = 1\n");
+	assert_int_equal(ksmbd_read_actual(&f->ctx, &a, &n), 0);
+	assert_int_equal(n, ELEMENTSOF(ksmbd_settings));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(a[i].id, ksmbd_settings[i].id);
+		assert_string_equal(a[i].target, ksmbd_settings[i].target);
+		if (streq(a[i].target, "server signing")) {
+			assert_int_equal(a[i].state, PLUGIN_VALUE_SET);
+			assert_string_equal(a[i].raw, "mandatory");
+		} else
+			assert_int_equal(a[i].state, PLUGIN_VALUE_UNSET);
+	}
+	plugin_actual_free(a, n);
+}
+
 static void test_detect_claims_nothing_without_ksmbd(void **state) {
 	Fixture *f = *state;
 	PluginDetect d = {};
@@ -147,6 +173,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_required_reported_and_replaced, setup, teardown),
 		cmocka_unit_test(test_tables_never_write_required),
 		cmocka_unit_test_setup_teardown(test_verify_catches_required, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_actual, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detect_claims_nothing_without_ksmbd, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

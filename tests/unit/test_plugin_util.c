@@ -2,7 +2,7 @@
  * test_plugin_util.c - unit tests for plugins/plugin_util.c: the
  * line-preserving ini editor (comments, odd spacing, continuation lines and
  * other sections kept byte for byte), value maps, list comparison, running a
- * tool, and the multi-file apply/restore.
+ * tool, the multi-file apply/restore, and read_actual's row collector.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,6 +168,42 @@ static void test_files_apply_restore(void **state) {
 	assert_int_equal(test_rm_rf(dir), 0);
 }
 
+/* userdata: "id=value" lines; the value of the row's id, NULL when absent. */
+static char *fake_value(const PluginSettingInfo *row, const void *userdata) {
+	for (char *const *l = (char *const *)userdata; *l; l++)
+		if (startswith(*l, row->id) && (*l)[strlen(row->id)] == '=')
+			return strdup(*l + strlen(row->id) + 1);
+	return NULL;
+}
+
+static void test_actual_collect(void **state) {
+	(void)state;
+	static const PluginSettingInfo rows[] = {
+		{ .id = "a.b", .target = "key one" },
+		{ .id = "c.d", .target = "key two" },
+	};
+	char *lines[] = { "a.b=yes", NULL };
+	PluginActual *a = NULL;
+	size_t n = 0;
+	assert_int_equal(plugin_actual_collect(rows, 2, true, fake_value, lines, &a, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0].id, "a.b");
+	assert_string_equal(a[0].target, "key one");
+	assert_int_equal(a[0].state, PLUGIN_VALUE_SET);
+	assert_string_equal(a[0].raw, "yes");
+	assert_string_equal(a[1].target, "key two");
+	assert_int_equal(a[1].state, PLUGIN_VALUE_UNSET);
+	assert_null(a[1].raw);
+	plugin_actual_free(a, n);
+	/* Target unreadable: every row unknown, value() not asked. */
+	assert_int_equal(plugin_actual_collect(rows, 2, false, NULL, NULL, &a, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[0].state, PLUGIN_VALUE_UNKNOWN);
+	assert_int_equal(a[1].state, PLUGIN_VALUE_UNKNOWN);
+	assert_null(a[0].raw);
+	plugin_actual_free(a, n);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ini_get),
@@ -178,6 +214,7 @@ int main(void) {
 		cmocka_unit_test(test_value_maps_and_lists),
 		cmocka_unit_test(test_run),
 		cmocka_unit_test(test_files_apply_restore),
+		cmocka_unit_test(test_actual_collect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
