@@ -20,6 +20,7 @@
 #define QUIC_TX_CHUNK (64u * 1024u)
 #define QUIC_PKT_MAX 1500
 #define QUIC_PKTS_PER_WRITE 64
+#define QUIC_GSO_MAX 65000 /* below the 65507-byte UDP payload limit of one GSO send */
 
 struct QuicTxChunk {
 	QuicTxChunk *next;
@@ -201,6 +202,10 @@ int quic_bridge_write(QuicBridge *b) {
 	if (!b->batch && !(b->batch = malloc(QUIC_PKTS_PER_WRITE * QUIC_PKT_MAX)))
 		return NGTCP2_ERR_NOMEM;
 	for (int i = 0; i < QUIC_PKTS_PER_WRITE; i++) {
+		if (blen > 0 && blen + max > QUIC_GSO_MAX) { /* one GSO send carries at most 64 KiB */
+			b->send(b->userdata, b->batch, blen, seg);
+			blen = 0;
+		}
 		uint8_t *buf = b->batch + blen;
 		while (b->tx_cur && b->tx_sent >= b->tx_cur->offset + b->tx_cur->len && b->tx_cur->next)
 			b->tx_cur = b->tx_cur->next;
