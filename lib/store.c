@@ -950,13 +950,17 @@ void store_links_free(StoreLink *l, size_t n) {
 	free(l);
 }
 
+/* The ids of a link's policy and group (each must exist). */
+static int store_link_ids(Store *s, const char *policy, const char *group, int64_t *ret_pid,
+			  int64_t *ret_gid) {
+	int r = store_policy_id(s, policy, ret_pid);
+	return r < 0 ? r : store_group_id(s, group, ret_gid);
+}
+
 static int store_link_add_locked(Store *s, const char *policy, const char *group, int order,
 				 bool enforced, bool disabled) {
 	int64_t pid, gid;
-	int r = store_policy_id(s, policy, &pid);
-	if (r < 0)
-		return r;
-	r = store_group_id(s, group, &gid);
+	int r = store_link_ids(s, policy, group, &pid, &gid);
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -1005,10 +1009,7 @@ int store_link_add(Store *s, const char *policy, const char *group, int order, b
 
 static int store_link_rm_locked(Store *s, const char *policy, const char *group) {
 	int64_t pid, gid;
-	int r = store_policy_id(s, policy, &pid);
-	if (r < 0)
-		return r;
-	r = store_group_id(s, group, &gid);
+	int r = store_link_ids(s, policy, group, &pid, &gid);
 	if (r < 0)
 		return r;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
