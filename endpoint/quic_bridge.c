@@ -158,9 +158,11 @@ void quic_sendmsg(int fd, const struct sockaddr *addr, socklen_t addrlen, const 
 			     addr ? addrlen : 0);
 }
 
-void quic_enable_gro(int fd) {
-	int one = 1;
+void quic_tune_socket(int fd) {
+	int one = 1, size = 4 * 1024 * 1024;
 	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 ssize_t quic_recvmsg(int fd, uint8_t *buf, size_t len, struct sockaddr_storage *addr, socklen_t *addrlen,

@@ -58,8 +58,9 @@ typedef struct QuicBridge {
  * the last may be shorter) or -errno; addr may be NULL. */
 ssize_t quic_recvmsg(int fd, uint8_t *buf, size_t len, struct sockaddr_storage *addr, socklen_t *addrlen,
 		     size_t *ret_segsize);
-/* Turn on UDP_GRO (best effort). */
-void quic_enable_gro(int fd);
+/* UDP_GRO on, 4 MiB socket buffers (best effort: bursts of GSO sends
+ * overflow the default ~200 KiB and every drop costs a retransmission). */
+void quic_tune_socket(int fd);
 
 /* Send len bytes of packets (segsize each, see QuicBridge.send) on a UDP
  * socket, to addr (NULL: the connected peer), with UDP_SEGMENT when there

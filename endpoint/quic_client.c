@@ -301,7 +301,7 @@ static int conn_setup(QuicClient *q, const struct sockaddr *addr, socklen_t addr
 		return -errno;
 	if (connect(q->udp, addr, addrlen) < 0)
 		return -errno;
-	quic_enable_gro(q->udp);
+	quic_tune_socket(q->udp);
 	memcpy(&q->remote, addr, addrlen);
 	q->remote_len = addrlen;
 	q->local_len = sizeof(q->local);

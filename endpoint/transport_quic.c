@@ -553,7 +553,7 @@ static int quic_socket_open(const Listen *l, QuicSocket *sock) {
 		return -errno;
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0)
 		return -errno;
-	quic_enable_gro(fd);
+	quic_tune_socket(fd);
 	sock->local = l->addr;
 	sock->local_len = l->addr_len;
 	sock->fd = TAKE_FD(fd);

@@ -3,8 +3,9 @@
 # event loops, beside TCP: 10 quic-go peers in parallel, 20 handshakes +
 # NEGOTIATE each, while smbrefc copies a file over TCP and another over
 # QUIC; every handshake is served and audited (1913), the copies are intact,
-# and smbrefd keeps no QUIC connection afterwards (idle resources freed:
-# its open UDP-side socketpairs go back to zero).
+# and smbrefd keeps no QUIC connection afterwards (its socketpairs go
+# back to zero: at once, or at the idle timeout for a connection whose
+# CONNECTION_CLOSE was lost).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quic_lib.bash"
 quic_peer_build
@@ -39,6 +40,9 @@ sleep 0.5
 n=$(quic_events 1913)
 echo "1913 events: $n"
 [ "$n" -eq 201 ] || fail "expected 201 QUIC connection events, got $n"
-for _ in $(seq 1 50); do [ "$(sockets)" -le "$base" ] && break; sleep 0.1; done
+# closed connections go at once; one whose CONNECTION_CLOSE datagram was
+# lost under this load goes at the 30 s idle timeout, as QUIC says
+for i in $(seq 1 350); do [ "$(sockets)" -le "$base" ] && break; sleep 0.1; done
+echo "sockets back to $base after $((i / 10)) s"
 [ "$(sockets)" -le "$base" ] || fail "smbrefd still holds $(( $(sockets) - base )) sockets of finished connections"
 echo PASS
