@@ -3,6 +3,7 @@
  *
  *   smbrefc //HOST[:PORT]/SHARE [--policy RSOP.xml] [-U USER%PW |
  *           --user U --password-file F] [--kerberos] [-I ADDRESS] [--quic]
+ *           [--quic-cert FILE --quic-key FILE] [--quic-ca FILE]
  *           [--audit-log FILE] COMMAND [ARGS...]
  *   commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE |
  *             mkdir DIR | rm PATH | rmdir DIR
@@ -10,6 +11,11 @@
  * The client settings of the policy (catalog defaults without --policy)
  * are enforced by client_policy_connect(); a refusal prints the setting
  * that caused it and exits 1.  Exit 0 success, 1 failure, 2 usage.
+ *
+ * QUIC TLS files: the client library (client.c) takes them from
+ * SMBREFC_QUIC_CERT, SMBREFC_QUIC_KEY and SMBREFC_QUIC_CA; --quic-cert,
+ * --quic-key and --quic-ca set those variables for this process, so an
+ * option wins over the environment and the environment stays the fallback.
  *
  * Invariants: main() only parses and calls run(); one table of commands.
  * Must never: print the password, or write a regular LOCAL file unless
@@ -148,6 +154,10 @@ static void help(void) {
 	       "  --kerberos            authenticate with Kerberos (KRB5CCNAME)\n"
 	       "  -I, --ip ADDRESS      connect to ADDRESS instead of resolving HOST\n"
 	       "  --quic                SMB over QUIC (subject to client.quic.*)\n"
+	       "  --quic-cert FILE      QUIC client certificate chain, PEM (else $SMBREFC_QUIC_CERT)\n"
+	       "  --quic-key FILE       its private key, PEM (else $SMBREFC_QUIC_KEY)\n"
+	       "  --quic-ca FILE        verify the QUIC server against these CAs (else $SMBREFC_QUIC_CA;\n"
+	       "                        neither: the server certificate is not checked)\n"
 	       "  --audit-log FILE      client audit events as JSON lines\n"
 	       "  -h, --help            this help\n\n"
 	       "Commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE | mkdir DIR | rm PATH | rmdir DIR\n");
@@ -203,7 +213,17 @@ static int read_password(Context *ctx) {
 }
 
 int main(int argc, char **argv) {
-	enum { OPT_POLICY = 0x100, OPT_PWFILE, OPT_DOMAIN, OPT_KRB, OPT_QUIC, OPT_AUDIT };
+	enum { OPT_POLICY = 0x100, OPT_PWFILE, OPT_DOMAIN, OPT_KRB, OPT_QUIC, OPT_AUDIT,
+	       OPT_QUIC_CERT, OPT_QUIC_KEY, OPT_QUIC_CA };
+	/* option -> the variable client.c reads (see the header comment) */
+	static const struct {
+		int opt;
+		const char *env;
+	} quic_files[] = {
+		{ OPT_QUIC_CERT, "SMBREFC_QUIC_CERT" },
+		{ OPT_QUIC_KEY, "SMBREFC_QUIC_KEY" },
+		{ OPT_QUIC_CA, "SMBREFC_QUIC_CA" },
+	};
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "user", required_argument, NULL, 'U' },
@@ -214,6 +234,9 @@ int main(int argc, char **argv) {
 		{ "kerberos", no_argument, NULL, OPT_KRB },
 		{ "quic", no_argument, NULL, OPT_QUIC },
 		{ "audit-log", required_argument, NULL, OPT_AUDIT },
+		{ "quic-cert", required_argument, NULL, OPT_QUIC_CERT },
+		{ "quic-key", required_argument, NULL, OPT_QUIC_KEY },
+		{ "quic-ca", required_argument, NULL, OPT_QUIC_CA },
 		{}
 	};
 	Context ctx = {};
@@ -246,6 +269,13 @@ int main(int argc, char **argv) {
 		case OPT_KRB: ctx.kerberos = true; break;
 		case OPT_QUIC: ctx.quic = true; break;
 		case OPT_AUDIT: ctx.audit_log = optarg; break;
+		case OPT_QUIC_CERT:
+		case OPT_QUIC_KEY:
+		case OPT_QUIC_CA:
+			for (size_t i = 0; i < ELEMENTSOF(quic_files); i++)
+				if (quic_files[i].opt == c && setenv(quic_files[i].env, optarg, 1) < 0)
+					return 1;
+			break;
 		default:
 			return 2;
 		}
