@@ -17,26 +17,17 @@
 #include "../../plugins/cifs.c"
 #include "test_plugin_common.h"
 
-typedef struct Fixture {
-	char dir[TEST_DIR_MAX];
-	PluginContext ctx;
-} Fixture;
+typedef TestPluginRoot Fixture;
 
 static int setup(void **state) {
-	Fixture *f = calloc(1, sizeof(Fixture));
-	if (!f || test_mkdtemp(f->dir, "plugin-cifs") < 0)
+	if (test_plugin_root_new(state, "plugin-cifs") < 0)
 		return -1;
-	f->ctx = test_plugin_context(f->dir);
-	setenv("TMPDIR", f->dir, 1);
-	*state = f;
+	setenv("TMPDIR", ((Fixture *)*state)->dir, 1);
 	return 0;
 }
 
 static int teardown(void **state) {
-	Fixture *f = *state;
-	int r = test_rm_rf(f->dir);
-	free(f);
-	return r;
+	return test_plugin_root_free(state);
 }
 
 static char *path_in(Fixture *f, const char *p) {

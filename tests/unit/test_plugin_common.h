@@ -34,3 +34,29 @@ static inline PluginContext test_plugin_context(const char *root) {
 	return (PluginContext){ .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .root = root,
 				.log = test_quiet_log };
 }
+
+/* The fixture of tests that need nothing but a scratch root and a context
+ * on it: test_plugin_root_new() / _free() are their setup and teardown
+ * (*state a TestPluginRoot). */
+typedef struct TestPluginRoot {
+	char dir[TEST_DIR_MAX];
+	PluginContext ctx;
+} TestPluginRoot;
+
+static inline int test_plugin_root_new(void **state, const char *name) {
+	TestPluginRoot *f = calloc(1, sizeof(TestPluginRoot));
+	if (!f || test_mkdtemp(f->dir, name) < 0) {
+		free(f);
+		return -1;
+	}
+	f->ctx = test_plugin_context(f->dir);
+	*state = f;
+	return 0;
+}
+
+static inline int test_plugin_root_free(void **state) {
+	TestPluginRoot *f = *state;
+	int r = test_rm_rf(f->dir);
+	free(f);
+	return r;
+}

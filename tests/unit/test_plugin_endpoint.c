@@ -15,25 +15,14 @@
 #include "../../plugins/endpoint.c"
 #include "test_plugin_common.h"
 
-typedef struct Fixture {
-	char dir[TEST_DIR_MAX];
-	PluginContext ctx;
-} Fixture;
+typedef TestPluginRoot Fixture;
 
 static int setup(void **state) {
-	Fixture *f = calloc(1, sizeof(Fixture));
-	if (!f || test_mkdtemp(f->dir, "plugin-endpoint") < 0)
-		return -1;
-	f->ctx = test_plugin_context(f->dir);
-	*state = f;
-	return 0;
+	return test_plugin_root_new(state, "plugin-endpoint");
 }
 
 static int teardown(void **state) {
-	Fixture *f = *state;
-	int r = test_rm_rf(f->dir);
-	free(f);
-	return r;
+	return test_plugin_root_free(state);
 }
 
 static const char doc1[] = "<?xml version=\"1.0\"?>\n<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"a\">\n"
