@@ -14,17 +14,7 @@
 #include "audit_ingest.h"
 #include "test_common.h"
 
-static char dir[TEST_DIR_MAX];
-
-static int setup(void **state) {
-	(void)state;
-	return test_mkdtemp(dir, "audit-ingest");
-}
-
-static int teardown(void **state) {
-	(void)state;
-	return test_rm_rf(dir);
-}
+TEST_SCRATCH_DIR(dir, "audit-ingest", setup, teardown)
 
 static void append(const char *path, const char *text) {
 	FILE *f = fopen(path, "a");

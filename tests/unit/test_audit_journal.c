@@ -18,17 +18,7 @@
 
 #define JOURNAL_REMOTE "/lib/systemd/systemd-journal-remote"
 
-static char dir[TEST_DIR_MAX];
-
-static int setup(void **state) {
-	(void)state;
-	return test_mkdtemp(dir, "audit-journal");
-}
-
-static int teardown(void **state) {
-	(void)state;
-	return test_rm_rf(dir);
-}
+TEST_SCRATCH_DIR(dir, "audit-journal", setup, teardown)
 
 /* One export-format entry; seq makes timestamps distinct. */
 static void export_entry(FILE *f, unsigned seq, const char *host, AuditEventId id,

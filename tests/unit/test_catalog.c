@@ -460,17 +460,7 @@ static void test_catalog_defaults_pass(void **state) {
 
 /* ---- broken catalogs ---- */
 
-static char tmpdir[TEST_DIR_MAX];
-
-static int setup_tmpdir(void **state) {
-	(void)state;
-	return test_mkdtemp(tmpdir, "catalog");
-}
-
-static int teardown_tmpdir(void **state) {
-	(void)state;
-	return test_rm_rf(tmpdir);
-}
+TEST_SCRATCH_DIR(tmpdir, "catalog", setup_tmpdir, teardown_tmpdir)
 
 #define HEAD "<?xml version=\"1.0\"?>\n<catalog xmlns=\"urn:smbpolicy:catalog:1\">\n"
 #define SETTING(id, type, extra, dflt)                                                         \

@@ -33,6 +33,20 @@ static inline int test_rm_rf(const char *dir) {
 	return cmd && system(cmd) == 0 ? 0 : -1;
 }
 
+/* A file-wide scratch directory: defines `static char dir[]` and the cmocka
+ * setup and teardown functions that make it as /tmp/test-NAME.XXXXXX and
+ * remove it. */
+#define TEST_SCRATCH_DIR(dir, name, setup, teardown)                                  \
+	static char dir[TEST_DIR_MAX];                                                \
+	static int setup(void **state) {                                              \
+		(void)state;                                                          \
+		return test_mkdtemp(dir, name);                                       \
+	}                                                                             \
+	static int teardown(void **state) {                                           \
+		(void)state;                                                          \
+		return test_rm_rf(dir);                                               \
+	}
+
 /* Decode a hex string into out (at most max bytes, asserted); its length. */
 static inline size_t test_unhex(const char *hex, uint8_t *out, size_t max) {
 	size_t n = strlen(hex) / 2;

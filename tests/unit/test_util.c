@@ -15,17 +15,7 @@
 #include "util.h"
 #include "test_common.h"
 
-static char tmpdir[TEST_DIR_MAX];
-
-static int setup_tmpdir(void **state) {
-	(void)state;
-	return test_mkdtemp(tmpdir, "util");
-}
-
-static int teardown_tmpdir(void **state) {
-	(void)state;
-	return test_rm_rf(tmpdir);
-}
+TEST_SCRATCH_DIR(tmpdir, "util", setup_tmpdir, teardown_tmpdir)
 
 static void test_strv(void **state) {
 	(void)state;
