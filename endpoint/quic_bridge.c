@@ -55,7 +55,9 @@ void quic_bridge_settings(ngtcp2_settings *settings) {
 int quic_bridge_flush_rx(QuicBridge *b) {
 	if (b->fd < 0 || b->rx_len == 0)
 		return 0;
-	ssize_t k = write(b->fd, b->rx, b->rx_len);
+	/* send, not write: a client process that does not ignore SIGPIPE must
+	 * not die when its SMB side closed first */
+	ssize_t k = send(b->fd, b->rx, b->rx_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (k < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	memmove(b->rx, b->rx + k, b->rx_len - (size_t)k);
