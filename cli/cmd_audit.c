@@ -49,7 +49,9 @@ int cli_audit_parse_since(const char *s, unsigned long long *ret_usec) {
 	return -EINVAL;
 }
 
-int cli_audit_source_option(Cli *cli, CliAuditSources *src, int c, const char *arg) {
+/* Handle one of the source options; returns 1 when c was one, 0 when not,
+ * CLI_OPT_ERROR after printing a usage error. */
+static int cli_audit_source_option(Cli *cli, CliAuditSources *src, int c, const char *arg) {
 	switch (c) {
 	case CLI_OPT_AUDIT_DB:
 		src->db_path = arg;
@@ -69,6 +71,17 @@ int cli_audit_source_option(Cli *cli, CliAuditSources *src, int c, const char *a
 		return 1;
 	}
 	return 0;
+}
+
+int cli_audit_getopt(Cli *cli, CliAuditSources *src, int argc, char *argv[],
+		     const struct option *options, const char *options_help) {
+	int c;
+	while ((c = cli_getopt(cli, argc, argv, options, options_help)) >= 0) {
+		int r = cli_audit_source_option(cli, src, c, optarg);
+		if (r == CLI_OPT_ERROR || r == 0)
+			return r == 0 ? c : CLI_OPT_ERROR;
+	}
+	return c;
 }
 
 void cli_audit_sources_done(CliAuditSources *src) {
@@ -211,12 +224,7 @@ static int verb_audit_ingest(Cli *cli, int argc, char *argv[]) {
 	const char *samba_file = NULL, *samba_host = NULL;
 	long long days = 0, mb = 0;
 	int c, r;
-	while ((c = cli_getopt(cli, argc, argv, options, INGEST_HELP)) >= 0) {
-		r = cli_audit_source_option(cli, &src, c, optarg);
-		if (r == CLI_OPT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (r > 0)
-			continue;
+	while ((c = cli_audit_getopt(cli, &src, argc, argv, options, INGEST_HELP)) >= 0) {
 		switch (c) {
 		case OPT_SAMBA:
 			samba = true;
@@ -336,12 +344,7 @@ static int verb_audit_list(Cli *cli, int argc, char *argv[]) {
 	AuditQuery q = {.limit = 100, .newest_first = true};
 	long long v;
 	int c, r;
-	while ((c = cli_getopt(cli, argc, argv, options, LIST_HELP)) >= 0) {
-		r = cli_audit_source_option(cli, &src, c, optarg);
-		if (r == CLI_OPT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (r > 0)
-			continue;
+	while ((c = cli_audit_getopt(cli, &src, argc, argv, options, LIST_HELP)) >= 0) {
 		if (c == OPT_HOST)
 			q.host = optarg;
 		else if (c == OPT_EVENT) {

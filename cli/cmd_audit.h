@@ -54,9 +54,12 @@ typedef struct CliAuditSources {
 	unsigned long long since_usec;
 } CliAuditSources;
 
-/* Handle one of the source options; returns 1 when c was one, 0 when not,
- * CLI_OPT_ERROR after printing a usage error. */
-int cli_audit_source_option(Cli *cli, CliAuditSources *src, int c, const char *arg);
+/* cli_getopt() for verbs that take CLI_AUDIT_SOURCE_OPTIONS: the source
+ * options are stored in src; returns the verb's own next option, or
+ * CLI_OPT_END / CLI_OPT_HELP / CLI_OPT_ERROR as cli_getopt() does (a bad
+ * source option is a usage error, printed). */
+int cli_audit_getopt(Cli *cli, CliAuditSources *src, int argc, char *argv[],
+		     const struct option *options, const char *options_help);
 /* Open the DB (creating it only when write or when inputs are given) and
  * ingest the inputs; prints errors; returns 0 or -CLI_EXIT_FAILED. */
 int cli_audit_open(Cli *cli, CliAuditSources *src, bool write, AuditDb **ret);

@@ -111,9 +111,9 @@ int verb_impact(Cli *cli, int argc, char *argv[]) {
 	};
 	_cleanup_(cli_audit_sources_done) CliAuditSources src = {0};
 	int c, r;
-	while ((c = cli_getopt(cli, argc, argv, options, IMPACT_HELP)) >= 0)
-		if (cli_audit_source_option(cli, &src, c, optarg) == CLI_OPT_ERROR)
-			return CLI_EXIT_USAGE;
+	/* Only source options: none comes back here. */
+	while ((c = cli_audit_getopt(cli, &src, argc, argv, options, IMPACT_HELP)) >= 0)
+		;
 	if (c != CLI_OPT_END)
 		return cli_getopt_exit(c);
 	if (!cli_check_args(cli, argc - optind, 1, -1))

@@ -192,12 +192,7 @@ int verb_report(Cli *cli, int argc, char *argv[]) {
 	const char *format = NULL, *group = NULL, *output = NULL, *output_dir = NULL;
 	long long keep_days = 90;
 	int c, r;
-	while ((c = cli_getopt(cli, argc, argv, options, REPORT_HELP)) >= 0) {
-		r = cli_audit_source_option(cli, &src, c, optarg);
-		if (r == CLI_OPT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (r > 0)
-			continue;
+	while ((c = cli_audit_getopt(cli, &src, argc, argv, options, REPORT_HELP)) >= 0) {
 		if (c == OPT_FORMAT)
 			format = optarg;
 		else if (c == OPT_GROUP)
