@@ -499,11 +499,29 @@ static void qc_handshake_failed(QuicConn *qc) {
 	quic_access_decision_done(&d);
 }
 
+/* RFC 9000 6.1: answer a version we do not speak with the ones we do. */
+static void quic_send_version_negotiation(QuicSocket *sock, const ngtcp2_version_cid *vc,
+					  const struct sockaddr_storage *remote, socklen_t remote_len) {
+	static const uint32_t versions[] = { NGTCP2_PROTO_VER_V1 };
+	uint8_t buf[256], rnd;
+	(void)gnutls_rnd(GNUTLS_RND_NONCE, &rnd, 1);
+	ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), rnd, vc->scid, vc->scidlen,
+							      vc->dcid, vc->dcidlen, versions,
+							      ELEMENTSOF(versions));
+	if (n > 0)
+		quic_sendmsg(sock->fd, (const struct sockaddr *)remote, remote_len, buf, (size_t)n, (size_t)n);
+}
+
 static void qc_on_datagram(QuicSocket *sock, const uint8_t *pkt, size_t len,
 			   const struct sockaddr_storage *remote, socklen_t remote_len) {
 	ngtcp2_version_cid vc;
-	if (ngtcp2_pkt_decode_version_cid(&vc, pkt, len, QUIC_SCID_LEN) != 0)
-		return; /* unsupported versions are dropped, not negotiated */
+	int v = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, QUIC_SCID_LEN);
+	if (v == NGTCP2_ERR_VERSION_NEGOTIATION) {
+		quic_send_version_negotiation(sock, &vc, remote, remote_len);
+		return;
+	}
+	if (v != 0)
+		return;
 	QuicConn *qc = qc_find(sock->qw, vc.dcid, vc.dcidlen);
 	if (!qc)
 		qc = qc_accept(sock, pkt, len, remote, remote_len);

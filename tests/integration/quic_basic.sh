@@ -2,7 +2,8 @@
 # quic_basic.sh - smbrefd serves SMB over QUIC to an independent peer (Go,
 # quic-go): TLS 1.3, ALPN "smb", an SMB2 NEGOTIATE on stream 0 answered
 # with dialect 3.1.1 through the usual dispatcher, audit event 1913; a
-# wrong ALPN is refused with TLS alert 120 (CRYPTO_ERROR 0x178); server
+# wrong ALPN is refused with TLS alert 120 (CRYPTO_ERROR 0x178); an
+# unknown QUIC version gets a Version Negotiation packet; server
 # certificates that are too weak or lack EKU serverAuth are refused at
 # start with a clear error (after SIGHUP: the old one stays in force, a
 # good new one serves new connections); QUIC disabled by policy answers
@@ -47,6 +48,24 @@ step "wrong ALPN is refused with alert 120"
 out=$(quic_peer -alpn h3) && fail "h3 accepted: $out"
 echo "$out"
 grep -q 'transport error 0x178' <<<"$out" || fail "wrong ALPN not refused with CRYPTO_ERROR 0x178 (alert 120)"
+
+step "an unknown QUIC version gets a Version Negotiation listing version 1"
+vn=$(python3 - "$QPORT" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+dcid, scid = bytes(range(8)), bytes(range(8, 16))
+pkt = bytes([0xc0]) + struct.pack(">I", 0x1a2a3a4a) + bytes([8]) + dcid + bytes([8]) + scid
+s.sendto(pkt + bytes(1200 - len(pkt)), ("127.0.0.1", int(sys.argv[1])))
+d = s.recv(2048)
+ver = struct.unpack(">I", d[1:5])[0]
+dl = d[5]; rd = d[6:6 + dl]; sl = d[6 + dl]; rs = d[7 + dl:7 + dl + sl]
+vs = [struct.unpack(">I", d[i:i + 4])[0] for i in range(7 + dl + sl, len(d), 4)]
+print("vn" if ver == 0 and rd == scid and rs == dcid else "bad", " ".join("%x" % v for v in vs))
+PY
+) || fail "no answer to an unknown QUIC version"
+echo "$vn"
+[ "$vn" = "vn 1" ] || fail "not a Version Negotiation for version 1: $vn"
 
 step "TCP still works beside QUIC"
 timeout 60 smbclient //127.0.0.1/share -p "$PORT" -U 'alice%Secret-1' -c ls >/dev/null ||
