@@ -3,6 +3,8 @@
 # page (scdoc -> $(BUILD)/man).  The unit names /usr/bin; install rewrites
 # that to $(PREFIX)/bin.  (smbpolicy(1) and completion: cli/build.mk; report
 # timer units: audit/build.mk.)
+# Also the reference endpoint's pieces: smbrefd.service and the man pages
+# smbrefd(8), smbrefc(1), smbpolicy-plugin(8) (install-dist-endpoint).
 SMBPOLICYD_MAN := $(BUILD)/man/smbpolicyd.8
 INSTALL_TARGETS += install-dist-agent
 
@@ -30,3 +32,25 @@ install-dist-agent: $(SMBPOLICYD_MAN)
 	install -m 0644 $(SMBPOLICYD_MAN) $(DESTDIR)$(PREFIX)/share/man/man8/smbpolicyd.8
 
 .PHONY: install-dist-agent
+
+# The reference endpoint: its unit and the man pages of smbrefd, smbrefc
+# and smbpolicy-plugin.
+ENDPOINT_MANS := $(BUILD)/man/smbrefd.8 $(BUILD)/man/smbrefc.1 $(BUILD)/man/smbpolicy-plugin.8
+INSTALL_TARGETS += install-dist-endpoint
+
+$(ENDPOINT_MANS): $(BUILD)/man/%: dist/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+build-all: $(ENDPOINT_MANS)
+
+install-dist-endpoint: $(ENDPOINT_MANS)
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	sed 's|/usr/bin/|$(PREFIX)/bin/|' dist/systemd/smbrefd.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/smbrefd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/smbrefd.service
+	install -m 0644 $(BUILD)/man/smbrefd.8 $(BUILD)/man/smbpolicy-plugin.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(BUILD)/man/smbrefc.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+.PHONY: install-dist-endpoint
