@@ -163,12 +163,9 @@ static int ep_reload(const PluginContext *ctx) {
 
 static int ep_apply(const PluginContext *ctx, const PluginPlan *plan, PluginBackup **ret_backup) {
 	*ret_backup = NULL;
-	if (ctx->dry_run)
-		return plugin_files_apply(ctx, EP_NAME, plan->files, plan->n_files, NULL);
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
-	int r;
-	if ((r = plugin_backup_files(EP_NAME, plan->files, plan->n_files, &b)) < 0 ||
-	    (r = plugin_files_apply(ctx, EP_NAME, plan->files, plan->n_files, b)) < 0)
+	int r = plugin_plan_write(ctx, EP_NAME, plan, &b);
+	if (r < 0 || ctx->dry_run)
 		return r;
 	if (plan->n_files > 0)
 		(void)ep_reload(ctx);

@@ -272,11 +272,8 @@ static int ksmbd_apply(const PluginContext *ctx, const PluginPlan *plan, PluginB
 				   "new configuration not valid; nothing changed");
 			return -EBADMSG;
 		}
-	if (ctx->dry_run)
-		return plugin_files_apply(ctx, KSMBD_NAME, plan->files, plan->n_files, NULL);
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
-	if ((r = plugin_backup_files(KSMBD_NAME, plan->files, plan->n_files, &b)) < 0 ||
-	    (r = plugin_files_apply(ctx, KSMBD_NAME, plan->files, plan->n_files, b)) < 0)
+	if ((r = plugin_plan_write(ctx, KSMBD_NAME, plan, &b)) < 0 || ctx->dry_run)
 		return r;
 	(void)ksmbd_reload(ctx);
 	*ret_backup = TAKE_PTR(b);

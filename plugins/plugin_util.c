@@ -813,6 +813,19 @@ int plugin_files_apply(const PluginContext *ctx, const char *plugin, const Plugi
 	return 0;
 }
 
+int plugin_plan_write(const PluginContext *ctx, const char *plugin, const PluginPlan *plan,
+		      PluginBackup **ret_backup) {
+	*ret_backup = NULL;
+	if (ctx->dry_run)
+		return plugin_files_apply(ctx, plugin, plan->files, plan->n_files, NULL);
+	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
+	int r = plugin_backup_files(plugin, plan->files, plan->n_files, &b);
+	if (r < 0 || (r = plugin_files_apply(ctx, plugin, plan->files, plan->n_files, b)) < 0)
+		return r;
+	*ret_backup = TAKE_PTR(b);
+	return 0;
+}
+
 int plugin_backup_restore(const PluginContext *ctx, const PluginBackup *b) {
 	int first = 0;
 	for (size_t i = b->n_files; i-- > 0;) {

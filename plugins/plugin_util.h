@@ -149,6 +149,11 @@ int plugin_backup_files(const char *plugin, const PluginFile *files, size_t n,
  * error.  dry_run: nothing written. */
 int plugin_files_apply(const PluginContext *ctx, const char *plugin, const PluginFile *files,
 		       size_t n, const PluginBackup *backup);
+/* The usual apply of a plan's files: back them up, then write them
+ * (plugin_files_apply).  *ret_backup gets the backup; on a dry run only
+ * what would be written is logged and *ret_backup stays NULL. */
+int plugin_plan_write(const PluginContext *ctx, const char *plugin, const PluginPlan *plan,
+		      PluginBackup **ret_backup);
 /* Put every file of the backup back (reverse order); returns the first
  * error but tries them all. */
 int plugin_backup_restore(const PluginContext *ctx, const PluginBackup *b);

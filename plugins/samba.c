@@ -614,12 +614,8 @@ static int samba_apply(const PluginContext *ctx, const PluginPlan *plan, PluginB
 			   "new configuration not valid (%s); nothing changed", strerror(-r));
 		return r;
 	}
-	if (ctx->dry_run)
-		return plugin_files_apply(ctx, SAMBA_NAME, plan->files, plan->n_files, NULL);
 	_cleanup_(plugin_backup_freep) PluginBackup *b = NULL;
-	if ((r = plugin_backup_files(SAMBA_NAME, plan->files, plan->n_files, &b)) < 0)
-		return r;
-	if ((r = plugin_files_apply(ctx, SAMBA_NAME, plan->files, plan->n_files, b)) < 0)
+	if ((r = plugin_plan_write(ctx, SAMBA_NAME, plan, &b)) < 0 || ctx->dry_run)
 		return r;
 	if (access(paths.owned, F_OK) < 0) {
 		r = -errno;

@@ -168,6 +168,29 @@ static void test_files_apply_restore(void **state) {
 	assert_int_equal(test_rm_rf(dir), 0);
 }
 
+static void test_plan_write(void **state) {
+	(void)state;
+	char dir[TEST_DIR_MAX];
+	assert_int_equal(test_mkdtemp(dir, "plugin-util"), 0);
+	_cleanup_free_ char *a = strdup_printf("%s/sub/a", dir);
+	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
+	assert_int_equal(plugin_plan_new(&plan), 0);
+	assert_int_equal(plugin_plan_add_file(plan, a, strdup("new"), 3, 0644), 0);
+	PluginContext ctx = { .abi_version = SMBPOLICY_PLUGIN_ABI_VERSION, .dry_run = true };
+	PluginBackup *bk = (PluginBackup *)1;
+	assert_int_equal(plugin_plan_write(&ctx, "t", plan, &bk), 0);
+	assert_null(bk);
+	assert_true(plugin_file_has(a, NULL, 0));
+	ctx.dry_run = false;
+	assert_int_equal(plugin_plan_write(&ctx, "t", plan, &bk), 0);
+	assert_non_null(bk);
+	assert_true(plugin_file_has(a, "new", 3));
+	assert_int_equal(plugin_backup_restore(&ctx, bk), 0);
+	assert_true(plugin_file_has(a, NULL, 0));
+	plugin_backup_free(bk);
+	assert_int_equal(test_rm_rf(dir), 0);
+}
+
 /* userdata: "id=value" lines; the value of the row's id, NULL when absent. */
 static char *fake_value(const PluginSettingInfo *row, const void *userdata) {
 	for (char *const *l = (char *const *)userdata; *l; l++)
@@ -214,6 +237,7 @@ int main(void) {
 		cmocka_unit_test(test_value_maps_and_lists),
 		cmocka_unit_test(test_run),
 		cmocka_unit_test(test_files_apply_restore),
+		cmocka_unit_test(test_plan_write),
 		cmocka_unit_test(test_actual_collect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
