@@ -14,8 +14,8 @@
 #     the plugin finds smbrefd running and its apply makes smbrefd reload;
 #     once smbrefd stopped, the dangling link means "not running".
 source "$(dirname "$0")/lib.sh"
-command -v systemd-analyze >/dev/null || skip "systemd-analyze missing (scripts/deps: systemd)"
-command -v man >/dev/null || skip "man missing (scripts/deps: man-db)"
+command -v systemd-analyze >/dev/null || fail "systemd-analyze missing: run scripts/deps (systemd)"
+command -v man >/dev/null || fail "man missing: run scripts/deps (man-db)"
 R=$T/root
 unit=$R/usr/lib/systemd/system/smbrefd.service
 B=$(cd "$BIN/.." && pwd)
