@@ -598,7 +598,7 @@ static int plan_fstab(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 	_cleanup_free_ char *path = plugin_path(ctx, CIFS_FSTAB), *text = NULL, *ntext = NULL;
 	if (!path)
 		return -ENOMEM;
-	int r = read_file(path, 16u << 20, &text, NULL);
+	int r = read_file(path, PLUGIN_FILE_MAX, &text, NULL);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0 || (r = fstab_edit(p, plan, CIFS_FSTAB, text, &ntext)) < 0)

@@ -104,7 +104,7 @@ static int ep_read_actual(const PluginContext *ctx, PluginActual **ret, size_t *
 	_cleanup_free_ char *path = plugin_path(ctx, EP_POLICY), *doc = NULL;
 	if (!path)
 		return -ENOMEM;
-	(void)read_file(path, 16u << 20, &doc, NULL);
+	(void)read_file(path, PLUGIN_FILE_MAX, &doc, NULL);
 	/* A missing document is known: every setting is unset there. */
 	return plugin_actual_collect(ep_settings, ELEMENTSOF(ep_settings), true, ep_actual_value, doc,
 				     ret, ret_n);
@@ -126,7 +126,7 @@ static int ep_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPlan *
 		plugin_log(ctx, EP_NAME, PLUGIN_LOG_ERR, NULL, NULL, "policy document lacks namespace %s", EP_NAMESPACE);
 		return -EINVAL;
 	}
-	(void)read_file(path, 16u << 20, &cur, NULL);
+	(void)read_file(path, PLUGIN_FILE_MAX, &cur, NULL);
 	_cleanup_(plugin_plan_freep) PluginPlan *plan = NULL;
 	if ((r = plugin_plan_new(&plan)) < 0)
 		return r;

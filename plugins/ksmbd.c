@@ -160,7 +160,7 @@ static int ksmbd_read_actual(const PluginContext *ctx, PluginActual **ret, size_
 	_cleanup_free_ char *conf = ksmbd_conf_path(ctx), *text = NULL;
 	if (!conf)
 		return -ENOMEM;
-	int r = read_file(conf, 16u << 20, &text, NULL);
+	int r = read_file(conf, PLUGIN_FILE_MAX, &text, NULL);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	return plugin_actual_collect(ksmbd_settings, ELEMENTSOF(ksmbd_settings), text != NULL,
@@ -200,7 +200,7 @@ static int ksmbd_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 	_cleanup_free_ char *conf = ksmbd_conf_path(ctx), *text = NULL;
 	if (!conf)
 		return -ENOMEM;
-	int r = read_file(conf, 16u << 20, &text, NULL);
+	int r = read_file(conf, PLUGIN_FILE_MAX, &text, NULL);
 	if (r < 0) {
 		plugin_log(ctx, KSMBD_NAME, PLUGIN_LOG_ERR, NULL, conf, "cannot read: %s", strerror(-r));
 		return r;
@@ -284,7 +284,7 @@ static int ksmbd_verify(const PluginContext *ctx, const PluginPlan *plan) {
 	_cleanup_free_ char *conf = ksmbd_conf_path(ctx), *text = NULL;
 	if (!conf)
 		return -ENOMEM;
-	int r = read_file(conf, 16u << 20, &text, NULL);
+	int r = read_file(conf, PLUGIN_FILE_MAX, &text, NULL);
 	if (r < 0)
 		return r;
 	return ksmbd_check_text(ctx, conf, text, plan) < 0 ? -EBADE : 0;

@@ -186,7 +186,7 @@ static int backup_load(const char *dir, PluginBackup **ret) {
 		}
 		if (streq(s, "state")) {
 			_cleanup_free_ char *sp = strdup_printf("%s/state", dir);
-			int r = sp ? read_file(sp, 16u << 20, &b->state, NULL) : -ENOMEM;
+			int r = sp ? read_file(sp, PLUGIN_FILE_MAX, &b->state, NULL) : -ENOMEM;
 			if (r < 0)
 				return r;
 			b->state_existed = true;
@@ -208,7 +208,7 @@ static int backup_load(const char *dir, PluginBackup **ret) {
 		b->n_files++;
 		if (existed) {
 			_cleanup_free_ char *dp = strdup_printf("%s/%zu", dir, idx);
-			int r = dp ? read_file(dp, 16u << 20, &bf->data, &bf->len) : -ENOMEM;
+			int r = dp ? read_file(dp, PLUGIN_FILE_MAX, &bf->data, &bf->len) : -ENOMEM;
 			if (r < 0)
 				return r;
 		}
@@ -429,7 +429,7 @@ static int verb_with_plan(const SmbpolicyPlugin *p, const Args *a, const char *v
 		return 1;
 	for (size_t i = 0; i < a->n; i++)
 		settings[i] = (PluginSetting){ a->ids[i], a->values[i] };
-	if (a->policy_xml && read_file(a->policy_xml, 16u << 20, &xml, NULL) < 0) {
+	if (a->policy_xml && read_file(a->policy_xml, PLUGIN_FILE_MAX, &xml, NULL) < 0) {
 		fprintf(stderr, "%s: cannot read\n", a->policy_xml);
 		return 1;
 	}

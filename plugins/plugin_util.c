@@ -758,7 +758,7 @@ int plugin_backup_files(const char *plugin, const PluginFile *files, size_t n,
 				return -errno;
 			continue;
 		}
-		int r = read_file(f->path, 16u << 20, &f->data, &f->len);
+		int r = read_file(f->path, PLUGIN_FILE_MAX, &f->data, &f->len);
 		if (r < 0)
 			return r;
 		f->existed = true;
@@ -860,7 +860,7 @@ void plugin_backup_free(PluginBackup *b) {
 bool plugin_file_has(const char *path, const char *data, size_t len) {
 	_cleanup_free_ char *cur = NULL;
 	size_t n;
-	int r = read_file(path, 16u << 20, &cur, &n);
+	int r = read_file(path, PLUGIN_FILE_MAX, &cur, &n);
 	if (r == -ENOENT)
 		return !data;
 	if (r < 0 || !data)

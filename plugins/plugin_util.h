@@ -20,6 +20,9 @@
 #include "strbuf.h"
 #include "util.h"
 
+/* The largest configuration, policy or state file a plugin reads. */
+#define PLUGIN_FILE_MAX (16u << 20)
+
 /* ---- logging ---- */
 void plugin_log(const PluginContext *ctx, const char *plugin, PluginLogLevel level,
 		const char *setting_id, const char *path, const char *fmt, ...) _printf_(6, 7);

@@ -400,7 +400,7 @@ static int samba_plan(const PluginContext *ctx, const PluginPolicy *p, PluginPla
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *conf = NULL, *dump = NULL, *owned = NULL, *newconf = NULL;
-	r = read_file(paths.smb_conf, 16u << 20, &conf, NULL);
+	r = read_file(paths.smb_conf, PLUGIN_FILE_MAX, &conf, NULL);
 	if (r < 0) {
 		plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_ERR, NULL, paths.smb_conf, "cannot read: %s",
 			   strerror(-r));
@@ -498,11 +498,11 @@ static int samba_validate(const PluginContext *ctx, const SambaPaths *paths, con
 		return -ENOMEM;
 	int r;
 	if (!owned) {
-		r = read_file(paths->owned, 16u << 20, &owned_now, NULL);
+		r = read_file(paths->owned, PLUGIN_FILE_MAX, &owned_now, NULL);
 		if (r < 0)
 			return r;
 	}
-	if (!conf && (r = read_file(paths->smb_conf, 16u << 20, &conf_now, NULL)) < 0)
+	if (!conf && (r = read_file(paths->smb_conf, PLUGIN_FILE_MAX, &conf_now, NULL)) < 0)
 		return r;
 	const char *o = owned ? owned->data : owned_now;
 	if ((r = write_file_atomic(owned_tmp, o, strlen(o), 0600)) < 0)
@@ -660,8 +660,8 @@ static int samba_verify(const PluginContext *ctx, const PluginPlan *plan) {
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *owned = NULL, *conf = NULL, *dump = NULL;
-	if ((r = read_file(paths.owned, 16u << 20, &owned, NULL)) < 0 ||
-	    (r = read_file(paths.smb_conf, 16u << 20, &conf, NULL)) < 0) {
+	if ((r = read_file(paths.owned, PLUGIN_FILE_MAX, &owned, NULL)) < 0 ||
+	    (r = read_file(paths.smb_conf, PLUGIN_FILE_MAX, &conf, NULL)) < 0) {
 		plugin_log(ctx, SAMBA_NAME, PLUGIN_LOG_ERR, NULL, paths.owned, "cannot read: %s", strerror(-r));
 		return -EBADE;
 	}
