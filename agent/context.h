@@ -25,6 +25,7 @@ typedef struct Context {
 	bool audit_only;
 	bool once;
 	uint64_t interval_usec;
+	uint64_t splay_usec; /* first periodic cycle after 0..splay (splay.h) */
 	EngineConfig cfg;
 	char *state_path; /* owned; cfg.state_path points here */
 	const char *audit_db_path;

@@ -197,6 +197,12 @@ void engine_source_retry_now(Engine *e) {
 		source_retry_now(e->source);
 }
 
+bool engine_source_defer(Engine *e, uint64_t usec) {
+	if (e->source)
+		source_defer(e->source, usec);
+	return e->source;
+}
+
 /* The policy document text: the file, or the store resolved for the host. */
 static int policy_source_xml(Engine *e, char **ret, DiagList *diag) {
 	if (e->policy_path) {

@@ -62,6 +62,10 @@ int engine_load_policy(Engine *e, DiagList *diag);
 /* Bundle source: poll at the next engine_load_policy() even while backing
  * off (an operator's explicit reload).  No-op for other sources. */
 void engine_source_retry_now(Engine *e);
+/* Bundle source: do not poll for usec from now; engine_load_policy() loads
+ * the cached last good policy meanwhile (source_defer()).  Returns false
+ * for other sources (nothing deferred). */
+bool engine_source_defer(Engine *e, uint64_t usec);
 
 /* Run one cycle of the given kind (plan: dry run; apply: change and verify;
  * verify: read back only).  Returns 0 and a finished report even when

@@ -29,6 +29,7 @@
 #include "context.h"
 #include "journal.h"
 #include "report_bus.h"
+#include "splay.h"
 
 #ifndef SMBPOLICY_VERSION
 #define SMBPOLICY_VERSION "0.1"
@@ -55,7 +56,10 @@ static void help(void) {
 	       "                      (default $SMBPOLICY_AUDIT_DB or [ROOT]%s)\n"
 	       "  --audit-log FILE    collect audit events from this JSON-lines file\n"
 	       "                      (smbrefd --audit-log) and signal them\n"
-	       "  --interval SEC      re-verify/remediate every SEC seconds (default %d, 0 = never)\n"
+	       "  --interval SEC      re-verify/remediate (and poll --source) every SEC seconds,\n"
+	       "                      +-10%% at random (default %d, 0 = never)\n"
+	       "  --splay SEC         first periodic cycle after a random 0..SEC seconds (default:\n"
+	       "                      the interval); a --source is not polled before it\n"
 	       "  --audit-only        report drift, never remediate it automatically\n"
 	       "  --once              run one cycle, print its report, exit (no bus)\n"
 	       "  --foreground        stay in the foreground (always the case; for scripts)\n"
@@ -82,6 +86,7 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		OPT_STATE,
 		OPT_PLUGIN_DIR,
 		OPT_INTERVAL,
+		OPT_SPLAY,
 		OPT_AUDIT_DB,
 		OPT_AUDIT_LOG,
 		OPT_AUDIT_ONLY,
@@ -103,6 +108,7 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "splay", required_argument, NULL, OPT_SPLAY },
 		{ "audit-db", required_argument, NULL, OPT_AUDIT_DB },
 		{ "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
 		{ "audit-only", no_argument, NULL, OPT_AUDIT_ONLY },
@@ -112,6 +118,7 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 	};
 	c->bus_spec = "system";
 	c->interval_usec = DEFAULT_INTERVAL_SEC * 1000000ULL;
+	c->splay_usec = UINT64_MAX; /* unset: the interval */
 	long long v;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -161,6 +168,14 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 			}
 			c->interval_usec = (uint64_t)v * 1000000ULL;
 			break;
+		case OPT_SPLAY:
+			if (parse_int64(optarg, &v) < 0 || v < 0 || v > 7 * 24 * 3600) {
+				fprintf(stderr, "smbpolicyd: --splay: not a number of seconds: %s\n",
+					optarg);
+				return -EINVAL;
+			}
+			c->splay_usec = (uint64_t)v * 1000000ULL;
+			break;
 		case OPT_AUDIT_DB:
 			c->audit_db_path = optarg;
 			break;
@@ -191,6 +206,8 @@ static int parse_argv(Context *c, int argc, char *argv[]) {
 		fprintf(stderr, "smbpolicyd: --source and --trusted-keys go together\n");
 		return -EINVAL;
 	}
+	if (c->splay_usec == UINT64_MAX)
+		c->splay_usec = c->interval_usec;
 	if (!c->cfg.state_path) {
 		c->state_path = engine_default_state_path(c->cfg.root);
 		if (!c->state_path)
@@ -359,7 +376,8 @@ static int on_timer(sd_event_source *s, uint64_t usec _unused_, void *userdata) 
 		context_check_drift(c, NULL);
 	uint64_t now;
 	if (sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &now) >= 0)
-		(void)sd_event_source_set_time(s, now + c->interval_usec);
+		(void)sd_event_source_set_time(s, now + splay_next_usec(c->interval_usec,
+									splay_random()));
 	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 }
 
@@ -399,6 +417,24 @@ static int run(int argc, char *argv[]) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot start the engine: %s", strerror(-k));
 		return k;
 	}
+	/* The periodic cycle's first run: splayed, so that a fleet started
+	 * together (a mass reboot) does not poll in step.  A bundle source is
+	 * not polled before it: the cached last good policy is enforced at
+	 * start meanwhile.  --once polls at once. */
+	uint64_t first_usec = 0;
+	if (!c.once && c.interval_usec > 0) {
+		first_usec = splay_first_usec(c.splay_usec, splay_random());
+		bool deferred = engine_source_defer(c.engine, first_usec);
+		journal_log(JOURNAL_AGENT, LOG_NOTICE, NULL,
+			    "first periodic cycle%s in %llu.%03llu s (random splay 0..%llu s), "
+			    "then every %llu s +-%d%%",
+			    deferred ? " and bundle poll" : "",
+			    (unsigned long long)(first_usec / 1000000ULL),
+			    (unsigned long long)(first_usec / 1000ULL % 1000ULL),
+			    (unsigned long long)(c.splay_usec / 1000000ULL),
+			    (unsigned long long)(c.interval_usec / 1000000ULL),
+			    100 / SPLAY_JITTER_DIV);
+	}
 	k = context_load_policy(&c);
 	/* A daemon on a bundle source waits for its first bundle (timer). */
 	if (k < 0 && (c.once || !c.cfg.source_url))
@@ -437,8 +473,10 @@ static int run(int argc, char *argv[]) {
 	if ((k = sd_event_add_defer(c.event, NULL, on_start, &c)) < 0)
 		return k;
 	if (c.interval_usec > 0 &&
-	    (k = sd_event_add_time_relative(c.event, &c.timer, CLOCK_MONOTONIC, c.interval_usec, 0,
-					    on_timer, &c)) < 0)
+	    (k = sd_event_add_time_relative(
+		     c.event, &c.timer, CLOCK_MONOTONIC,
+		     first_usec ? first_usec : splay_next_usec(c.interval_usec, splay_random()), 0,
+		     on_timer, &c)) < 0)
 		return k;
 
 	const char *name = engine_policy_name(c.engine) ? engine_policy_name(c.engine) : "(none yet)";

@@ -12,12 +12,12 @@
 #include "source.h"
 
 #include <curl/curl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
 #include "bundle.h"
 #include "journal.h"
+#include "splay.h"
 #include "strbuf.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_SEC 10
@@ -361,11 +361,8 @@ static void source_backoff(Source *s) {
 		d *= 2;
 	if (d > s->backoff_max)
 		d = s->backoff_max;
-	uint32_t rnd = 0;
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint32_t)now_usec();
 	/* "Equal jitter": half the delay fixed, half random. */
-	s->next_attempt_usec = now_mono_usec() + d / 2 + (uint64_t)rnd % (d / 2 + 1);
+	s->next_attempt_usec = now_mono_usec() + d / 2 + splay_first_usec(d / 2, splay_random());
 }
 
 int source_update(Source *s) {
@@ -409,6 +406,10 @@ int source_update(Source *s) {
 
 void source_retry_now(Source *s) {
 	s->next_attempt_usec = 0;
+}
+
+void source_defer(Source *s, uint64_t usec) {
+	s->next_attempt_usec = now_mono_usec() + usec;
 }
 
 const char *source_policy_path(const Source *s) {

@@ -69,6 +69,10 @@ int source_update(Source *s);
 /* Forget the backoff: the next source_update() fetches (an operator's
  * explicit reload, e.g. SIGHUP, should not wait). */
 void source_retry_now(Source *s);
+/* Fetch nothing for usec from now (the daemon's start-up splay, splay.h):
+ * until then source_update() returns -EAGAIN and the cached last good
+ * policy is what the engine loads.  source_retry_now() cancels it. */
+void source_defer(Source *s, uint64_t usec);
 
 /* The last good policy document (a file in the cache directory), whether
  * or not one exists yet (see source_has_policy()). */
