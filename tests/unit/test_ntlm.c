@@ -17,6 +17,7 @@
 
 #include "../../endpoint/ntlm.c"
 #include "test_common.h"
+#include "test_ntlm_common.h"
 
 /* ---- a user table for the server ---- */
 
@@ -331,23 +332,6 @@ static void test_windows_mic(void **state) {
 
 /* ---- round trips ---- */
 
-static int run_exchange(const NtlmServerConfig *scfg, const NtlmClientConfig *ccfg,
-			NtlmServer **ret_s, NtlmClient **ret_c) {
-	NtlmServer *s = NULL;
-	NtlmClient *c = NULL;
-	assert_int_equal(ntlm_server_new(scfg, &s), 0);
-	assert_int_equal(ntlm_client_new(ccfg, &c), 0);
-	_cleanup_free_ uint8_t *neg = NULL, *chal = NULL, *auth = NULL;
-	size_t neg_len, chal_len, auth_len;
-	assert_int_equal(ntlm_client_negotiate(c, &neg, &neg_len), 0);
-	assert_int_equal(ntlm_server_negotiate(s, neg, neg_len, &chal, &chal_len), 0);
-	assert_int_equal(ntlm_client_authenticate(c, chal, chal_len, &auth, &auth_len), 0);
-	int r = ntlm_server_authenticate(s, auth, auth_len);
-	*ret_s = s;
-	*ret_c = c;
-	return r;
-}
-
 static void test_roundtrip_ok(void **state) {
 	(void)state;
 	NtlmServerConfig scfg = server_cfg();
@@ -360,7 +344,7 @@ static void test_roundtrip_ok(void **state) {
 	for (size_t i = 0; i < ELEMENTSOF(clients); i++) {
 		NtlmServer *s;
 		NtlmClient *c;
-		assert_int_equal(run_exchange(&scfg, &clients[i], &s, &c), 0);
+		assert_int_equal(test_ntlm_exchange(&scfg, &clients[i], &s, &c), 0);
 		const NtlmAuthInfo *info = ntlm_server_info(s);
 		assert_true(info->has_session_key);
 		assert_memory_equal(info->session_key, ntlm_client_session_key(c), 16);
@@ -387,7 +371,7 @@ static void test_roundtrip_nt_hash_client(void **state) {
 	NtlmClientConfig cc = { .user = "User", .nt_hash = h };
 	NtlmServer *s;
 	NtlmClient *c;
-	assert_int_equal(run_exchange(&scfg, &cc, &s, &c), 0);
+	assert_int_equal(test_ntlm_exchange(&scfg, &cc, &s, &c), 0);
 	ntlm_server_free(s);
 	ntlm_client_free(c);
 }
@@ -400,13 +384,13 @@ static void test_wrong_password_and_unknown_user(void **state) {
 				     .password = "x" };
 	NtlmServer *s;
 	NtlmClient *c;
-	assert_int_equal(run_exchange(&scfg, &wrong, &s, &c), -EACCES);
+	assert_int_equal(test_ntlm_exchange(&scfg, &wrong, &s, &c), -EACCES);
 	assert_false(ntlm_server_info(s)->has_session_key);
 	assert_null(ntlm_server_session(s));
 	ntlm_server_free(s);
 	ntlm_client_free(c);
 
-	assert_int_equal(run_exchange(&scfg, &unknown, &s, &c), -ENOENT);
+	assert_int_equal(test_ntlm_exchange(&scfg, &unknown, &s, &c), -ENOENT);
 	const NtlmAuthInfo *info = ntlm_server_info(s);
 	assert_string_equal(info->user, "nobody"); /* for the audit log */
 	assert_string_equal(info->domain, "D");
@@ -418,20 +402,20 @@ static void test_wrong_password_and_unknown_user(void **state) {
 
 	/* guest mapping: unknown users only, never a wrong password */
 	scfg.map_unknown_to_guest = true;
-	assert_int_equal(run_exchange(&scfg, &unknown, &s, &c), 0);
+	assert_int_equal(test_ntlm_exchange(&scfg, &unknown, &s, &c), 0);
 	assert_true(ntlm_server_info(s)->guest);
 	assert_false(ntlm_server_info(s)->has_session_key);
 	assert_null(ntlm_server_session(s));
 	ntlm_server_free(s);
 	ntlm_client_free(c);
-	assert_int_equal(run_exchange(&scfg, &wrong, &s, &c), -EACCES);
+	assert_int_equal(test_ntlm_exchange(&scfg, &wrong, &s, &c), -EACCES);
 	ntlm_server_free(s);
 	ntlm_client_free(c);
 
 	/* lookup failures other than ENOENT pass through */
 	int err = -EIO;
 	scfg.userdata = &err;
-	assert_int_equal(run_exchange(&scfg, &wrong, &s, &c), -EIO);
+	assert_int_equal(test_ntlm_exchange(&scfg, &wrong, &s, &c), -EIO);
 	ntlm_server_free(s);
 	ntlm_client_free(c);
 }
@@ -442,12 +426,12 @@ static void test_anonymous(void **state) {
 	NtlmClientConfig anon = { .user = "" };
 	NtlmServer *s;
 	NtlmClient *c;
-	assert_int_equal(run_exchange(&scfg, &anon, &s, &c), -EPERM);
+	assert_int_equal(test_ntlm_exchange(&scfg, &anon, &s, &c), -EPERM);
 	assert_null(ntlm_client_session_key(c));
 	ntlm_server_free(s);
 	ntlm_client_free(c);
 	scfg.allow_anonymous = true;
-	assert_int_equal(run_exchange(&scfg, &anon, &s, &c), 0);
+	assert_int_equal(test_ntlm_exchange(&scfg, &anon, &s, &c), 0);
 	assert_true(ntlm_server_info(s)->anonymous);
 	assert_false(ntlm_server_info(s)->has_session_key);
 	assert_string_equal(ntlm_server_info(s)->user, "");

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../endpoint/users.c"
+#include "test_ntlm_common.h"
 
 static void test_parse_ok(void **state) {
 	(void)state;
@@ -149,14 +150,7 @@ static void test_with_ntlm(void **state) {
 		NtlmClientConfig cc = { .user = v[i].user, .password = v[i].pw };
 		_cleanup_(ntlm_server_freep) NtlmServer *s = NULL;
 		_cleanup_(ntlm_client_freep) NtlmClient *c = NULL;
-		assert_int_equal(ntlm_server_new(&sc, &s), 0);
-		assert_int_equal(ntlm_client_new(&cc, &c), 0);
-		_cleanup_free_ uint8_t *a = NULL, *b = NULL, *d = NULL;
-		size_t al, bl, dl;
-		assert_int_equal(ntlm_client_negotiate(c, &a, &al), 0);
-		assert_int_equal(ntlm_server_negotiate(s, a, al, &b, &bl), 0);
-		assert_int_equal(ntlm_client_authenticate(c, b, bl, &d, &dl), 0);
-		assert_int_equal(ntlm_server_authenticate(s, d, dl), v[i].want);
+		assert_int_equal(test_ntlm_exchange(&sc, &cc, &s, &c), v[i].want);
 	}
 }
 
