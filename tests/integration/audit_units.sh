@@ -5,6 +5,7 @@
 # the timer is daily and Persistent, and the command the service runs
 # writes dated HTML and JSON reports and prunes old ones.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/units_lib.bash"
 command -v systemd-analyze >/dev/null || skip "systemd-analyze missing (scripts/deps: systemd)"
 R=$T/root
 sys=$R/usr/lib/systemd/system
@@ -17,16 +18,10 @@ cp -n /usr/lib/systemd/system/*.target "$sys/" 2>/dev/null || true
 [ -s "$sys/smbpolicy-report.service" ] && [ -s "$sys/smbpolicy-report.timer" ] || fail "units not installed"
 
 step "systemd-analyze verify"
-MANPATH=$R/usr/share/man systemd-analyze verify --root="$R" smbpolicy-report.service \
-	smbpolicy-report.timer >"$T/verify.log" 2>&1 || fail "verify: $(cat "$T/verify.log")"
-[ ! -s "$T/verify.log" ] || fail "verify warnings: $(cat "$T/verify.log")"
+unit_verify "$R" smbpolicy-report.service smbpolicy-report.timer
 
 step "systemd-analyze security <= 2.0"
-systemd-analyze security --offline=yes "$sys/smbpolicy-report.service" >"$T/security.log" 2>&1 || true
-score=$(sed -n 's/.*Overall exposure level for smbpolicy-report.service: \([0-9.]*\).*/\1/p' "$T/security.log")
-[ -n "$score" ] || fail "no score: $(tail -n 5 "$T/security.log")"
-echo "exposure $score"
-awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' || fail "exposure $score > 2.0"
+unit_exposure_at_most "$sys/smbpolicy-report.service" 2.0
 
 step "timer: daily, persistent"
 grep -qx "OnCalendar=daily" "$sys/smbpolicy-report.timer" || fail "not daily"
