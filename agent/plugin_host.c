@@ -15,8 +15,7 @@
 #include "journal.h"
 
 const char *plugin_host_default_dir(void) {
-	const char *e = getenv("SMBPOLICY_PLUGIN_DIR");
-	return e && *e ? e : SMBPOLICY_PLUGINDIR;
+	return lookup_dir("SMBPOLICY_PLUGIN_DIR", SMBPOLICY_SRCDIR "/build/plugins", SMBPOLICY_PLUGINDIR);
 }
 
 int plugin_host_check(const SmbpolicyPlugin *p) {

@@ -66,7 +66,7 @@ static void help(void) {
 	       "  -h, --help          this help\n"
 	       "  --version           print the version\n\n"
 	       "Exit status: 0 success (--once: compliant), 1 failure or not compliant, 2 usage.\n",
-	       ENGINE_STATE_PATH, SMBPOLICY_PLUGINDIR, AGENT_AUDIT_DB_PATH, DEFAULT_INTERVAL_SEC);
+	       ENGINE_STATE_PATH, plugin_host_default_dir(), AGENT_AUDIT_DB_PATH, DEFAULT_INTERVAL_SEC);
 }
 
 enum { PARSE_EXIT_OK = 1 };

@@ -337,12 +337,7 @@ static bool is_file(const char *p) {
 }
 
 const char *catalog_schema_dir(void) {
-	const char *e = getenv("SMBPOLICY_SCHEMA_DIR");
-	if (e && *e)
-		return e;
-	if (is_dir(SMBPOLICY_SRCDIR "/schema/catalog"))
-		return SMBPOLICY_SRCDIR "/schema";
-	return SMBPOLICY_DATADIR;
+	return lookup_dir("SMBPOLICY_SCHEMA_DIR", SMBPOLICY_SRCDIR "/schema", SMBPOLICY_DATADIR);
 }
 
 /* The file NAME in the schema directory that holds path: path's parent (a

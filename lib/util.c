@@ -210,6 +210,16 @@ char *strdup_printf(const char *fmt, ...) {
 	return n < 0 ? NULL : r;
 }
 
+const char *lookup_dir(const char *env_name, const char *in_tree, const char *installed) {
+	const char *e = getenv(env_name);
+	if (e && *e)
+		return e;
+	struct stat st;
+	if (stat(in_tree, &st) == 0 && S_ISDIR(st.st_mode))
+		return in_tree;
+	return installed;
+}
+
 static unsigned long long clock_usec(clockid_t id) {
 	struct timespec ts;
 	clock_gettime(id, &ts);

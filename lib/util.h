@@ -101,6 +101,11 @@ int parse_int64(const char *s, long long *ret);
 /* Like asprintf but returns the string (NULL on ENOMEM). */
 char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* Where a program finds its data: $env_name when set and non-empty, else
+ * in_tree when that directory exists (running from the source tree it was
+ * built in), else installed.  Returns one of those strings (not a copy). */
+const char *lookup_dir(const char *env_name, const char *in_tree, const char *installed);
+
 /* Time helpers. */
 unsigned long long now_usec(void);      /* CLOCK_REALTIME */
 unsigned long long now_mono_usec(void); /* CLOCK_MONOTONIC */

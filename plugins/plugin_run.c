@@ -253,8 +253,8 @@ static void print_plan(const PluginPlan *p) {
 static int usage(FILE *f, int rc) {
 	fprintf(f,
 		"Usage: smbpolicy-plugin [OPTIONS] PLUGIN info|detect|actual|plan|apply|verify|rollback\n"
-		"  --plugin-dir DIR    where NAME.so lives ($SMBPOLICY_PLUGIN_DIR, else the installed\n"
-		"                      plugin directory, else the source tree's build/plugins)\n"
+		"  --plugin-dir DIR    where NAME.so lives ($SMBPOLICY_PLUGIN_DIR, else the source\n"
+		"                      tree's build/plugins when it exists, else the installed one)\n"
 		"  --root DIR          every target path is under DIR\n"
 		"  --dry-run           plan and validate, write nothing\n"
 		"  --settings FILE     desired values: `id = value`, `id += item`\n"
@@ -341,12 +341,8 @@ static int parse_args(int argc, char **argv, Args *a) {
 
 static int load_plugin(const Args *a, const char *name, void **ret_handle,
 		       const SmbpolicyPlugin **ret) {
-	/* --plugin-dir, $SMBPOLICY_PLUGIN_DIR, the installed directory when it
-	 * exists, else the source tree's build (running uninstalled). */
-	const char *dir = a->plugin_dir ? a->plugin_dir : getenv("SMBPOLICY_PLUGIN_DIR");
-	if (!dir || !*dir)
-		dir = access(SMBPOLICY_PLUGINDIR, F_OK) == 0 ? SMBPOLICY_PLUGINDIR
-							     : SMBPOLICY_SRCDIR "/build/plugins";
+	const char *dir = a->plugin_dir ? a->plugin_dir
+			 : lookup_dir("SMBPOLICY_PLUGIN_DIR", SMBPOLICY_SRCDIR "/build/plugins", SMBPOLICY_PLUGINDIR);
 	_cleanup_free_ char *path = strchr(name, '/') ? strdup(name) : strdup_printf("%s/%s.so", dir, name);
 	if (!path)
 		return -ENOMEM;
