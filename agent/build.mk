@@ -1,7 +1,8 @@
 # agent/build.mk - smbpolicyd and libsmbagent.a.
 #
 # libsmbagent.a: the apply engine, plugin host, state DB, report model, its
-# D-Bus marshalling, the bundle source (libcurl) and the journal helpers;
+# D-Bus marshalling, the bundle source (libcurl, dlopen()ed only for
+# --source: agent/source_curl.c, so neither binary links it) and the journal helpers;
 # linked into smbpolicyd and into
 # the CLI (`smbpolicy plan|apply|status|drift`, `--local` runs the engine
 # in-process), so both run the same cycle.  smbpolicyd adds the daemon
@@ -12,7 +13,7 @@ AGENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_LIB_SRCS))
 AGENT_DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter $(wildcard agent/*.c),$(AGENT_DAEMON_SRCS)))
 LIBSMBAGENT := $(BUILD)/lib/libsmbagent.a
 SMBPOLICYD := $(BUILD)/bin/smbpolicyd
-AGENT_LIBS = $(call pkglibs,libxml-2.0 sqlite3 libcrypto libsystemd libcurl)
+AGENT_LIBS = $(call pkglibs,libxml-2.0 sqlite3 libcrypto libsystemd)
 
 AGENT_CPPFLAGS := -Iagent -Iplugins
 $(AGENT_LIB_OBJS) $(AGENT_DAEMON_OBJS) $(BUILD)/obj/cli/cmd_agent.o: CPPFLAGS += $(AGENT_CPPFLAGS)
@@ -40,4 +41,4 @@ BINS += $(SMBPOLICYD)
 # target (the agent library must come first).
 $(BUILD)/bin/smbpolicy: $(LIBSMBAGENT)
 $(BUILD)/bin/smbpolicy: LIBSMBPOLICY := $(LIBSMBAGENT) $(BUILD)/lib/libsmbpolicy.a
-$(BUILD)/bin/smbpolicy: LIB_LIBS += $(call pkglibs,libsystemd libcurl)
+$(BUILD)/bin/smbpolicy: LIB_LIBS += $(call pkglibs,libsystemd)

@@ -1,7 +1,7 @@
 /*
  * source.c - the agent's bundle source (contract in source.h): libcurl
- * transfer, verification through lib/bundle, the cache directory and the
- * backoff schedule.
+ * transfer (libcurl loaded at run time: source_curl.h), verification
+ * through lib/bundle, the cache directory and the backoff schedule.
  *
  * Invariants: the curl handle is kept between polls (connection reuse);
  * every transfer starts from a reset request state (body, ETag, headers);
@@ -11,12 +11,12 @@
  */
 #include "source.h"
 
-#include <curl/curl.h>
 #include <sys/stat.h>
 #include <syslog.h>
 
 #include "bundle.h"
 #include "journal.h"
+#include "source_curl.h"
 #include "splay.h"
 #include "strbuf.h"
 
@@ -41,6 +41,7 @@ struct Source {
 	unsigned connect_timeout, timeout;
 	uint64_t backoff_min, backoff_max;
 
+	const CurlApi *api;
 	CURL *curl;
 	SourceState state;
 	unsigned failures;
@@ -65,8 +66,8 @@ void source_free(Source *s) {
 	if (!s)
 		return;
 	if (s->curl) {
-		curl_easy_cleanup(s->curl);
-		curl_global_cleanup();
+		s->api->easy_cleanup(s->curl);
+		s->api->global_cleanup();
 	}
 	source_state_clear(&s->state);
 	strbuf_free(&s->body);
@@ -172,9 +173,21 @@ int source_new(const SourceConfig *cfg, Source **ret) {
 	s->backoff_max = cfg->backoff_max_usec ? cfg->backoff_max_usec : DEFAULT_BACKOFF_MAX_USEC;
 	if (s->backoff_max < s->backoff_min)
 		s->backoff_max = s->backoff_min;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(s->curl = curl_easy_init()))
+	const char *why = NULL;
+	int r = source_curl_load(&s->api, &why);
+	if (r < 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = SOURCE_CURL_LIBRARY },
+			    "cannot load %s, which --source needs: %s", SOURCE_CURL_LIBRARY,
+			    why ? why : strerror(-r));
+		return r;
+	}
+	if (s->api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
-	int r = state_load(s);
+	if (!(s->curl = s->api->easy_init())) {
+		s->api->global_cleanup();
+		return -ENOMEM;
+	}
+	r = state_load(s);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(s);
@@ -215,7 +228,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
 	return len;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct curl_slist *, curl_slist_free_all)
 
 /* curl result -> -errno for the caller. */
 static int curl_errno(CURLcode c) {
@@ -238,54 +250,42 @@ static int curl_errno(CURLcode c) {
 	return -EIO;
 }
 
-/* One transfer into s->body; sets s->status (0 for file://). */
-static int source_transfer(Source *s) {
-	strbuf_free(&s->body);
-	s->too_big = false;
-	s->etag[0] = 0;
-	s->status = 0;
-	s->body_bytes = 0;
+/* The transfer proper, with the request headers hdrs (borrowed). */
+static int source_perform(Source *s, bool https, struct curl_slist *hdrs) {
+	const CurlApi *cu = s->api;
 	CURL *h = s->curl;
-	curl_easy_reset(h);
-	bool https = startswith(s->url, "https://");
-	_cleanup_(curl_slist_free_allp) struct curl_slist *hdrs = NULL;
-	if (s->state.etag && s->state.serial > 0) {
-		_cleanup_free_ char *h1 = strdup_printf("If-None-Match: %s", s->state.etag);
-		if (!h1 || !(hdrs = curl_slist_append(NULL, h1)))
-			return -ENOMEM;
-	}
 	char errbuf[CURL_ERROR_SIZE] = "";
-	if (curl_easy_setopt(h, CURLOPT_URL, s->url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http,file") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "https,http") !=
+	if (cu->easy_setopt(h, CURLOPT_URL, s->url) != CURLE_OK ||
+	    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http,file") != CURLE_OK ||
+	    cu->easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "https,http") !=
 		    CURLE_OK)
 		return -EINVAL;
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)s->timeout);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	cu->easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
+	cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
+	cu->easy_setopt(h, CURLOPT_TIMEOUT, (long)s->timeout);
+	cu->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (s->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BUNDLE_MAX_BYTES);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "smbpolicyd");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	CURLcode c = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s->status);
+		cu->easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+	cu->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BUNDLE_MAX_BYTES);
+	cu->easy_setopt(h, CURLOPT_USERAGENT, "smbpolicyd");
+	cu->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	cu->easy_setopt(h, CURLOPT_WRITEDATA, s);
+	cu->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	cu->easy_setopt(h, CURLOPT_HEADERDATA, s);
+	cu->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode c = cu->easy_perform(h);
+	cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &s->status);
 	s->body_bytes = s->body.len;
 	if (c != CURLE_OK) {
 		int r = s->too_big ? -EFBIG : s->body.failed ? -ENOMEM : curl_errno(c);
 		journal_log(JOURNAL_AGENT, LOG_WARNING, &(JournalFields){ .path = s->url },
 			    "cannot fetch the policy bundle from %s: %s", s->url,
 			    s->too_big ? "larger than a bundle may be"
-				       : *errbuf ? errbuf : curl_easy_strerror(c));
+				       : *errbuf ? errbuf : cu->easy_strerror(c));
 		return r;
 	}
 	bool ok = s->status == 0 || s->status == 200 || s->status == 304;
@@ -296,6 +296,28 @@ static int source_transfer(Source *s) {
 		return s->status == 404 || s->status == 410 ? -ENOENT : -EIO;
 	}
 	return 0;
+}
+
+/* One transfer into s->body; sets s->status (0 for file://). */
+static int source_transfer(Source *s) {
+	strbuf_free(&s->body);
+	s->too_big = false;
+	s->etag[0] = 0;
+	s->status = 0;
+	s->body_bytes = 0;
+	CURL *h = s->curl;
+	const CurlApi *cu = s->api;
+	cu->easy_reset(h);
+	bool https = startswith(s->url, "https://");
+	struct curl_slist *hdrs = NULL;
+	if (s->state.etag && s->state.serial > 0) {
+		_cleanup_free_ char *h1 = strdup_printf("If-None-Match: %s", s->state.etag);
+		if (!h1 || !(hdrs = cu->slist_append(NULL, h1)))
+			return -ENOMEM;
+	}
+	int r = source_perform(s, https, hdrs);
+	cu->slist_free_all(hdrs);
+	return r;
 }
 
 /* Write the accepted bundle, its policy, then the state (the commit). */

@@ -2,7 +2,10 @@
 # bench/agent.sh - smbpolicyd: no-op refresh time (target <= 20 ms), idle
 # RSS (<= 10 MiB), applying a changed policy to every plugin (<= 500 ms,
 # no smbd running, so no daemon reload time), and Samba's own validator on
-# the same smb.conf from the same run as the peer's figure.
+# the same smb.conf from the same run as the peer's figure.  Idle memory is
+# given as RSS, PSS and private (from /proc/PID/smaps_rollup) for the agent
+# on a local policy and again on a --source bundle (which loads libcurl),
+# beside an idle Samba smbd's measured in the same run.
 #
 # The agent runs on a private dbus-daemon, in its own network namespace (the
 # nftables plugin works there, never on this host), on a scratch root.
@@ -16,7 +19,11 @@ export SMBPOLICY_SCHEMA_DIR=${SMBPOLICY_SCHEMA_DIR:-$TOP/schema}
 N=${N:-20}
 T=$(mktemp -d /tmp/smbpolicy-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
+cleanup() {
+	for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
+}
 trap cleanup EXIT
 
 chmod 755 "$T"
@@ -48,15 +55,20 @@ R=$T/root
 mkdir -p "$R/etc/samba" "$R/etc/modprobe.d"
 printf '[global]\n\tworkgroup = BENCH\n[share]\n\tpath = /srv\n' >"$R/etc/samba/smb.conf"
 cp "$TOP/schema/policies/strict.xml" "$T/policy.xml"
-unshare -n "$BIN/smbpolicyd" --bus "$bus" --root "$R" --policy "$T/policy.xml" \
-	--plugin-dir "$PLUGIN_DIR" --interval 0 >"$T/agent.log" 2>&1 &
-agent=$!
-pids+=("$agent")
-for _ in $(seq 200); do
-	busctl --address="$bus" get-property org.smbpolicy.Agent1 /org/smbpolicy/Agent1 \
-		org.smbpolicy.Agent1 LastApplied 2>/dev/null | grep -q 't [1-9]' && break
-	sleep 0.05
-done
+# start_agent ARGS...: smbpolicyd on the bus in its own network namespace;
+# waits for its first apply.  Sets $agent.
+start_agent() {
+	unshare -n "$BIN/smbpolicyd" --bus "$bus" --plugin-dir "$PLUGIN_DIR" --interval 0 "$@" \
+		>>"$T/agent.log" 2>&1 &
+	agent=$!
+	pids+=("$agent")
+	for _ in $(seq 200); do
+		busctl --address="$bus" get-property org.smbpolicy.Agent1 /org/smbpolicy/Agent1 \
+			org.smbpolicy.Agent1 LastApplied 2>/dev/null | grep -q 't [1-9]' && break
+		sleep 0.05
+	done
+}
+start_agent --root "$R" --policy "$T/policy.xml"
 
 call() { busctl --address="$bus" call org.smbpolicy.Agent1 /org/smbpolicy/Agent1 "$@" >/dev/null; }
 # The agent's own time for the cycle a call ran: finished - started of the
@@ -91,13 +103,79 @@ done | median_ms)
 busctl --address="$bus" call org.smbpolicy.Agent1 /org/smbpolicy/Agent1 org.smbpolicy.Agent1 \
 	GetStatus | grep -q '"failed"' && echo "warning: a plugin failed during the bench" >&2
 
-sleep 1
-rss_kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent/status")
-pss_kib=$(awk '/^Pss:/ { print $2 }' "/proc/$agent/smaps_rollup")
-priv_kib=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$agent/smaps_rollup")
-crypto_kib=$(awk '/^[0-9a-f]+-/ { lib = ($6 ~ /libcrypto/) } lib && /^Rss:/ { s += $2 } END { print s + 0 }' \
-	"/proc/$agent/smaps")
+# mem PID: "RSS PSS PRIVATE ANON" in KiB (smaps_rollup; private = clean +
+# dirty pages no other process maps; anon = heap, stacks, relocated data).
+mem() {
+	awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { v += $2 }
+		/^Anonymous:/ { a = $2 } END { print r, p, v, a }' "/proc/$1/smaps_rollup"
+}
+# lib_rss PID REGEX: RSS in KiB of the mappings of files matching REGEX.
+lib_rss() {
+	awk -v re="$2" '/^[0-9a-f]+-/ { lib = ($6 ~ re) } lib && /^Rss:/ { s += $2 } END { print s + 0 }' \
+		"/proc/$1/smaps"
+}
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+sleep 1
+read -r rss_kib pss_kib priv_kib anon_kib < <(mem "$agent")
+crypto_kib=$(lib_rss "$agent" libcrypto)
+kill "$agent"; wait "$agent" 2>/dev/null || true
+
+# The same agent following a signed bundle over file:// (libcurl loaded).
+sp() { "$BIN/smbpolicy" --store "$T/store.db" "$@" >/dev/null; }
+sp group add /bench
+sp import "$TOP/schema/policies/strict.xml"
+sp link add "$(sed -n 's/.*<policy[^>]* name="\([^"]*\)".*/\1/p' "$TOP/schema/policies/strict.xml")" /bench
+sp keygen --out "$T/key"
+mkdir -p "$T/trust" && cp "$T/key.pub" "$T/trust/"
+sp publish "$T/www" --key "$T/key"
+start_agent --root "$R" --source "file://$T/www/groups/@bench.bundle" --trusted-keys "$T/trust" \
+	--state "$T/src-state/agent.db"
+sleep 1
+read -r src_rss_kib src_pss_kib src_priv_kib src_anon_kib < <(mem "$agent")
+curl_kib=$(lib_rss "$agent" 'lib(curl|nghttp2|idn2|rtmp|ssh2|psl|ssl|gssapi|krb5|k5crypto|ldap|lber|brotli|gnutls|hogweed|nettle|sasl2|p11-kit|tasn1|unistring|ffi|keyutils)[.-]')
+kill "$agent"; wait "$agent" 2>/dev/null || true
+
+# Peer: an idle Samba smbd (no client) on a loopback port.
+smbd_line=""
+if command -v smbd >/dev/null; then
+	port=$(for _ in $(seq 200); do p=$((20000 + RANDOM % 20000))
+		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; break; }; done)
+	S=$T/smbd
+	mkdir -p "$S"/{priv,lock,state,cache,pid,log}
+	cat >"$S/smb.conf" <<EOF
+[global]
+	server role = standalone server
+	smb ports = $port
+	interfaces = lo
+	bind interfaces only = yes
+	private dir = $S/priv
+	lock directory = $S/lock
+	state directory = $S/state
+	cache directory = $S/cache
+	pid directory = $S/pid
+	ncalrpc dir = $S/state/ncalrpc
+	log file = $S/log/log.%m
+	passdb backend = tdbsam:$S/priv/passdb.tdb
+	disable netbios = yes
+	load printers = no
+	printcap name = /dev/null
+	disable spoolss = yes
+EOF
+	setsid smbd -s "$S/smb.conf" -F --no-process-group -d 0 >"$S/out" 2>&1 &
+	smbd=$!
+	pids+=("$smbd")
+	for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+	sleep 2
+	if kill -0 "$smbd" 2>/dev/null; then
+		read -r smbd_rss smbd_pss smbd_priv smbd_anon < <(mem "$smbd")
+		tree_pss=0 n=0
+		for p in "$smbd" $(pgrep -P "$smbd" || true); do
+			tree_pss=$((tree_pss + $(mem "$p" | cut -d' ' -f2))) n=$((n + 1))
+		done
+		smbd_line=1
+	fi
+fi
 plugins=$(cd "$PLUGIN_DIR" && ls *.so | sed 's/\.so$//' | tr '\n' ' ')
 
 testparm_ms=$(wall_ms sh -c "testparm -s '$R/etc/samba/smb.conf' >/dev/null 2>&1")
@@ -109,7 +187,20 @@ printf '%-58s %7s ms\n' "  the same seen by busctl (process start + bus included
 printf '%-58s %7s ms\n' "  busctl calling Peer.Ping, for comparison" "$ping_wall"
 printf '%-58s %7s ms %10s\n' "Refresh with a changed policy: cycle over every plugin" "$changed" "<= 500 ms"
 printf '%-58s %6s MiB %10s\n' "idle RSS" "$(mib "$rss_kib")" "<= 10 MiB"
-printf '%-58s %6s MiB\n' "  of it: PSS (shared library pages split)" "$(mib "$pss_kib")"
-printf '%-58s %6s MiB\n' "  of it: private (heap, data, relocations)" "$(mib "$priv_kib")"
-printf '%-58s %6s MiB\n' "  of it: libcrypto.so.3 (OpenSSL 3, SHA-256 of policies)" "$(mib "$crypto_kib")"
+printf '%-58s %6s MiB\n' "  PSS (shared pages split among their users)" "$(mib "$pss_kib")"
+printf '%-58s %6s MiB\n' "  private (pages no other process maps)" "$(mib "$priv_kib")"
+printf '%-58s %6s MiB\n' "  anonymous (heap, stacks, relocated data)" "$(mib "$anon_kib")"
+printf '%-58s %6s MiB\n' "  of RSS: libcrypto.so.3 (OpenSSL 3, SHA-256 of policies)" "$(mib "$crypto_kib")"
+printf '%-58s %6s MiB\n' "idle RSS with --source (file:// bundle; libcurl loaded)" "$(mib "$src_rss_kib")"
+printf '%-58s %s MiB\n' "  PSS / private / anonymous" \
+	"$(mib "$src_pss_kib") / $(mib "$src_priv_kib") / $(mib "$src_anon_kib")"
+printf '%-58s %6s MiB\n' "  of RSS: libcurl and the libraries only it brings" "$(mib "$curl_kib")"
+if [ -n "$smbd_line" ]; then
+	printf '%-58s %6s MiB\n' "peer: idle Samba smbd (main process) RSS" "$(mib "$smbd_rss")"
+	printf '%-58s %s MiB\n' "  PSS / private / anonymous" \
+		"$(mib "$smbd_pss") / $(mib "$smbd_priv") / $(mib "$smbd_anon")"
+	printf '%-58s %6s MiB\n' "  PSS of all $n idle smbd processes" "$(mib "$tree_pss")"
+else
+	echo "peer: smbd not installed or did not start: no idle smbd figure"
+fi
 printf '%-58s %7s ms\n' "peer: Samba's testparm -s on the same smb.conf, once" "$testparm_ms"
