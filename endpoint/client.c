@@ -457,6 +457,8 @@ static int parse_neg_contexts(SmbClient *c, const uint8_t *msg, size_t len, size
 			c->neg.cipher = smb2_le16(d + 2);
 		else if (type == SMB2_SIGNING_CAPABILITIES && dlen >= 4 && smb2_le16(d) == 1)
 			c->neg.sign_alg = smb2_le16(d + 2);
+		else if (type == SMB2_TRANSPORT_CAPABILITIES && dlen >= 4)
+			c->neg.transport_security = c->quic && (smb2_le32(d) & SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
 		off += 8 + dlen;
 	}
 	return preauth ? 0 : -EBADMSG;
@@ -507,6 +509,14 @@ int smb_client_negotiate(SmbClient *c, const SmbNegotiateParams *p, SmbNegotiate
 			smb2_put16(sig + 2 + 2 * i, sign_algs[i]);
 		put_context(&b, SMB2_SIGNING_CAPABILITIES, sig, sizeof(sig));
 		n_ctx = 3;
+		if (c->quic) {
+			/* [MS-SMB2] 2.2.3.1.5: over QUIC, TLS may stand in for SMB
+			 * encryption; the caller still encrypts when it asks to. */
+			uint8_t tc[4];
+			smb2_put32(tc, SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
+			put_context(&b, SMB2_TRANSPORT_CAPABILITIES, tc, sizeof(tc));
+			n_ctx++;
+		}
 	}
 	if (b.failed)
 		return -ENOMEM;

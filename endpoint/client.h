@@ -47,6 +47,8 @@ typedef struct SmbNegotiateInfo {
 	uint16_t cipher;         /* 3.1.1 encryption context answer, or NONE */
 	uint16_t sign_alg;       /* 3.1.1 signing context answer (CMAC when none) */
 	uint32_t max_read, max_write, max_transact;
+	bool transport_security; /* QUIC: the server accepted SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY,
+				    so it does not ask for SMB encryption inside QUIC */
 } SmbNegotiateInfo;
 
 typedef struct SmbNegotiateParams {

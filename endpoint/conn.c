@@ -385,7 +385,7 @@ void conn_policy_changed(Conn *c, Config *n) {
 			continue;
 		if (n->signing_required && !s->signing_required && !s->encrypt)
 			ok = false;
-		if (n->encryption_required && n->reject_unencrypted && !s->encrypt)
+		if (n->encryption_required && n->reject_unencrypted && !s->encrypt && !c->transport_security)
 			ok = false;
 		if ((s->guest || s->anonymous) && (!n->guest_allowed || n->signing_required))
 			ok = false;

@@ -3,7 +3,11 @@
  * within server.dialect.min/max, the SMB1 multi-protocol negotiate answered
  * with the SMB2 wildcard (0x02FF) as Windows and Samba do, and the SMB 3.1.1
  * negotiate contexts (pre-auth integrity SHA-512, encryption cipher chosen
- * in server.encryption.ciphers order, signing algorithm).
+ * in server.encryption.ciphers order, signing algorithm).  Over QUIC
+ * (Conn.quic) only 3.1.1 is served, and the transport capabilities context
+ * lets a client that offers SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY rely on
+ * QUIC's TLS instead of SMB encryption (Windows'
+ * DisableSmbEncryptionOnSecureConnection, on by default).
  *
  * Per-dialect differences live in the table below (sizes, capabilities),
  * not in branches.
@@ -72,6 +76,9 @@ static void negotiate_context(Smb2Buf *b, uint16_t type, const uint8_t *data, ui
  * SMB2 header starts at hdr_off.  with_contexts: 3.1.1 contexts follow. */
 static int negotiate_body(Conn *c, const Config *cfg, Smb2Buf *out, size_t hdr_off,
 			  uint16_t dialect, bool has_enc_ctx, bool has_sign_ctx) {
+	/* An SMB1 negotiate never carries contexts: start from "not agreed". */
+	if (dialect != SMB2_DIALECT_311)
+		c->transport_security = false;
 	Server *srv = c->worker->server;
 	size_t i = dialect_index(dialect);
 	uint32_t max_io = i == SIZE_MAX ? 65536 : dialect_table[i].max_io;
@@ -131,6 +138,11 @@ static int negotiate_body(Conn *c, const Config *cfg, Smb2Buf *out, size_t hdr_o
 		smb2_put16(sig + 2, c->sign_alg);
 		negotiate_context(out, SMB2_SIGNING_CAPABILITIES, sig, sizeof(sig), &count);
 	}
+	if (c->transport_security) {
+		uint8_t tc[4];
+		smb2_put32(tc, SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
+		negotiate_context(out, SMB2_TRANSPORT_CAPABILITIES, tc, sizeof(tc), &count);
+	}
 	if (out->failed)
 		return -ENOMEM;
 	p = out->data + body_off;
@@ -146,6 +158,7 @@ static uint32_t negotiate_contexts(Conn *c, const Config *cfg, const Smb2Negotia
 	c->cipher = SMB2_CRYPTO_CIPHER_NONE;
 	c->sign_alg = SMB2_CRYPTO_SIGN_AES_CMAC;
 	*ret_enc = *ret_sign = false;
+	c->transport_security = false;
 	for (size_t i = 0; i < q->n_contexts; i++) {
 		uint16_t ids[32];
 		size_t n;
@@ -179,7 +192,14 @@ static uint32_t negotiate_contexts(Conn *c, const Config *cfg, const Smb2Negotia
 					}
 			break;
 		}
-		default: /* compression, netname, transport, RDMA: not used over TCP */
+		case SMB2_TRANSPORT_CAPABILITIES:
+			/* [MS-SMB2] 2.2.3.1.5, 3.3.5.4: agreed only on a transport
+			 * that is itself secure (QUIC's TLS 1.3), never over TCP. */
+			if (x->data.len < 4)
+				return NT_STATUS_INVALID_PARAMETER;
+			c->transport_security = c->quic && (smb2_le32(x->data.data) & SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY);
+			break;
+		default: /* compression, netname, RDMA: not used */
 			break;
 		}
 	}
@@ -215,6 +235,8 @@ int smb2_negotiate(Smb2Request *r) {
 		if (dialect_index(d) != SIZE_MAX && d >= cfg->dialect_min && d <= cfg->dialect_max && d > best)
 			best = d;
 	}
+	if (c->quic && best != SMB2_DIALECT_311)
+		best = 0; /* SMB over QUIC is 3.1.1 only ([MS-SMB2] 3.3.5.4) */
 	if (!best) {
 		audit_dialect_refused(c, cfg, q.dialects, q.n_dialects);
 		r->status = NT_STATUS_NOT_SUPPORTED;
@@ -255,7 +277,7 @@ int smb2_negotiate_smb1(Conn *c, const uint8_t *msg, size_t len, Smb2Buf *out) {
 	if ((offers & SMB1_OFFERS_SMB2_WILDCARD) && cfg->dialect_max >= SMB2_DIALECT_210)
 		dialect = SMB2_DIALECT_WILDCARD;
 	else if ((offers & (SMB1_OFFERS_SMB202 | SMB1_OFFERS_SMB2_WILDCARD)) &&
-		 cfg->dialect_min <= SMB2_DIALECT_202)
+		 cfg->dialect_min <= SMB2_DIALECT_202 && !c->quic) /* QUIC: 3.1.1 only */
 		dialect = SMB2_DIALECT_202;
 	else {
 		static const uint16_t smb1 = 0x0100;

@@ -263,6 +263,8 @@ struct Conn {
 	size_t n_client_dialects;
 	uint16_t cipher;   /* 3.1.1 negotiated cipher, or NONE */
 	uint16_t sign_alg; /* 3.1.1 negotiated signing algorithm */
+	bool transport_security; /* QUIC + SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY agreed (negotiate.c):
+				    QUIC's TLS stands in for SMB encryption */
 	uint8_t preauth[SMB2_CRYPTO_PREAUTH_SIZE];
 
 	uint32_t credits_granted; /* outstanding credits */

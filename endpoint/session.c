@@ -120,6 +120,7 @@ static void audit_session(Smb2Request *r, AuditEventId id, const char *user, con
 		{ "encryption", s && s->encrypt ? smb2_crypto_cipher_name(s->keys.cipher) : "off" },
 		{ "reason", reason ? reason : "" },
 		{ "auth", auth_mech(s) },
+		{ "transport_security", r->conn->transport_security ? "quic" : "off" },
 	};
 	server_audit(r->server, id, r->conn->peer, f, ELEMENTSOF(f));
 }
@@ -183,7 +184,11 @@ static int session_established(Smb2Request *r, const Smb2SessionSetupReq *q, con
 		bool can_encrypt = cipher != SMB2_CRYPTO_CIPHER_NONE;
 		if (!can_encrypt && cfg->audit_client_no_encryption)
 			audit_session(r, AUDIT_SERVER_CLIENT_NO_ENCRYPTION, s->user, "client cannot encrypt");
-		if (cfg->encryption_required) {
+		/* server.encryption.required is met by QUIC's TLS only when the
+		 * client agreed to transport-level security in its NEGOTIATE
+		 * ([MS-SMB2] 3.3.5.4, 3.3.5.5.3: Connection.AcceptTransportSecurity);
+		 * a QUIC client that did not offer it is encrypted as over TCP. */
+		if (cfg->encryption_required && !c->transport_security) {
 			if (can_encrypt)
 				s->encrypt = true;
 			else if (cfg->reject_unencrypted) {

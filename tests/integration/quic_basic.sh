@@ -2,6 +2,8 @@
 # quic_basic.sh - smbrefd serves SMB over QUIC to an independent peer (Go,
 # quic-go): TLS 1.3, ALPN "smb", an SMB2 NEGOTIATE on stream 0 answered
 # with dialect 3.1.1 through the usual dispatcher, audit event 1913; a
+# NEGOTIATE offering only 3.0 is refused over QUIC (3.1.1 only) with the
+# dialect-refused event 40002, though the policy allows 3.0; a
 # wrong ALPN is refused with TLS alert 120 (CRYPTO_ERROR 0x178); an
 # unknown QUIC version gets a Version Negotiation packet; server
 # certificates that are too weak or lack EKU serverAuth are refused at
@@ -23,6 +25,13 @@ grep -q '^negotiate status=0x00000000 dialect=0x0311$' <<<"$out" || fail "no 3.1
 sleep 0.3
 [ "$(quic_events 1913)" -ge 1 ] || fail "no audit event 1913"
 grep '"event_id":1913' "$AUDIT" | grep -q '"tls_version":"TLS1.3".*"alpn":"smb"' || fail "1913 lacks TLS version/ALPN"
+
+step "a NEGOTIATE without 3.1.1 is refused over QUIC (SMB over QUIC is 3.1.1 only)"
+out=$(quic_peer -dialect 0x0300) || fail "peer refused at the QUIC level: $out"
+echo "$out"
+grep -q '^negotiate status=0xc00000bb dialect=' <<<"$out" || fail "a 3.0-only NEGOTIATE over QUIC was not refused"
+sleep 0.3
+grep '"event_id":40002,' "$AUDIT" | grep -q '"offered":"0x0300"' || fail "no dialect-refused event 40002 for it"
 
 step "SIGHUP with another certificate: new connections get it; a bad one keeps the old"
 grep -q "^server_cert_sha256=$(quic_sha256 "$PKI/server.pem" | cut -d: -f2)$" <<<"$out" ||

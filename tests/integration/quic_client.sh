@@ -5,7 +5,11 @@
 # server refuse (naming the setting), client.audit.quic writes event 30832
 # (TLS 1.3, ALPN smb, server certificate SHA-256); with server client
 # access control, the client's certificate (SMBREFC_QUIC_CERT/_KEY) is
-# what gets it in.
+# what gets it in.  Transport-level security: with server.encryption.required
+# and reject-unencrypted, the client offers SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY
+# over QUIC, so the session is not SMB-encrypted inside QUIC (session event
+# 40003: encryption off, transport_security quic) while the same client over
+# TCP is encrypted.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quic_lib.bash"
 quic_certs
@@ -60,6 +64,23 @@ echo "$out"
 grep -q 'client.quic.servers' <<<"$out" || fail "refusal does not name client.quic.servers"
 client_policy "$T/listed.xml" client.quic.enabled=true client.quic.servers=localhost
 smbrefc --policy "$T/listed.xml" ls >/dev/null || fail "a listed server was refused"
+kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
+
+step "transport-level security: no SMB encryption inside QUIC, encryption over TCP"
+quic_policy "$T/enc.xml" server.encryption.required=true server.encryption.reject-unencrypted=true
+quic_start "$T/enc.xml"
+smbrefc --policy "$T/c.xml" put "$T/big" big-enc || fail "put over QUIC with encryption required"
+smbrefc --policy "$T/c.xml" get big-enc "$T/big-enc.back" || fail "get over QUIC with encryption required"
+cmp -s "$T/big" "$T/big-enc.back" || fail "checksum differs over QUIC with encryption required"
+timeout 60 "$BIN/smbrefc" "//localhost:$PORT/share" -I 127.0.0.1 -U 'alice%Secret-1' --policy "$T/c.xml" ls \
+	>/dev/null || fail "ls over TCP"
+sleep 0.3
+sessions=$(grep '"event_id":40003,' "$AUDIT")
+echo "$sessions"
+[ "$(grep -c '"encryption":"off".*"transport_security":"quic"' <<<"$sessions")" -eq 2 ] ||
+	fail "QUIC sessions are not left to QUIC's TLS"
+[ "$(grep -c '"encryption":"AES-[0-9]*-[GC]CM".*"transport_security":"off"' <<<"$sessions")" -eq 1 ] ||
+	fail "the TCP session is not SMB-encrypted"
 kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
 
 step "server client access control: the client certificate gets in"

@@ -48,8 +48,12 @@ func tlsName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// negotiateRequest builds an SMB2 NEGOTIATE for 3.1.1 ([MS-SMB2] 2.2.3),
-// framed with the 4-byte Direct TCP header.
+// dialect is the one dialect the NEGOTIATE offers (-dialect; 3.1.1 by default).
+var dialect uint16 = 0x0311
+
+// negotiateRequest builds an SMB2 NEGOTIATE offering dialect ([MS-SMB2]
+// 2.2.3; the 3.1.1 contexts are sent whatever it is), framed with the
+// 4-byte Direct TCP header.
 func negotiateRequest() []byte {
 	msg := make([]byte, 64, 256)
 	copy(msg[0:4], []byte{0xfe, 'S', 'M', 'B'})
@@ -62,7 +66,7 @@ func negotiateRequest() []byte {
 	rand.Read(body[12:28])                      // ClientGuid
 	binary.LittleEndian.PutUint16(body[32:], 2) // NegotiateContextCount
 	msg = append(msg, body...)
-	msg = append(msg, 0x11, 0x03) // dialect 3.1.1
+	msg = binary.LittleEndian.AppendUint16(msg, dialect)
 	for len(msg)%8 != 0 {
 		msg = append(msg, 0)
 	}
@@ -158,7 +162,9 @@ func main() {
 	keylog := flag.String("keylog", "", "append the TLS key log (NSS format) to this file")
 	count := flag.Int("count", 1, "handshakes to make (prints the rate when > 1)")
 	hold := flag.Duration("hold", 0, "stay connected and silent this long after the NEGOTIATE")
+	dia := flag.Uint("dialect", 0x0311, "the one dialect to offer (0x0300 = 3.0)")
 	flag.Parse()
+	dialect = uint16(*dia)
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "usage: quic-peer -addr HOST:PORT [-alpn smb] [-cert F -key F] [-keylog F] [-count N]")
 		os.Exit(2)
