@@ -380,6 +380,8 @@ void conn_policy_changed(Conn *c, Config *n) {
 	 * dialect within the new range, and each session signing/encrypting
 	 * as the new policy requires ([MS-SMB2] has no renegotiation). */
 	bool ok = !c->negotiated || (c->dialect >= n->dialect_min && c->dialect <= n->dialect_max);
+	if (c->tcp && !n->tcp_enabled)
+		ok = false; /* the policy turned TCP off */
 	for (Session *s = c->sessions; ok && s; s = s->next) {
 		if (s->state != SESSION_VALID)
 			continue;

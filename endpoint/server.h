@@ -246,6 +246,7 @@ struct Conn {
 	size_t in_len, in_cap;
 	struct OutChunk *out_head, *out_tail;
 	size_t out_bytes;
+	bool tcp;    /* accepted by transport_tcp.c (server.transport.tcp.enabled applies) */
 	bool paused; /* a response is held by the rate limiter */
 	bool closing;
 	bool quic; /* stream 0 of an SMB over QUIC connection (transport_quic.c) */

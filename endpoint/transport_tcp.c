@@ -64,6 +64,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		int r = conn_new(w, cfd, &addr, &c);
 		if (r < 0)
 			fprintf(stderr, "smbrefd: new connection: %s\n", strerror(-r));
+		else
+			c->tcp = true;
 	}
 }
 

@@ -32,6 +32,7 @@ for n in range(1, 3):
         sys.exit(0)
 PY
 	HOLD_PID=$!
+	_pids+=("$HOLD_PID") # killed on exit when the test fails
 	for _ in $(seq 1 100); do [ -f "$T/$2.ready" ] && return 0; sleep 0.1; done
 	fail "impacket session $2 did not start"
 }
@@ -75,4 +76,24 @@ out=$(ep_smbclient -U alice%Secret-1 --option='client max protocol=SMB3_00' -c l
 	fail "3.0 client served after the floor was raised"
 echo "$out" | grep -q NT_STATUS_NOT_SUPPORTED || fail "want NOT_SUPPORTED: $out"
 ep_smbclient -U alice%Secret-1 -c ls >/dev/null 2>&1 || fail "3.1.1 client refused"
+
+# (the catalog wants one transport left: RDMA is on in the policy, with no
+# rdma --listen, so nothing is served at all)
+step "server.transport.tcp.enabled=false: TCP sessions dropped, new TCP connections closed"
+ep_policy "$T/p.xml" tcpon server.signing.required=true server.dialect.min=3.0
+kill -HUP "$EP_PID"
+ep_wait_log 'reloaded ("tcpon")'
+sleep 1
+hold "$PORT" s2 >"$T/s2.out"
+pid2=$HOLD_PID
+ep_policy "$T/p.xml" notcp server.signing.required=true server.dialect.min=3.0 \
+	server.transport.tcp.enabled=false server.transport.rdma.enabled=true
+kill -HUP "$EP_PID"
+ep_wait_log 'reloaded ("notcp")'
+sleep 1
+touch "$T/s2.go1"
+wait "$pid2" || true
+cat "$T/s2.out"
+grep -q "s2 dropped" "$T/s2.out" || fail "TCP session stayed up with TCP disabled"
+ep_smbclient -U alice%Secret-1 -c ls >/dev/null 2>&1 && fail "TCP client served with TCP disabled"
 echo PASS
