@@ -118,31 +118,42 @@ static int parse_string(Parser *ps, char **ret) {
 }
 
 /* Skip a run of decimal digits; how many there were. */
-static size_t skip_digits(Parser *ps) {
+static size_t skip_digits(const char **p, const char *end) {
 	size_t d = 0;
-	while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-		ps->p++, d++;
+	while (*p < end && **p >= '0' && **p <= '9')
+		(*p)++, d++;
 	return d;
+}
+
+size_t audit_json_scan_number(const char *p, const char *end, bool *ret_ok) {
+	const char *start = p;
+	*ret_ok = false;
+	if (p < end && *p == '-')
+		p++;
+	if (skip_digits(&p, end) == 0)
+		return (size_t)(p - start);
+	if (p < end && *p == '.') {
+		p++;
+		if (skip_digits(&p, end) == 0)
+			return (size_t)(p - start);
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (skip_digits(&p, end) == 0)
+			return (size_t)(p - start);
+	}
+	*ret_ok = true;
+	return (size_t)(p - start);
 }
 
 static int parse_number(Parser *ps, char **ret) {
 	const char *start = ps->p;
-	if (ps->p < ps->end && *ps->p == '-')
-		ps->p++;
-	if (skip_digits(ps) == 0)
+	bool ok;
+	ps->p += audit_json_scan_number(ps->p, ps->end, &ok);
+	if (!ok)
 		return -EINVAL;
-	if (ps->p < ps->end && *ps->p == '.') {
-		ps->p++;
-		if (skip_digits(ps) == 0)
-			return -EINVAL;
-	}
-	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
-		ps->p++;
-		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
-			ps->p++;
-		if (skip_digits(ps) == 0)
-			return -EINVAL;
-	}
 	*ret = strndup(start, (size_t)(ps->p - start));
 	return *ret ? 0 : -ENOMEM;
 }

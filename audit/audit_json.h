@@ -36,6 +36,13 @@ struct AuditJson {
 	AuditJson *next;   /* next sibling */
 };
 
+/* Scan a JSON number (-?digits[.digits][e[+-]digits], RFC 8259's grammar
+ * save that leading zeros pass) at p, never past end; returns how many
+ * bytes the scan took, *ret_ok whether they are a whole number (false: it
+ * stopped at the first byte that breaks the grammar).  The one number
+ * grammar of both audit JSON readers (audit_json.c, event_parse.c). */
+size_t audit_json_scan_number(const char *p, const char *end, bool *ret_ok);
+
 /* Parse exactly one JSON value (surrounding white space allowed). */
 int audit_json_parse(const char *buf, size_t len, AuditJson **ret);
 void audit_json_free(AuditJson *j);

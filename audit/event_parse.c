@@ -125,29 +125,10 @@ static int string(Lex *l, const char **ret) {
 static int number(Lex *l, const char **ret) {
 	ws(l);
 	const char *s = l->p;
-	if (l->p < l->end && *l->p == '-')
-		l->p++;
-	size_t d = 0;
-	while (l->p < l->end && *l->p >= '0' && *l->p <= '9')
-		l->p++, d++;
-	if (!d)
+	bool ok;
+	l->p += audit_json_scan_number(l->p, l->end, &ok);
+	if (!ok)
 		return -EINVAL;
-	if (l->p < l->end && *l->p == '.') {
-		l->p++;
-		for (d = 0; l->p < l->end && *l->p >= '0' && *l->p <= '9'; d++)
-			l->p++;
-		if (!d)
-			return -EINVAL;
-	}
-	if (l->p < l->end && (*l->p == 'e' || *l->p == 'E')) {
-		l->p++;
-		if (l->p < l->end && (*l->p == '+' || *l->p == '-'))
-			l->p++;
-		for (d = 0; l->p < l->end && *l->p >= '0' && *l->p <= '9'; d++)
-			l->p++;
-		if (!d)
-			return -EINVAL;
-	}
 	memcpy(l->out, s, (size_t)(l->p - s));
 	*ret = l->out;
 	l->out += l->p - s;

@@ -70,6 +70,27 @@ static void test_json_dom(void **state) {
 	assert_int_equal(audit_json_parse(deep, sizeof deep, &j), -EINVAL);
 }
 
+/* The number grammar both JSON readers share: length scanned and verdict. */
+static void test_json_scan_number(void **state) {
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		bool ok;
+	} v[] = {
+		{ "0", 1, true },       { "-12", 3, true },   { "2.5e3,", 5, true }, { "1E-7]", 4, true },
+		{ "-", 1, false },      { "1.", 2, false },   { "1.x", 2, false },   { "1e+", 3, false },
+		{ "x", 0, false },      { "", 0, false },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		bool ok = !v[i].ok;
+		size_t n = audit_json_scan_number(v[i].in, v[i].in + strlen(v[i].in), &ok);
+		if (n != v[i].len || ok != v[i].ok)
+			fail_msg("'%s': scanned %zu (%s), expected %zu (%s)", v[i].in, n, ok ? "ok" : "bad",
+				 v[i].len, v[i].ok ? "ok" : "bad");
+	}
+}
+
 static void test_event_parse(void **state) {
 	(void)state;
 	const char *line = "{\"time\":\"2026-11-26T07:30:00.5Z\",\"host\":\"h\\u00e9\",\"extra\":"
@@ -273,6 +294,7 @@ static void test_renderers(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_dom),
+		cmocka_unit_test(test_json_scan_number),
 		cmocka_unit_test(test_event_parse),
 		cmocka_unit_test(test_impact_table_in_catalog),
 		cmocka_unit_test(test_verdicts),
