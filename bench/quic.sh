@@ -47,7 +47,7 @@ read_once() {
 	[ "$1" = quic ] && args=(--quic) && port=$QPORT || port=$PORT
 	c0=$(awk '{print $14 + $15}' "/proc/$EP_PID/stat")
 	t0=$(date +%s.%N)
-	"$BIN/smbrefc" "//localhost:$port/share" -I 127.0.0.1 "${args[@]}" --policy "${3:-$T/client.xml}" \
+	SMBREFC_QUIC_CA=$PKI/ca.pem "$BIN/smbrefc" "//localhost:$port/share" -I 127.0.0.1 "${args[@]}" --policy "${3:-$T/client.xml}" \
 		-U 'alice%Secret-1' get big /dev/null >/dev/null || { echo "$2: get failed"; return 1; }
 	t1=$(date +%s.%N)
 	c1=$(awk '{print $14 + $15}' "/proc/$EP_PID/stat")

@@ -116,11 +116,14 @@ struct SmbClient {
 };
 
 /* SMB over QUIC (quic_client.c): stream 0 as a socket, so tcp_send and
- * tcp_recv serve it unchanged.  TLS files from SMBREFC_QUIC_CERT, _KEY, _CA. */
-static int quic_connect(const char *host, struct addrinfo *ai, unsigned timeout_ms, QuicClient **ret_q,
-			int *ret_fd, QuicClientInfo *info) {
+ * tcp_recv serve it unchanged.  TLS files from SMBREFC_QUIC_CERT, _KEY, _CA;
+ * the server is verified unless insecure or SMBREFC_QUIC_INSECURE=1. */
+static int quic_connect(const char *host, struct addrinfo *ai, unsigned timeout_ms, bool insecure,
+			QuicClient **ret_q, int *ret_fd, QuicClientInfo *info) {
+	const char *no_verify = getenv("SMBREFC_QUIC_INSECURE");
 	QuicClientParams p = { .server_name = host, .cert_file = getenv("SMBREFC_QUIC_CERT"),
 			       .key_file = getenv("SMBREFC_QUIC_KEY"), .ca_file = getenv("SMBREFC_QUIC_CA"),
+			       .insecure = insecure || (no_verify && streq(no_verify, "1")),
 			       .timeout_ms = timeout_ms };
 	int r = -EHOSTUNREACH;
 	uint8_t alert;
@@ -131,6 +134,11 @@ static int quic_connect(const char *host, struct addrinfo *ai, unsigned timeout_
 
 int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret) {
+	return smb_client_connect_flags(kind, host, address, port, timeout_ms, 0, ret);
+}
+
+int smb_client_connect_flags(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
+			     unsigned timeout_ms, unsigned flags, SmbClient **ret) {
 	if (kind != SMB_TRANSPORT_TCP && kind != SMB_TRANSPORT_QUIC)
 		return -EPROTONOSUPPORT;
 	char service[8];
@@ -142,7 +150,7 @@ int smb_client_connect(SmbTransportKind kind, const char *host, const char *addr
 	QuicClient *quic = NULL;
 	QuicClientInfo quic_info = {};
 	if (kind == SMB_TRANSPORT_QUIC)
-		r = quic_connect(host, ai, timeout_ms, &quic, &fd, &quic_info);
+		r = quic_connect(host, ai, timeout_ms, flags & SMB_CONNECT_QUIC_INSECURE, &quic, &fd, &quic_info);
 	for (struct addrinfo *a = ai; a && kind == SMB_TRANSPORT_TCP; a = a->ai_next) {
 		fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {

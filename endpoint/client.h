@@ -96,6 +96,14 @@ int smb_unc_parse(const char *unc, char **ret_host, uint16_t *ret_port, char **r
  * e.g. for want of a client certificate), -errno of connect(). */
 int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret);
+/* The same with SMB_CONNECT_* flags.  A QUIC server's certificate is
+ * verified (chain and host name) against $SMBREFC_QUIC_CA, or the system
+ * trust store when unset; -EKEYREJECTED when it fails.  Opting out:
+ * SMB_CONNECT_QUIC_INSECURE (the probe, which targets IPs and test
+ * certificates) or $SMBREFC_QUIC_INSECURE=1 (smbrefc's explicit option). */
+enum { SMB_CONNECT_QUIC_INSECURE = 1u << 0 };
+int smb_client_connect_flags(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
+			     unsigned timeout_ms, unsigned flags, SmbClient **ret);
 void smb_client_free(SmbClient *c);
 static inline void smb_client_freep(SmbClient **c) {
 	if (*c)

@@ -260,8 +260,14 @@ static void *bridge_main(void *userdata) {
 	pthread_mutex_unlock(&q->lock);
 	if (connecting)
 		q->alert = peer_alert(q);
+	/* We refused the server's certificate (chain or name): say so apart
+	 * from a server that refused us. */
+	bool untrusted = connecting && !q->alert && gnutls_session_get_verify_cert_status(q->tls) != 0;
 	quic_bridge_close(&q->b, r == NGTCP2_ERR_CALLBACK_FAILURE ? 0 : r);
-	set_state(q, QC_FAILED, q->alert ? -ECONNREFUSED : r == NGTCP2_ERR_IDLE_CLOSE ? -ETIMEDOUT : -ECONNRESET);
+	set_state(q, QC_FAILED, untrusted     ? -EKEYREJECTED
+				: q->alert    ? -ECONNREFUSED
+				: r == NGTCP2_ERR_IDLE_CLOSE ? -ETIMEDOUT
+							     : -ECONNRESET);
 	if (q->b.fd >= 0) {
 		close(q->b.fd); /* the caller reads EOF */
 		q->b.fd = -1;
@@ -276,8 +282,11 @@ static int tls_setup(QuicClient *q, const QuicClientParams *p) {
 	if (p->cert_file && gnutls_certificate_set_x509_key_file2(q->cred, p->cert_file, p->key_file,
 								  GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
 		return -EINVAL;
-	if (p->ca_file && gnutls_certificate_set_x509_trust_file(q->cred, p->ca_file, GNUTLS_X509_FMT_PEM) <= 0)
+	if (!p->insecure && p->ca_file &&
+	    gnutls_certificate_set_x509_trust_file(q->cred, p->ca_file, GNUTLS_X509_FMT_PEM) <= 0)
 		return -EINVAL;
+	if (!p->insecure && !p->ca_file && gnutls_certificate_set_x509_system_trust(q->cred) <= 0)
+		return -ENOENT; /* no trust anchor: nothing could be verified */
 	if (gnutls_init(&q->tls, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA) < 0)
 		return -ENOMEM;
 	if (ngtcp2_crypto_gnutls_configure_client_session(q->tls) != 0 ||
@@ -288,7 +297,9 @@ static int tls_setup(QuicClient *q, const QuicClientParams *p) {
 	if (p->server_name &&
 	    gnutls_server_name_set(q->tls, GNUTLS_NAME_DNS, p->server_name, strlen(p->server_name)) < 0)
 		return -EINVAL;
-	if (p->ca_file)
+	/* Chain and host name are checked during the handshake: a server
+	 * that fails is closed with a TLS alert, before any SMB byte. */
+	if (!p->insecure)
 		gnutls_session_set_verify_cert(q->tls, p->server_name, 0);
 	q->ref = (ngtcp2_crypto_conn_ref) { get_conn, q };
 	gnutls_session_set_ptr(q->tls, &q->ref);

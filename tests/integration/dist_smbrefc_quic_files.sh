@@ -7,7 +7,8 @@
 # Certificates and the server come from quic_lib.bash.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/quic_lib.bash"
-unset SMBREFC_QUIC_CERT SMBREFC_QUIC_KEY SMBREFC_QUIC_CA
+unset SMBREFC_QUIC_CERT SMBREFC_QUIC_KEY
+export SMBREFC_QUIC_CA=$PKI/ca.pem # the server is verified by default; --quic-ca overrides this
 quic_certs
 smbrefc() {
 	timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic -U 'alice%Secret-1' \

@@ -5,7 +5,9 @@
 # server refuse (naming the setting), client.audit.quic writes event 30832
 # (TLS 1.3, ALPN smb, server certificate SHA-256); with server client
 # access control, the client's certificate (SMBREFC_QUIC_CERT/_KEY) is
-# what gets it in.  Transport-level security: with server.encryption.required
+# what gets it in.  The client verifies the server's certificate (system
+# trust or SMBREFC_QUIC_CA, host name) unless SMBREFC_QUIC_INSECURE=1.
+# Transport-level security: with server.encryption.required
 # and reject-unencrypted, the client offers SMB2_ACCEPT_TRANSPORT_LEVEL_SECURITY
 # over QUIC, so the session is not SMB-encrypted inside QUIC (session event
 # 40003: encryption off, transport_security quic) while the same client over
@@ -29,8 +31,8 @@ client_policy() { # FILE ID=VALUE...
 		echo '</policy>'
 	} >"$file"
 }
-smbrefc() {
-	timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic -U 'alice%Secret-1' "$@"
+smbrefc() { # the test CA: the client verifies the server's certificate
+	SMBREFC_QUIC_CA=$PKI/ca.pem timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic -U 'alice%Secret-1' "$@"
 }
 
 quic_policy "$T/server.xml"
@@ -52,6 +54,17 @@ grep '"event_id":30832,' "$T/client-audit.json" |
 server_sha=$(quic_sha256 "$PKI/server.pem")
 grep -q "\"server_cert_sha256\":\"${server_sha#sha256:}\"" "$T/client-audit.json" ||
 	fail "30832 names another server certificate"
+
+step "the server certificate is verified: chain (system trust, or the CA given) and host name"
+plain() { timeout 60 "$BIN/smbrefc" "//${1}:$QPORT/share" -I 127.0.0.1 --quic -U 'alice%Secret-1' --policy "$T/c.xml" ls; }
+out=$(unset SMBREFC_QUIC_CA; plain localhost 2>&1) && fail "a server outside the system trust was accepted: $out"
+echo "$out"
+grep -q 'connect: Key was rejected' <<<"$out" || fail "no clear refusal of an untrusted server: $out"
+out=$(SMBREFC_QUIC_CA=$PKI/evil.pem plain localhost 2>&1) && fail "a server from another CA was accepted: $out"
+out=$(SMBREFC_QUIC_CA=$PKI/ca.pem plain otherhost 2>&1) && fail "a certificate for another name was accepted: $out"
+echo "$out"
+SMBREFC_QUIC_CA=$PKI/ca.pem plain localhost >/dev/null || fail "the right CA and name were refused"
+(unset SMBREFC_QUIC_CA; SMBREFC_QUIC_INSECURE=1 plain localhost >/dev/null) || fail "the explicit opt-out did not connect"
 
 step "client.quic.enabled=false and client.quic.servers refuse"
 client_policy "$T/off.xml" client.quic.enabled=false

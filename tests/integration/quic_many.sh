@@ -29,7 +29,7 @@ for i in $(seq 1 10); do
 done
 timeout 60 "$BIN/smbrefc" "//localhost:$PORT/share" -I 127.0.0.1 --policy "$T/c.xml" -U 'alice%Secret-1' \
 	put "$T/f" tcp.bin || fail "TCP copy beside QUIC failed"
-timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic --policy "$T/c.xml" \
+SMBREFC_QUIC_CA=$PKI/ca.pem timeout 60 "$BIN/smbrefc" "//localhost:$QPORT/share" -I 127.0.0.1 --quic --policy "$T/c.xml" \
 	-U 'alice%Secret-1' put "$T/f" quic.bin || fail "QUIC copy beside QUIC handshakes failed"
 for p in "${pids[@]}"; do wait "$p" || true; done
 for i in $(seq 1 10); do
