@@ -63,6 +63,32 @@ static const struct {
 	{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'},
 };
 
+int audit_json_unescape(const char *p, const char *end, char out[static 4], size_t *ret_len) {
+	if (end - p < 2)
+		return -EINVAL;
+	for (size_t i = 0; i < ELEMENTSOF(simple_escapes); i++)
+		if (p[1] == simple_escapes[i].esc) {
+			out[0] = simple_escapes[i].byte;
+			*ret_len = 1;
+			return 2;
+		}
+	unsigned cp, lo;
+	if (p[1] != 'u' || end - p < 6 || hex4(p + 2, &cp) < 0)
+		return -EINVAL;
+	int used = 6;
+	if (cp >= 0xD800 && cp < 0xDC00) {
+		const char *q = p + 6;
+		if (end - q < 6 || q[0] != '\\' || q[1] != 'u' || hex4(q + 2, &lo) < 0 || lo < 0xDC00 ||
+		    lo > 0xDFFF)
+			return -EINVAL;
+		cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+		used = 12;
+	} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0)
+		return -EINVAL;
+	*ret_len = utf8_put(cp, out);
+	return used;
+}
+
 static int parse_string(Parser *ps, char **ret) {
 	if (ps->p >= ps->end || *ps->p != '"')
 		return -EINVAL;
@@ -85,31 +111,12 @@ static int parse_string(Parser *ps, char **ret) {
 			q++;
 			continue;
 		}
-		q++;
-		bool found = false;
-		for (size_t i = 0; i < ELEMENTSOF(simple_escapes); i++)
-			if (*q == simple_escapes[i].esc) {
-				s[n++] = simple_escapes[i].byte;
-				found = true;
-			}
-		if (found) {
-			q++;
-			continue;
-		}
-		unsigned cp, lo;
-		if (*q != 'u' || ps->p - q < 5 || hex4(q + 1, &cp) < 0)
-			return -EINVAL;
-		q += 5;
-		if (cp >= 0xD800 && cp < 0xDC00) {
-			if (ps->p - q < 6 || q[0] != '\\' || q[1] != 'u' || hex4(q + 2, &lo) < 0 ||
-			    lo < 0xDC00 || lo > 0xDFFF)
-				return -EINVAL;
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			q += 6;
-		} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0)
-			return -EINVAL;
-		/* \uXXXX never expands: 6 input bytes give at most 4 output bytes. */
-		n += utf8_put(cp, s + n);
+		size_t len;
+		int used = audit_json_unescape(q, ps->p, s + n, &len);
+		if (used < 0)
+			return used;
+		q += used;
+		n += len;
 	}
 	s[n] = 0;
 	ps->p++; /* closing quote */

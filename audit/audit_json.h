@@ -43,6 +43,13 @@ struct AuditJson {
  * grammar of both audit JSON readers (audit_json.c, event_parse.c). */
 size_t audit_json_scan_number(const char *p, const char *end, bool *ret_ok);
 
+/* Decode the JSON string escape at p (p points at its backslash; nothing
+ * at or past end is read): its UTF-8 bytes into out (at most 4), their
+ * count into *ret_len.  Returns how many input bytes the escape took (2,
+ * 6, or 12 for a surrogate pair), -EINVAL for an unknown escape, a lone
+ * surrogate or \u0000.  Never writes more than it reads. */
+int audit_json_unescape(const char *p, const char *end, char out[static 4], size_t *ret_len);
+
 /* Parse exactly one JSON value (surrounding white space allowed). */
 int audit_json_parse(const char *buf, size_t len, AuditJson **ret);
 void audit_json_free(AuditJson *j);

@@ -36,41 +36,6 @@ static bool take(Lex *l, char c) {
 	return false;
 }
 
-static int hexval(char c) {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int hex4(const char *s, unsigned *ret) {
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		int d = hexval(s[i]);
-		if (d < 0)
-			return -EINVAL;
-		v = v * 16 + (unsigned)d;
-	}
-	*ret = v;
-	return 0;
-}
-
-static void put_utf8(Lex *l, unsigned cp) {
-	if (cp < 0x80)
-		*l->out++ = (char)cp;
-	else if (cp < 0x800) {
-		*l->out++ = (char)(0xC0 | (cp >> 6));
-		*l->out++ = (char)(0x80 | (cp & 0x3F));
-	} else if (cp < 0x10000) {
-		*l->out++ = (char)(0xE0 | (cp >> 12));
-		*l->out++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*l->out++ = (char)(0x80 | (cp & 0x3F));
-	} else {
-		*l->out++ = (char)(0xF0 | (cp >> 18));
-		*l->out++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-		*l->out++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-		*l->out++ = (char)(0x80 | (cp & 0x3F));
-	}
-}
-
 /* A string literal into the scratch buffer. */
 static int string(Lex *l, const char **ret) {
 	ws(l);
@@ -95,29 +60,12 @@ static int string(Lex *l, const char **ret) {
 			return 0;
 		}
 		/* Backslash. */
-		if (l->end - l->p < 2)
-			return -EINVAL;
-		char e = l->p[1];
-		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-		const char *hit = e ? strchr(from, e) : NULL;
-		if (hit) {
-			*l->out++ = to[hit - from];
-			l->p += 2;
-			continue;
-		}
-		unsigned cp, lo;
-		if (e != 'u' || l->end - l->p < 6 || hex4(l->p + 2, &cp) < 0)
-			return -EINVAL;
-		l->p += 6;
-		if (cp >= 0xD800 && cp < 0xDC00) {
-			if (l->end - l->p < 6 || l->p[0] != '\\' || l->p[1] != 'u' ||
-			    hex4(l->p + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-				return -EINVAL;
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			l->p += 6;
-		} else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0)
-			return -EINVAL;
-		put_utf8(l, cp);
+		size_t len;
+		int used = audit_json_unescape(l->p, l->end, l->out, &len);
+		if (used < 0)
+			return used;
+		l->p += used;
+		l->out += len;
 	}
 }
 

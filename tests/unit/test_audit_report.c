@@ -91,6 +91,33 @@ static void test_json_scan_number(void **state) {
 	}
 }
 
+/* The escape decoder both JSON readers share. */
+static void test_json_unescape(void **state) {
+	(void)state;
+	static const struct {
+		const char *in;
+		int used;
+		const char *out;
+	} v[] = {
+		{ "\\n", 2, "\n" },          { "\\/x", 2, "/" },
+		{ "\\u00e9", 6, "\xc3\xa9" }, { "\\ud83d\\ude00", 12, "\xf0\x9f\x98\x80" },
+		{ "\\u0000", -EINVAL, NULL }, { "\\ud800", -EINVAL, NULL },
+		{ "\\ude00", -EINVAL, NULL }, { "\\x", -EINVAL, NULL },
+		{ "\\", -EINVAL, NULL },      { "\\u12", -EINVAL, NULL },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		char out[4];
+		size_t len = 0;
+		int used = audit_json_unescape(v[i].in, v[i].in + strlen(v[i].in), out, &len);
+		if (used != v[i].used)
+			fail_msg("'%s': took %d, expected %d", v[i].in, used, v[i].used);
+		if (v[i].out) {
+			assert_int_equal(len, strlen(v[i].out));
+			assert_memory_equal(out, v[i].out, len);
+		}
+	}
+}
+
 static void test_event_parse(void **state) {
 	(void)state;
 	const char *line = "{\"time\":\"2026-11-26T07:30:00.5Z\",\"host\":\"h\\u00e9\",\"extra\":"
@@ -295,6 +322,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_dom),
 		cmocka_unit_test(test_json_scan_number),
+		cmocka_unit_test(test_json_unescape),
 		cmocka_unit_test(test_event_parse),
 		cmocka_unit_test(test_impact_table_in_catalog),
 		cmocka_unit_test(test_verdicts),
