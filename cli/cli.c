@@ -154,6 +154,10 @@ int cli_parse_plain(Cli *cli, int argc, char *argv[], const char *options_help, 
 	int c = cli_getopt(cli, argc, argv, options, options_help);
 	if (c >= 0) /* the table has no verb options: cannot happen */
 		return cli_usage_error(cli, "unexpected option");
+	return cli_getopt_finish(cli, c, argc, min, max);
+}
+
+int cli_getopt_finish(Cli *cli, int c, int argc, int min, int max) {
 	if (c != CLI_OPT_END)
 		return cli_getopt_exit(c);
 	return cli_check_args(cli, argc - optind, min, max) ? CLI_PROCEED : CLI_EXIT_USAGE;

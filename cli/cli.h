@@ -86,6 +86,11 @@ static inline int cli_getopt_exit(int c) {
 	return c == CLI_OPT_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 }
 
+/* The end of a verb's cli_getopt() loop that ended with c: the exit code
+ * after --help or a usage error, a usage error unless min..max positionals
+ * remain (max < 0: no upper bound), else CLI_PROCEED. */
+int cli_getopt_finish(Cli *cli, int c, int argc, int min, int max);
+
 /* For verbs without options of their own: parse the common options and
  * check that min..max positionals remain (they start at optind).  Returns
  * CLI_PROCEED, or the exit code to return (help shown, usage error). */

@@ -245,10 +245,8 @@ static int verb_audit_ingest(Cli *cli, int argc, char *argv[]) {
 			break;
 		}
 	}
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 0, 0))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 0, 0)) != CLI_PROCEED)
+		return r;
 	/* The DB is written: inputs go into it, not into a scratch DB. */
 	CliAuditSources none = {.db_path = src.db_path};
 	_cleanup_(auditdb_closep) AuditDb *db = NULL;
@@ -361,10 +359,8 @@ static int verb_audit_list(Cli *cli, int argc, char *argv[]) {
 			q.limit = (size_t)v;
 		}
 	}
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 0, 0))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 0, 0)) != CLI_PROCEED)
+		return r;
 	q.since_usec = src.since_usec;
 	_cleanup_(auditdb_closep) AuditDb *db = NULL;
 	if ((r = cli_audit_open(cli, &src, false, &db)) < 0)

@@ -114,10 +114,8 @@ int verb_impact(Cli *cli, int argc, char *argv[]) {
 	/* Only source options: none comes back here. */
 	while ((c = cli_audit_getopt(cli, &src, argc, argv, options, IMPACT_HELP)) >= 0)
 		;
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 1, -1))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 1, -1)) != CLI_PROCEED)
+		return r;
 	const Catalog *catalog;
 	if ((r = cli_catalog(cli, &catalog)) < 0)
 		return -r;

@@ -42,10 +42,8 @@ static int link_add(Cli *cli, int argc, char *argv[]) {
 			disabled = true;
 			break;
 		}
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 2, 2))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 2, 2)) != CLI_PROCEED)
+		return r;
 	const char *policy = argv[optind], *group = argv[optind + 1];
 	Store *s;
 	if ((r = cli_store(cli, true, &s)) < 0)

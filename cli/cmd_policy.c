@@ -224,10 +224,8 @@ int verb_import(Cli *cli, int argc, char *argv[]) {
 	while ((c = cli_getopt(cli, argc, argv, options, IMPORT_HELP)) >= 0)
 		if (c == OPT_COMMENT)
 			comment = optarg;
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 1, 1))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 1, 1)) != CLI_PROCEED)
+		return r;
 	const char *file = argv[optind];
 
 	const Catalog *catalog;
@@ -348,10 +346,8 @@ int verb_show(Cli *cli, int argc, char *argv[]) {
 	while ((c = cli_getopt(cli, argc, argv, options, SHOW_HELP)) >= 0)
 		if (c == OPT_VERSION && (r = cli_parse_version(cli, optarg, &version)) < 0)
 			return -r;
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 1, 1))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 1, 1)) != CLI_PROCEED)
+		return r;
 	const char *policy = argv[optind];
 	Store *s;
 	if ((r = cli_store(cli, false, &s)) < 0)
@@ -478,10 +474,8 @@ int verb_diff(Cli *cli, int argc, char *argv[]) {
 	while ((c = cli_getopt(cli, argc, argv, options, DIFF_HELP)) >= 0)
 		if (c == OPT_EXIT_CODE)
 			exit_code = true;
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 3, 3))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 3, 3)) != CLI_PROCEED)
+		return r;
 	const char *policy = argv[optind];
 	unsigned v1, v2;
 	if ((r = cli_parse_version(cli, argv[optind + 1], &v1)) < 0 ||

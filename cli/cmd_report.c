@@ -204,10 +204,8 @@ int verb_report(Cli *cli, int argc, char *argv[]) {
 		else if (c == OPT_KEEP_DAYS && (parse_int64(optarg, &keep_days) < 0 || keep_days < 1))
 			return cli_usage_error(cli, "--keep-days: '%s' is not a number of days", optarg);
 	}
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, 0, 0))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, 0, 0)) != CLI_PROCEED)
+		return r;
 	if (cli->json && format && !streq(format, "json"))
 		return cli_usage_error(cli, "--json and --format %s exclude each other", format);
 	int f = report_format(cli->json ? "json" : format, output);

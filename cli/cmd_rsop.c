@@ -69,10 +69,8 @@ int verb_rsop(Cli *cli, int argc, char *argv[]) {
 			xml = true;
 		else if (c == OPT_GROUP)
 			group = optarg;
-	if (c != CLI_OPT_END)
-		return cli_getopt_exit(c);
-	if (!cli_check_args(cli, argc - optind, group ? 0 : 1, group ? 0 : 1))
-		return CLI_EXIT_USAGE;
+	if ((r = cli_getopt_finish(cli, c, argc, group ? 0 : 1, group ? 0 : 1)) != CLI_PROCEED)
+		return r;
 	if (xml && cli->json)
 		return cli_usage_error(cli, "--json and --xml exclude each other");
 	RsopTarget target = group ? (RsopTarget){ "group", group } : (RsopTarget){ "host", argv[optind] };
