@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 
@@ -36,6 +37,11 @@
 #endif
 
 #define DEFAULT_INTERVAL_SEC 900
+/* SQLite's page caches (state DB, audit DB) recycle pages near this much
+ * heap instead of growing with every recorded cycle (2 MiB and 64 MiB
+ * caches otherwise fill over days of an idle daemon; the audit DB reads
+ * through mmap, so little is lost). */
+#define SQLITE_SOFT_HEAP_LIMIT (512 * 1024)
 
 static void help(void) {
 	printf("usage: smbpolicyd [OPTIONS]\n\n"
@@ -412,6 +418,8 @@ static int run(int argc, char *argv[]) {
 		return k == PARSE_EXIT_OK ? 0 : k;
 	}
 
+	if (!c.once)
+		(void)sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP_LIMIT);
 	k = engine_new(&c.cfg, &c.engine);
 	if (k < 0) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, NULL, "cannot start the engine: %s", strerror(-k));
