@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "server.h"
+#include "transport_rdma.h"
 #include "vfs.h"
 
 #define FILE_DIRECTORY_FILE 0x00000001u
@@ -345,6 +346,12 @@ int smb2_read(Smb2Request *r) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
 		return 0;
 	}
+	RdmaChannel ch; /* SMB Direct: the data goes by RDMA write (transport_rdma.c) */
+	uint32_t st = transport_rdma_channel(r, &ch);
+	if (st != NT_STATUS_OK) {
+		r->status = st;
+		return 0;
+	}
 	FIND_OPEN(r, o, q.fid);
 	if (o->is_dir) {
 		r->status = NT_STATUS_INVALID_DEVICE_REQUEST;
@@ -387,7 +394,17 @@ int smb2_read(Smb2Request *r) {
 	smb2_put16(p, 17);
 	p[2] = SMB2_HDR_SIZE + 16;
 	smb2_put32(p + 4, (uint32_t)got);
-	if (got == 0)
+	if (ch.n) { /* [MS-SMB2] 3.3.5.12: DataLength 0, DataRemaining = bytes sent by RDMA */
+		if (transport_rdma_push(r, &ch, p + 16, got) < 0) {
+			r->status = NT_STATUS_INVALID_PARAMETER;
+			return 0;
+		}
+		r->out->len = body + 16;
+		p = r->out->data + body;
+		smb2_put32(p + 4, 0);
+		smb2_put32(p + 8, (uint32_t)got);
+	}
+	if (got == 0 || ch.n)
 		smb2_buf_extend(r->out, 1);
 	return 0;
 }
@@ -399,6 +416,18 @@ int smb2_write(Smb2Request *r) {
 	    (r->conn->dialect != SMB2_DIALECT_202 &&
 	     smb2_credit_charge(&r->hdr) < smb2_credits_for_payload(q.data.len))) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
+		return 0;
+	}
+	RdmaChannel ch; /* SMB Direct: the data comes by RDMA read (transport_rdma.c) */
+	_cleanup_free_ uint8_t *rdma_data = NULL;
+	uint32_t st = transport_rdma_channel(r, &ch);
+	if (st == NT_STATUS_OK && ch.n) {
+		if (ch.length > max_io(r->conn) || transport_rdma_pull(r, &ch, &rdma_data) < 0)
+			st = NT_STATUS_INVALID_PARAMETER;
+		q.data = (Smb2Blob){ rdma_data, ch.length };
+	}
+	if (st != NT_STATUS_OK) {
+		r->status = st;
 		return 0;
 	}
 	FIND_OPEN(r, o, q.fid);

@@ -250,6 +250,7 @@ struct Conn {
 	bool paused; /* a response is held by the rate limiter */
 	bool closing;
 	bool quic; /* stream 0 of an SMB over QUIC connection (transport_quic.c) */
+	struct SmbdConn *smbd; /* its SMB Direct side (transport_rdma.c), NULL on TCP/QUIC */
 	atomic_uint jobs_in_pool; /* crypto jobs not finished by the pool */
 	unsigned jobs_pending;    /* crypto jobs not yet taken back by the worker */
 

@@ -19,8 +19,12 @@
  *
  * Invariants: every buffer handed to the HCA stays registered until its
  * completion was reaped; a connection is freed only after its QP is gone.
- * Must never: hand the HCA unregistered memory; touch a Conn (conn.c owns
- * it; only the socketpair links the two).
+ * The READ/WRITE handlers reach the SmbdConn through Conn.smbd (set by
+ * rdma_link, cleared by rdma_unlink on the same worker thread) for the
+ * RDMA channel (transport_rdma_channel/_pull/_push).
+ *
+ * Must never: hand the HCA unregistered memory; touch a Conn beyond its
+ * smbd link (conn.c owns it; the socketpair carries the SMB2 frames).
  */
 #include <fcntl.h>
 #include <infiniband/verbs.h>
@@ -373,9 +377,21 @@ static int on_completion(sd_event_source *s, int fd, uint32_t revents, void *use
 
 /* ---- connections ---- */
 
+/* Conn.smbd: the SMB Direct side of c, for RDMA channel READ/WRITE. */
+static void rdma_link(RdmaConn *rc, Conn *c) { c->smbd = rc->smbd; }
+
+/* Before rc->smbd goes: the Conn (if still there) loses its link.  Both
+ * live on the worker's thread, so the Conn is found by its link. */
+static void rdma_unlink(RdmaConn *rc) {
+	for (Conn *c = rc->worker ? rc->worker->conns : NULL; c && rc->smbd; c = c->next)
+		if (c->smbd == rc->smbd)
+			c->smbd = NULL;
+}
+
 static void rdma_conn_free(RdmaConn *rc) {
 	if (!rc)
 		return;
+	rdma_unlink(rc);
 	for (RdmaConn **p = &rc->rw->conns; *p; p = &(*p)->next)
 		if (*p == rc) {
 			*p = rc->next;
@@ -458,6 +474,7 @@ static int rdma_conn_new(RdmaListener *l, struct rdma_cm_id *id) {
 	r = conn_new(w, sp[0], &peer, &c); /* takes sp[0] */
 	if (r < 0)
 		goto fail;
+	rdma_link(rc, c);
 	(void)fcntl(rc->channel->fd, F_SETFL, fcntl(rc->channel->fd, F_GETFL) | O_NONBLOCK);
 	r = sd_event_add_io(w->event, &rc->cq_io, rc->channel->fd, EPOLLIN, on_completion, rc);
 	if (r >= 0)
@@ -620,4 +637,74 @@ void transport_rdma_detach(Worker *w) {
 	free(rw->listeners);
 	free(rw);
 	rdma_workers[w->index] = NULL;
+}
+
+/* ---- the RDMA channel of SMB2 READ/WRITE ------------------------------- */
+
+/* Where READ and WRITE keep their channel fields, as body offsets
+ * ([MS-SMB2] 2.2.19, 2.2.21); the channel info offset counts from the
+ * SMB2 header. */
+static const struct {
+	uint16_t command;
+	size_t channel, length, info_off, info_len, body_size;
+} channel_fields[] = {
+	{ SMB2_READ, 36, 4 /* Length */, 44, 46, 48 },
+	{ SMB2_WRITE, 32, 36 /* RemainingBytes */, 40, 42, 48 },
+};
+
+uint32_t transport_rdma_channel(const Smb2Request *r, RdmaChannel *ret) {
+	*ret = (RdmaChannel){};
+	for (size_t i = 0; i < ELEMENTSOF(channel_fields); i++) {
+		if (channel_fields[i].command != r->hdr.command)
+			continue;
+		if (r->len < SMB2_HDR_SIZE + channel_fields[i].body_size)
+			return NT_STATUS_INVALID_PARAMETER;
+		const uint8_t *b = r->msg + SMB2_HDR_SIZE;
+		uint32_t channel = smb2_le32(b + channel_fields[i].channel);
+		if (channel == SMB2_CHANNEL_NONE)
+			return NT_STATUS_OK;
+		/* an RDMA channel needs an SMB Direct connection ([MS-SMB2] 3.3.5.12) */
+		if (!r->conn->smbd || smbd_channel_check(channel, r->conn->dialect) < 0)
+			return NT_STATUS_INVALID_PARAMETER;
+		size_t off = smb2_le16(b + channel_fields[i].info_off), len = smb2_le16(b + channel_fields[i].info_len);
+		if (off < SMB2_HDR_SIZE || off > r->len || len > r->len - off)
+			return NT_STATUS_INVALID_PARAMETER;
+		int n = smbd_buffer_desc_parse(r->msg + off, len, ret->desc, ELEMENTSOF(ret->desc));
+		if (n <= 0)
+			return NT_STATUS_INVALID_PARAMETER;
+		ret->n = (size_t)n;
+		ret->length = smb2_le32(b + channel_fields[i].length);
+		return NT_STATUS_OK;
+	}
+	return NT_STATUS_INVALID_PARAMETER;
+}
+
+int transport_rdma_pull(const Smb2Request *r, const RdmaChannel *ch, uint8_t **ret) {
+	if (!r->conn->smbd || ch->n == 0)
+		return -EINVAL;
+	_cleanup_free_ uint8_t *buf = malloc(ch->length ? ch->length : 1);
+	if (!buf)
+		return -ENOMEM;
+	int k = smbd_rdma_pull(r->conn->smbd, ch->desc, ch->n, buf, ch->length);
+	if (k < 0)
+		return k;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int transport_rdma_push(const Smb2Request *r, const RdmaChannel *ch, const uint8_t *src, size_t len) {
+	if (!r->conn->smbd || ch->n == 0 || len > ch->length)
+		return -EINVAL;
+	/* A short read fills the first len bytes the descriptors cover. */
+	SmbdBufferDesc d[RDMA_CHANNEL_MAX_DESC];
+	size_t n = 0, left = len;
+	for (; n < ch->n && left > 0; n++) {
+		d[n] = ch->desc[n];
+		if (d[n].length > left)
+			d[n].length = (uint32_t)left;
+		left -= d[n].length;
+	}
+	if (left > 0)
+		return -EINVAL;
+	return n == 0 ? 0 : smbd_rdma_push(r->conn->smbd, d, n, src, len);
 }

@@ -10,13 +10,36 @@
  * ("no RDMA device") and left out; the other transports keep serving.
  *
  * Invariants: a connection request while server.transport.rdma.enabled is
- * false is rejected; completions are reaped on the worker's own loop.
+ * false is rejected; completions are reaped on the worker's own loop; a
+ * Conn's smbd link is cleared before its SmbdConn is freed.
  * Must never: block the event loop waiting for a peer (only for the
  * completion of an RDMA read/write already posted, bounded by a timeout).
  */
 #pragma once
 
 #include "server.h"
+#include "smbdirect.h"
+
+#define RDMA_CHANNEL_MAX_DESC 16 /* buffer descriptors accepted per READ/WRITE */
+
+/* The RDMA channel of an SMB2 READ or WRITE ([MS-SMB2] 2.2.19, 2.2.21,
+ * 3.3.5.12, 3.3.5.13; [MS-SMBD] 2.2.3.1): n descriptors for length bytes
+ * (READ: Length, WRITE: RemainingBytes); n = 0 for SMB2_CHANNEL_NONE. */
+typedef struct RdmaChannel {
+	SmbdBufferDesc desc[RDMA_CHANNEL_MAX_DESC];
+	size_t n;
+	uint32_t length;
+} RdmaChannel;
+/* NT_STATUS_OK, or NT_STATUS_INVALID_PARAMETER: an RDMA channel over TCP
+ * or QUIC, one the dialect lacks (_INVALIDATE before 3.0.2), an unknown
+ * channel, or a bad descriptor list. */
+uint32_t transport_rdma_channel(const Smb2Request *r, RdmaChannel *ret);
+/* WRITE: pull the channel's bytes from the client into *ret (caller frees).
+ * READ: push len (<= ch->length: a short read) bytes to the client.
+ * 0, or -EINVAL (the caller answers STATUS_INVALID_PARAMETER), -ENOMEM; a
+ * transfer error drops the SMB Direct connection. */
+int transport_rdma_pull(const Smb2Request *r, const RdmaChannel *ch, uint8_t **ret);
+int transport_rdma_push(const Smb2Request *r, const RdmaChannel *ch, const uint8_t *src, size_t len);
 
 /* Does this --listen address belong to SMB Direct ("rdma:ADDR:PORT")?
  * Strips the prefix into *ret_rest. */
