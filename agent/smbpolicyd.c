@@ -11,6 +11,8 @@
  *   collector.c   audit log -> audit DB -> AuditEvent; actual state
  * and libsmbagent.a, shared with `smbpolicy ... --local`:
  *   engine.c      the cycle itself; source.c signed bundles over http(s)
+ *                 (source_curl.c: libcurl, dlopen()ed only for --source)
+ *   splay.c       when the periodic cycle runs (start-up splay, jitter)
  *   plugin_host.c dlopen + ABI check; state.c SQLite state; journal.c logs
  *   report.c      the cycle result; report_bus.c its D-Bus form
  *

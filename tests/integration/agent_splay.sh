@@ -89,4 +89,10 @@ for i in 1 2 3 4 5; do
 done
 echo "splays (ms): ${!seen[*]}"
 [ "${#seen[@]}" -ge 4 ] || fail "five starts, only ${#seen[@]} distinct splays"
+
+step "--splay takes seconds, 0 .. a week"
+for bad in x -1 604801; do
+	rc=0; "$BIN/smbpolicyd" --policy "$AGENT_POLICY" --splay "$bad" >/dev/null 2>&1 || rc=$?
+	[ "$rc" -eq 2 ] || fail "--splay $bad: exit $rc, want 2"
+done
 echo PASS
