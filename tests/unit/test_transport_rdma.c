@@ -5,7 +5,11 @@
  * between SMB Direct and smbrefd's Conn: an SMB2 NEGOTIATE sent by an SMB
  * Direct client over the loopback queue pair reaches the real dispatcher
  * through the socketpair and its response comes back as SMB Direct
- * messages; a Conn that closes ends the SMB Direct connection.
+ * messages; a Conn that closes ends the SMB Direct connection.  SMB2
+ * WRITE then READ of 1 MiB with Channel RDMA_V1 (buffer descriptors V1)
+ * through the real handlers: the data moves by RDMA over the loopback and
+ * comes back equal; the same requests on a TCP Conn get
+ * STATUS_INVALID_PARAMETER, as does _V1_INVALIDATE on 3.0.
  *
  * The verbs calls themselves (QP, CQ, RDMA CM) cannot run here: no HCA,
  * no rxe/siw.
@@ -18,6 +22,9 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/sha.h>
+#include <sys/stat.h>
 
 #include "smbdirect_loopback.h"
 #include "transport_rdma.c"
@@ -197,11 +204,178 @@ static void test_bridge_negotiate(void **state) {
 	free(got.msg);
 }
 
+/* An SMB2 WRITE or READ of len bytes at offset 0 of fid 1/1 whose data
+ * goes by RDMA through descriptor d ([MS-SMB2] 2.2.19, 2.2.21). */
+static size_t rdma_request(uint8_t *msg, uint16_t command, uint32_t channel, uint32_t len, const SmbdBufferDesc *d) {
+	memset(msg, 0, SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE);
+	smb2_header_build(msg, &(Smb2Header){ .command = command, .credits = 1,
+					      .credit_charge = (uint16_t)smb2_credits_for_payload(len),
+					      .session_id = 7, .tree_id = 1 });
+	uint8_t *b = msg + SMB2_HDR_SIZE;
+	smb2_put16(b, 49);
+	smb2_put64(b + 16, 1); /* FileId persistent, volatile */
+	smb2_put64(b + 24, 1);
+	if (command == SMB2_WRITE) {
+		smb2_put16(b + 2, SMB2_HDR_SIZE + 48); /* DataOffset; Length 0 */
+		smb2_put32(b + 32, channel);
+		smb2_put32(b + 36, len); /* RemainingBytes */
+		smb2_put16(b + 40, SMB2_HDR_SIZE + 48);
+		smb2_put16(b + 42, SMBD_BUFFER_DESC_SIZE);
+	} else {
+		smb2_put32(b + 4, len);
+		smb2_put32(b + 36, channel);
+		smb2_put16(b + 44, SMB2_HDR_SIZE + 48);
+		smb2_put16(b + 46, SMBD_BUFFER_DESC_SIZE);
+	}
+	smbd_buffer_desc_build(b + 48, d, 1);
+	return SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE;
+}
+
+/* Run one request through its handler as the dispatcher would (after the
+ * session and tree lookup); the response status. */
+static uint32_t run_rdma(Conn *c, Session *s, Tree *t, const uint8_t *msg, size_t len, Smb2Buf *out) {
+	Smb2Request r = { .conn = c, .server = &server, .config = &config, .msg = msg, .len = len,
+			  .session = s, .tree = t, .out = out };
+	assert_int_equal(smb2_header_parse(msg, len, &r.hdr), 0);
+	out->len = 0;
+	int k = (r.hdr.command == SMB2_WRITE ? smb2_write : smb2_read)(&r);
+	assert_int_equal(k, 0);
+	return r.status;
+}
+
+/* A Conn on a socketpair with one open file (fid 1/1) of the share. */
+static Conn *conn_with_open(Session *s, Tree *t, int *ret_peer) {
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
+	struct sockaddr_storage peer = { .ss_family = AF_INET };
+	Conn *c;
+	assert_int_equal(conn_new(&worker, sp[0], &peer, &c), 0);
+	*ret_peer = sp[1];
+	c->negotiated = true;
+	c->dialect = SMB2_DIALECT_302;
+	Open *o = calloc(1, sizeof(*o));
+	assert_non_null(o);
+	*o = (Open){ .persistent = 1, .volatile_ = 1, .session = s, .tree = t, .path = strdup("f"),
+		     .access = 0x001f01ffu /* FILE_ALL_ACCESS */ };
+	o->fd = openat(share.dirfd, "f", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(o->fd >= 0);
+	c->opens = calloc(1, sizeof(Open *));
+	assert_non_null(c->opens);
+	c->opens[0] = o;
+	c->n_opens = 1;
+	return c;
+}
+
+static void test_rdma_read_write(void **state) {
+	(void)state;
+	enum { MiB = 1024 * 1024 };
+	SmbdLoopback *lb;
+	assert_int_equal(smbd_loopback_new(&lb), 0);
+	RdmaConn *rc = calloc(1, sizeof(*rc));
+	assert_non_null(rc);
+	SmbdConfig scfg, ccfg;
+	smbd_config_default(&scfg);
+	scfg.deliver = bridge_deliver;
+	scfg.userdata = rc;
+	assert_int_equal(smbd_conn_new(&scfg, &smbd_loopback_ops, smbd_loopback_end(lb, 1), true, 0, &rc->smbd), 0);
+	smbd_loopback_attach(lb, 1, rc->smbd);
+	Got got = {};
+	SmbdConn *cli;
+	smbd_config_default(&ccfg);
+	ccfg.deliver = client_deliver;
+	ccfg.userdata = &got;
+	assert_int_equal(smbd_conn_new(&ccfg, &smbd_loopback_ops, smbd_loopback_end(lb, 0), false, 0, &cli), 0);
+	smbd_loopback_attach(lb, 0, cli);
+	for (int i = 0; i < 20; i++)
+		smbd_loopback_run(lb, 0);
+	assert_int_equal(smbd_state(cli), SMBD_CONNECTED);
+	assert_int_equal(smbd_state(rc->smbd), SMBD_CONNECTED);
+
+	Share *sh = &share;
+	Tree tree = { .id = 1, .share = sh };
+	Session sess = { .id = 7, .state = SESSION_VALID };
+	int peer_fd;
+	Conn *c = conn_with_open(&sess, &tree, &peer_fd);
+	rdma_link(rc, c);
+	assert_ptr_equal(c->smbd, rc->smbd);
+
+	/* the client's buffers, registered for the server */
+	uint8_t *src = malloc(MiB), *dst = calloc(1, MiB);
+	assert_non_null(src);
+	assert_non_null(dst);
+	for (size_t i = 0; i < MiB; i++)
+		src[i] = (uint8_t)(i * 2654435761u >> 13);
+	SmbdBufferDesc wd, rd;
+	assert_int_equal(smbd_register(cli, src, MiB, SMBD_ACCESS_REMOTE_READ, &wd), 0);
+	assert_int_equal(smbd_register(cli, dst, MiB, SMBD_ACCESS_REMOTE_WRITE, &rd), 0);
+	uint8_t msg[SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE];
+	_cleanup_(smb2_buf_free) Smb2Buf out = {};
+
+	/* WRITE: the server pulls the 1 MiB; Count says so */
+	size_t n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &wd);
+	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_OK);
+	assert_int_equal(smb2_le16(out.data), 17);
+	assert_int_equal(smb2_le32(out.data + 4), MiB);
+	struct stat st;
+	assert_int_equal(fstatat(share.dirfd, "f", &st, 0), 0);
+	assert_int_equal(st.st_size, MiB);
+
+	/* READ: the server pushes it back; DataLength 0, DataRemaining 1 MiB */
+	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1_INVALIDATE, MiB, &rd);
+	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_OK);
+	assert_int_equal(smb2_le16(out.data), 17);
+	assert_int_equal(smb2_le32(out.data + 4), 0);
+	assert_int_equal(smb2_le32(out.data + 8), MiB);
+	uint8_t h1[SHA256_DIGEST_LENGTH], h2[SHA256_DIGEST_LENGTH];
+	SHA256(src, MiB, h1);
+	SHA256(dst, MiB, h2);
+	assert_memory_equal(h1, h2, sizeof(h1));
+
+	/* _V1_INVALIDATE needs 3.0.2; a descriptor that does not cover the
+	 * length is refused; nothing was sent to the client for either */
+	c->dialect = SMB2_DIALECT_300;
+	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1_INVALIDATE, MiB, &rd);
+	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	c->dialect = SMB2_DIALECT_302;
+	SmbdBufferDesc short_d = wd;
+	short_d.length = MiB / 2;
+	n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &short_d);
+	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+
+	/* the same requests on a TCP (or QUIC) Conn: no SMB Direct under it */
+	int tcp_peer;
+	Session sess2 = sess;
+	Conn *tcp = conn_with_open(&sess2, &tree, &tcp_peer);
+	tcp->tcp = true;
+	n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &wd);
+	assert_int_equal(run_rdma(tcp, &sess2, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1, MiB, &rd);
+	assert_int_equal(run_rdma(tcp, &sess2, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+
+	/* the SMB Direct side goes first: the Conn loses its link */
+	rc->worker = &worker;
+	rdma_unlink(rc);
+	assert_null(c->smbd);
+	conn_free(tcp);
+	conn_free(c);
+	close(tcp_peer);
+	close(peer_fd);
+	smbd_conn_free(rc->smbd);
+	free(rc);
+	smbd_conn_free(cli);
+	smbd_loopback_free(lb);
+	free(src);
+	free(dst);
+	free(got.msg);
+	unlinkat(share.dirfd, "f", 0);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_listen),
 		cmocka_unit_test(test_attach_no_device),
 		cmocka_unit_test(test_bridge_negotiate),
+		cmocka_unit_test(test_rdma_read_write),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
