@@ -25,6 +25,7 @@
 
 #include "audit_ingest.h"
 #include "audit_report.h"
+#include "bench_common.h"
 
 /* The mix: kind and the fields it carries, by weight. */
 static const struct {
@@ -93,18 +94,6 @@ static int emit(const char *path, unsigned long long n, unsigned hosts) {
 	return 0;
 }
 
-static double seconds_since(unsigned long long start) {
-	return (double)(now_mono_usec() - start) / 1e6;
-}
-
-/* CPU seconds of this process: the figure that does not depend on what
- * else the (shared) machine runs. */
-static double cpu_seconds(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int write_lines(const char *path, unsigned long long n, unsigned hosts) {
 	_cleanup_fclose_ FILE *f = fopen(path, "w");
 	if (!f)
@@ -135,7 +124,7 @@ static double python_rate(const char *path, unsigned long long n) {
 	unsigned long long start = now_mono_usec();
 	if (!cmd || system(cmd) != 0)
 		return 0;
-	return (double)n / seconds_since(start);
+	return (double)n / bench_seconds_since(start);
 }
 
 int main(int argc, char *argv[]) {
@@ -161,9 +150,9 @@ int main(int argc, char *argv[]) {
 		return 1;
 	AuditIngestStats st = {0};
 	unsigned long long start = now_mono_usec();
-	double cpu = cpu_seconds();
+	double cpu = bench_cpu_seconds();
 	r = audit_ingest_jsonl(db, jsonl, &st);
-	double t_ingest = seconds_since(start), c_ingest = cpu_seconds() - cpu;
+	double t_ingest = bench_seconds_since(start), c_ingest = bench_cpu_seconds() - cpu;
 	double rate = (double)st.added / t_ingest, crate = (double)st.added / c_ingest;
 	printf("ingest: %llu events in %.2f s wall = %.0f events/s; %.2f s CPU = %.0f events/s "
 	       "(target >= 200000)%s\n",
@@ -202,17 +191,17 @@ int main(int argc, char *argv[]) {
 		fprintf(stderr, "bench_audit: no catalog: reporting without observed checks\n");
 
 	start = now_mono_usec();
-	cpu = cpu_seconds();
+	cpu = bench_cpu_seconds();
 	_cleanup_(audit_report_freep) AuditReport *report = NULL;
 	_cleanup_free_ char *html = NULL, *json = NULL;
 	AuditReportOptions opt = {.catalog = catalog};
 	r = audit_report_build(db, &opt, &report);
-	double t_build = seconds_since(start);
+	double t_build = bench_seconds_since(start);
 	if (r >= 0)
 		r = audit_report_html(report, &html);
 	if (r >= 0)
 		r = audit_report_json(report, &json);
-	double t_report = seconds_since(start), c_report = cpu_seconds() - cpu;
+	double t_report = bench_seconds_since(start), c_report = bench_cpu_seconds() - cpu;
 	printf("report: HTML (%zu KiB) + JSON (%zu KiB) over %llu events, %zu hosts in %.2f s wall, "
 	       "%.2f s CPU (scan+model %.2f s wall; target <= 2 s)%s\n",
 	       html ? strlen(html) / 1024 : 0, json ? strlen(json) / 1024 : 0,

@@ -18,16 +18,12 @@
 
 #include "crypto.h"
 #include "util.h"
+#include "bench_common.h"
 
+/* Runs are timed in CPU seconds of this process (bench_cpu_seconds):
+ * `openssl speed` reports per CPU second too (user time), so the figures
+ * compare on a loaded machine. */
 #define BENCH_SECONDS 0.3
-
-/* CPU seconds of this process: `openssl speed` reports per CPU second
- * too (user time), so the figures compare on a loaded machine. */
-static double now_s(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* `openssl speed -evp NAME -bytes N -seconds 1`: bytes per second, or 0. */
 static double openssl_speed(const char *evp, size_t bytes) {
@@ -77,7 +73,7 @@ static double bench_cipher(uint16_t id, size_t size, bool decrypt) {
 	if (smb3_encrypt(enc, 1, buf, size) < 0)
 		exit(1);
 	memcpy(frame, buf, size + SMB3_TRANSFORM_HEADER_SIZE);
-	double start = now_s(), end;
+	double start = bench_cpu_seconds(), end;
 	size_t n = 0;
 	do {
 		if (decrypt) {
@@ -90,7 +86,7 @@ static double bench_cipher(uint16_t id, size_t size, bool decrypt) {
 		} else if (smb3_encrypt(enc, 1, buf, size) < 0)
 			exit(1);
 		n++;
-		end = now_s();
+		end = bench_cpu_seconds();
 	} while (end - start < BENCH_SECONDS);
 	free(buf);
 	free(frame);
@@ -109,13 +105,13 @@ static double bench_sign(uint16_t alg, size_t size) {
 	if (!msg)
 		exit(2);
 	memcpy(msg, "\xfeSMB", 4);
-	double start = now_s(), end;
+	double start = bench_cpu_seconds(), end;
 	size_t n = 0;
 	do {
 		if (smb2_crypto_sign(&k, msg, size) < 0)
 			exit(1);
 		n++;
-		end = now_s();
+		end = bench_cpu_seconds();
 	} while (end - start < BENCH_SECONDS);
 	free(msg);
 	return (double)n * (double)size / (end - start);

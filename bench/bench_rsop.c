@@ -20,16 +20,13 @@
 
 #include "rsop.h"
 #include "strbuf.h"
+#include "bench_common.h"
 
 #define N_HOSTS 100000
 #define N_GROUPS 1000
 #define N_POLICIES 200
 #define N_LINKS 200
 #define N_NAIVE_SAMPLE 200
-
-static double seconds_since(unsigned long long start) {
-	return (double)(now_mono_usec() - start) / 1e6;
-}
 
 static int die(const char *what, int r) {
 	fprintf(stderr, "bench_rsop: %s: %s\n", what, strerror(-r));
@@ -126,7 +123,7 @@ static int resolve_every_host(Store *s, const Catalog *c, bool json) {
 	DiagList diag = { 0 };
 	unsigned long long start = now_mono_usec();
 	int r = rsop_resolve_all(s, c, on_host, &t, &diag);
-	double secs = seconds_since(start);
+	double secs = bench_seconds_since(start);
 	diag_print(&diag, stderr);
 	diag_clear(&diag);
 	if (r < 0)
@@ -151,7 +148,7 @@ static int resolve_naive(Store *s, const Catalog *c) {
 		if (q < 0 && q != -EINVAL)
 			return die("rsop_resolve", q);
 	}
-	double per_host = seconds_since(start) / N_NAIVE_SAMPLE;
+	double per_host = bench_seconds_since(start) / N_NAIVE_SAMPLE;
 	printf("reference: rsop_resolve per host (naive), %u sampled: %.2f ms/host = %.0f s for "
 	       "%u hosts (%.0f hosts/s)\n",
 	       N_NAIVE_SAMPLE, per_host * 1e3, per_host * N_HOSTS, N_HOSTS, 1.0 / per_host);
@@ -248,7 +245,7 @@ int main(void) {
 	if (r < 0)
 		return die("building the store", r);
 	printf("store: %u hosts, %u groups, %u policies, %u links built in %.2f s (one batch)\n",
-	       N_HOSTS, N_GROUPS, N_POLICIES, N_LINKS, seconds_since(start));
+	       N_HOSTS, N_GROUPS, N_POLICIES, N_LINKS, bench_seconds_since(start));
 
 	int rc = resolve_every_host(s, c, false) || resolve_every_host(s, c, true) ||
 		 resolve_naive(s, c) || import_examples(c, dir) || import_full(s, c, dir);
