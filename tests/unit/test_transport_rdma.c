@@ -7,7 +7,7 @@
  * through the socketpair and its response comes back as SMB Direct
  * messages; a Conn that closes ends the SMB Direct connection.  SMB2
  * WRITE then READ of 1 MiB with Channel RDMA_V1 (buffer descriptors V1)
- * through the real handlers: the data moves by RDMA over the loopback and
+ * through the real dispatcher and handlers: the data moves by RDMA over the loopback and
  * comes back equal; the same requests on a TCP Conn get
  * STATUS_INVALID_PARAMETER, as does _V1_INVALIDATE on 3.0.
  *
@@ -231,20 +231,30 @@ static size_t rdma_request(uint8_t *msg, uint16_t command, uint32_t channel, uin
 	return SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE;
 }
 
-/* Run one request through its handler as the dispatcher would (after the
- * session and tree lookup); the response status. */
-static uint32_t run_rdma(Conn *c, Session *s, Tree *t, const uint8_t *msg, size_t len, Smb2Buf *out) {
-	Smb2Request r = { .conn = c, .server = &server, .config = &config, .msg = msg, .len = len,
-			  .session = s, .tree = t, .out = out };
-	assert_int_equal(smb2_header_parse(msg, len, &r.hdr), 0);
-	out->len = 0;
-	int k = (r.hdr.command == SMB2_WRITE ? smb2_write : smb2_read)(&r);
-	assert_int_equal(k, 0);
-	return r.status;
+/* Run one request through the Conn's socket and the real dispatcher
+ * (session, tree and open lookup, enforcement, handler); the response
+ * comes back on the socket: its status, and its body in body[] (SMB2 header stripped). */
+static uint32_t run_rdma(int peer, const uint8_t *msg, size_t len, uint8_t *body, size_t cap) {
+	uint8_t frame[4 + SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE] = { 0, 0, 0, (uint8_t)len };
+	memcpy(frame + 4, msg, len);
+	assert_int_equal(write(peer, frame, 4 + len), (ssize_t)(4 + len));
+	uint8_t resp[4096];
+	ssize_t n = -1;
+	for (int i = 0; i < 50 && n < 0; i++) {
+		assert_true(sd_event_run(worker.event, 10000) >= 0);
+		n = read(peer, resp, sizeof(resp));
+	}
+	assert_true(n >= 4 + SMB2_HDR_SIZE + 8);
+	Smb2Header h;
+	assert_int_equal(smb2_header_parse(resp + 4, (size_t)n - 4, &h), 0);
+	size_t blen = (size_t)n - 4 - SMB2_HDR_SIZE;
+	memcpy(body, resp + 4 + SMB2_HDR_SIZE, blen < cap ? blen : cap);
+	return h.status;
 }
 
-/* A Conn on a socketpair with one open file (fid 1/1) of the share. */
-static Conn *conn_with_open(Session *s, Tree *t, int *ret_peer) {
+/* A Conn on a socketpair with a session (id 7), a tree (id 1) on the share
+ * and one open file (fid 1/1), as CREATE would leave them. */
+static Conn *conn_with_open(int *ret_peer) {
 	int sp[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
 	struct sockaddr_storage peer = { .ss_family = AF_INET };
@@ -253,6 +263,13 @@ static Conn *conn_with_open(Session *s, Tree *t, int *ret_peer) {
 	*ret_peer = sp[1];
 	c->negotiated = true;
 	c->dialect = SMB2_DIALECT_302;
+	Session *s = calloc(1, sizeof(*s));
+	Tree *t = calloc(1, sizeof(*t));
+	assert_non_null(s);
+	assert_non_null(t);
+	*t = (Tree){ .id = 1, .share = &share };
+	*s = (Session){ .conn = c, .id = 7, .state = SESSION_VALID, .trees = t, .next_tree_id = 2 };
+	c->sessions = s;
 	Open *o = calloc(1, sizeof(*o));
 	assert_non_null(o);
 	*o = (Open){ .persistent = 1, .volatile_ = 1, .session = s, .tree = t, .path = strdup("f"),
@@ -291,11 +308,8 @@ static void test_rdma_read_write(void **state) {
 	assert_int_equal(smbd_state(cli), SMBD_CONNECTED);
 	assert_int_equal(smbd_state(rc->smbd), SMBD_CONNECTED);
 
-	Share *sh = &share;
-	Tree tree = { .id = 1, .share = sh };
-	Session sess = { .id = 7, .state = SESSION_VALID };
 	int peer_fd;
-	Conn *c = conn_with_open(&sess, &tree, &peer_fd);
+	Conn *c = conn_with_open(&peer_fd);
 	rdma_link(rc, c);
 	assert_ptr_equal(c->smbd, rc->smbd);
 
@@ -308,24 +322,23 @@ static void test_rdma_read_write(void **state) {
 	SmbdBufferDesc wd, rd;
 	assert_int_equal(smbd_register(cli, src, MiB, SMBD_ACCESS_REMOTE_READ, &wd), 0);
 	assert_int_equal(smbd_register(cli, dst, MiB, SMBD_ACCESS_REMOTE_WRITE, &rd), 0);
-	uint8_t msg[SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE];
-	_cleanup_(smb2_buf_free) Smb2Buf out = {};
+	uint8_t msg[SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE], out[64];
 
 	/* WRITE: the server pulls the 1 MiB; Count says so */
 	size_t n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &wd);
-	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_OK);
-	assert_int_equal(smb2_le16(out.data), 17);
-	assert_int_equal(smb2_le32(out.data + 4), MiB);
+	assert_int_equal(run_rdma(peer_fd, msg, n, out, sizeof(out)), NT_STATUS_OK);
+	assert_int_equal(smb2_le16(out), 17);
+	assert_int_equal(smb2_le32(out + 4), MiB);
 	struct stat st;
 	assert_int_equal(fstatat(share.dirfd, "f", &st, 0), 0);
 	assert_int_equal(st.st_size, MiB);
 
 	/* READ: the server pushes it back; DataLength 0, DataRemaining 1 MiB */
 	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1_INVALIDATE, MiB, &rd);
-	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_OK);
-	assert_int_equal(smb2_le16(out.data), 17);
-	assert_int_equal(smb2_le32(out.data + 4), 0);
-	assert_int_equal(smb2_le32(out.data + 8), MiB);
+	assert_int_equal(run_rdma(peer_fd, msg, n, out, sizeof(out)), NT_STATUS_OK);
+	assert_int_equal(smb2_le16(out), 17);
+	assert_int_equal(smb2_le32(out + 4), 0);
+	assert_int_equal(smb2_le32(out + 8), MiB);
 	uint8_t h1[SHA256_DIGEST_LENGTH], h2[SHA256_DIGEST_LENGTH];
 	SHA256(src, MiB, h1);
 	SHA256(dst, MiB, h2);
@@ -335,22 +348,21 @@ static void test_rdma_read_write(void **state) {
 	 * length is refused; nothing was sent to the client for either */
 	c->dialect = SMB2_DIALECT_300;
 	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1_INVALIDATE, MiB, &rd);
-	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	assert_int_equal(run_rdma(peer_fd, msg, n, out, sizeof(out)), NT_STATUS_INVALID_PARAMETER);
 	c->dialect = SMB2_DIALECT_302;
 	SmbdBufferDesc short_d = wd;
 	short_d.length = MiB / 2;
 	n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &short_d);
-	assert_int_equal(run_rdma(c, &sess, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	assert_int_equal(run_rdma(peer_fd, msg, n, out, sizeof(out)), NT_STATUS_INVALID_PARAMETER);
 
 	/* the same requests on a TCP (or QUIC) Conn: no SMB Direct under it */
 	int tcp_peer;
-	Session sess2 = sess;
-	Conn *tcp = conn_with_open(&sess2, &tree, &tcp_peer);
+	Conn *tcp = conn_with_open(&tcp_peer);
 	tcp->tcp = true;
 	n = rdma_request(msg, SMB2_WRITE, SMB2_CHANNEL_RDMA_V1, MiB, &wd);
-	assert_int_equal(run_rdma(tcp, &sess2, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	assert_int_equal(run_rdma(tcp_peer, msg, n, out, sizeof(out)), NT_STATUS_INVALID_PARAMETER);
 	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1, MiB, &rd);
-	assert_int_equal(run_rdma(tcp, &sess2, &tree, msg, n, &out), NT_STATUS_INVALID_PARAMETER);
+	assert_int_equal(run_rdma(tcp_peer, msg, n, out, sizeof(out)), NT_STATUS_INVALID_PARAMETER);
 
 	/* the SMB Direct side goes first: the Conn loses its link */
 	rc->worker = &worker;
