@@ -6,8 +6,9 @@
 # (negotiate, credits, fragmentation into 1364-byte sends, reassembly of up
 # to 9 MiB) and on to smbrefd over TCP, and the responses back the same way.
 # put/get of a 64 MiB file must come back checksum-equal, signed and then
-# encrypted.  What this does not cover: verbs, RDMA CM, and SMB2
-# READ/WRITE over RDMA channels (no device).
+# encrypted.  What this does not cover: verbs and RDMA CM (no device);
+# smbclient does not use RDMA channels (SMB2 READ/WRITE with RDMA_V1 are
+# tested over the loopback in tests/unit/test_transport_rdma.c).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/endpoint_common.inc"
 command -v smbclient >/dev/null || skip "smbclient not installed"
