@@ -157,7 +157,7 @@ static void help(void) {
 	       "  --quic-cert FILE      QUIC client certificate chain, PEM (else $SMBREFC_QUIC_CERT)\n"
 	       "  --quic-key FILE       its private key, PEM (else $SMBREFC_QUIC_KEY)\n"
 	       "  --quic-ca FILE        verify the QUIC server against these CAs (else $SMBREFC_QUIC_CA;\n"
-	       "                        neither: the server certificate is not checked)\n"
+	       "                        neither: the system trust store; SMBREFC_QUIC_INSECURE=1: no check)\n"
 	       "  --audit-log FILE      client audit events as JSON lines\n"
 	       "  -h, --help            this help\n\n"
 	       "Commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE | mkdir DIR | rm PATH | rmdir DIR\n");
