@@ -56,6 +56,8 @@ agent
 echo "nginx: $(tail -n 1 "$n/access.log")"
 echo; echo "--- a tampered bundle is refused; the applied policy stays"
 cp "$w/groups/@paris@fileservers.bundle" "$DEMO/good.bundle"
+# Same size; a newer mtime so the web server's ETag (mtime + size) changes.
 sed -i 's/>true</>TRUE</' "$w/groups/@paris@fileservers.bundle"
+touch -d "@$(($(date +%s) + 2))" "$w/groups/@paris@fileservers.bundle"
 agent
 cp "$DEMO/good.bundle" "$w/groups/@paris@fileservers.bundle"
