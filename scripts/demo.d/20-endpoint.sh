@@ -10,8 +10,14 @@
 # later parts (its port is in $DEMO/smbrefd.port).
 # Needs: $BIN, $TOP, $DEMO (set by scripts/demo).
 set -euo pipefail
-policy=$DEMO/fs1.rsop.xml
-[ -f "$policy" ] || policy=$TOP/schema/policies/strict.xml
+src=$DEMO/fs1.rsop.xml
+[ -f "$src" ] || src=$TOP/schema/policies/strict.xml
+# Where the agent's endpoint plugin (part 30, root $DEMO/root) writes the
+# policy and finds smbrefd's pid, so the agent manages this very server.
+policy=$DEMO/root/etc/smbpolicy/smbrefd-policy.xml
+pidfile=$DEMO/root/run/smbrefd.pid
+mkdir -p "$(dirname "$policy")" "$(dirname "$pidfile")"
+cp "$src" "$policy"
 ep=$DEMO/endpoint
 mkdir -p "$ep/share"
 printf 'demo:Demo-Passw0rd\n' >"$ep/users"
@@ -23,9 +29,9 @@ for _ in $(seq 1 100); do
 	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then port=$p; break; fi
 done
 [ -n "$port" ] || { echo "no free port" >&2; exit 1; }
-echo "\$ smbrefd --policy $policy --listen tcp:127.0.0.1:$port --share share=$ep/share --users $ep/users --audit-log $ep/audit.json"
+echo "\$ smbrefd --policy $policy --listen tcp:127.0.0.1:$port --share share=$ep/share --users $ep/users --audit-log $ep/audit.json --pid-file $pidfile"
 "$BIN/smbrefd" --policy "$policy" --listen "tcp:127.0.0.1:$port" --share "share=$ep/share" \
-	--users "$ep/users" --audit-log "$ep/audit.json" --host fs1 >"$ep/smbrefd.log" 2>&1 &
+	--users "$ep/users" --audit-log "$ep/audit.json" --host fs1 --pid-file "$pidfile" >"$ep/smbrefd.log" 2>&1 &
 echo $! >>"$DEMO/pids"
 echo "$port" >"$DEMO/smbrefd.port"
 for _ in $(seq 1 100); do
