@@ -47,21 +47,28 @@ void collector_free(Collector *c) {
 	free(c);
 }
 
-static int emit_one(const AuditRecord *r, void *userdata) {
-	Collector *c = userdata;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+/* Append one event's "tussa{ss}" fields (time, id, kind name, peer, fields)
+ * to m, which the caller has opened at that point; 0 or -errno. */
+static int append_event_fields(sd_bus_message *m, const AuditRecord *r) {
 	const AuditKind *kind = audit_kind_by_id((AuditEventId)r->event_id);
-	int k = sd_bus_message_new_signal(c->ctx->bus, &m, AGENT_BUS_PATH, AGENT_BUS_INTERFACE,
-					  "AuditEvent");
-	if (k >= 0)
-		k = sd_bus_message_append(m, "tuss", (uint64_t)r->time_usec, (uint32_t)r->event_id,
-					  kind ? kind->name : "", r->peer ? r->peer : "");
+	int k = sd_bus_message_append(m, "tuss", (uint64_t)r->time_usec, (uint32_t)r->event_id,
+				      kind ? kind->name : "", r->peer ? r->peer : "");
 	if (k >= 0)
 		k = sd_bus_message_open_container(m, 'a', "{ss}");
 	for (size_t i = 0; k >= 0 && i < r->n_fields; i++)
 		k = sd_bus_message_append(m, "{ss}", r->fields[i].name, r->fields[i].value);
 	if (k >= 0)
 		k = sd_bus_message_close_container(m);
+	return k;
+}
+
+static int emit_one(const AuditRecord *r, void *userdata) {
+	Collector *c = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	int k = sd_bus_message_new_signal(c->ctx->bus, &m, AGENT_BUS_PATH, AGENT_BUS_INTERFACE,
+					  "AuditEvent");
+	if (k >= 0)
+		k = append_event_fields(m, r);
 	if (k >= 0)
 		k = sd_bus_send(c->ctx->bus, m, NULL);
 	if (r->time_usec > c->watermark)
@@ -165,17 +172,9 @@ typedef struct ListState {
 static int list_one(const AuditRecord *r, void *userdata) {
 	ListState *st = userdata;
 	sd_bus_message *m = st->reply;
-	const AuditKind *kind = audit_kind_by_id((AuditEventId)r->event_id);
 	int k = sd_bus_message_open_container(m, 'r', "tussa{ss}");
 	if (k >= 0)
-		k = sd_bus_message_append(m, "tuss", (uint64_t)r->time_usec, (uint32_t)r->event_id,
-					  kind ? kind->name : "", r->peer ? r->peer : "");
-	if (k >= 0)
-		k = sd_bus_message_open_container(m, 'a', "{ss}");
-	for (size_t i = 0; k >= 0 && i < r->n_fields; i++)
-		k = sd_bus_message_append(m, "{ss}", r->fields[i].name, r->fields[i].value);
-	if (k >= 0)
-		k = sd_bus_message_close_container(m);
+		k = append_event_fields(m, r);
 	if (k >= 0)
 		k = sd_bus_message_close_container(m);
 	return k < 0 ? (st->error = k) : 0;
