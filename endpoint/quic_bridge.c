@@ -8,6 +8,8 @@
  * Must never: block; free the ngtcp2_conn (its owner does).
  */
 #include <errno.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <netinet/udp.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -68,8 +70,10 @@ int quic_bridge_flush_rx(QuicBridge *b) {
 	return 0;
 }
 
-int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id, const uint8_t *data,
-			       size_t len) {
+int quic_bridge_recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
+				    const uint8_t *data, size_t len, void *user_data, void *stream_user_data) {
+	QuicBridge *b = user_data; /* the owner's first member */
+	(void)conn, (void)offset, (void)stream_user_data;
 	if (b->stream_id < 0 && (stream_id & 0x3) == 0)
 		b->stream_id = stream_id; /* the client's first bidirectional stream */
 	if (stream_id != b->stream_id) {
@@ -93,9 +97,12 @@ int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id,
 	return 0; /* written to fd by quic_bridge_flush_rx once the datagrams at hand are read */
 }
 
-void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uint64_t len) {
+int quic_bridge_acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *user_data,
+			 void *stream_user_data) {
+	QuicBridge *b = user_data; /* the owner's first member */
+	(void)conn, (void)stream_user_data;
 	if (stream_id != b->stream_id)
-		return;
+		return 0;
 	if (offset + len > b->tx_acked)
 		b->tx_acked = offset + len;
 	while (b->tx_head && b->tx_head->offset + b->tx_head->len <= b->tx_acked && b->tx_head != b->tx_tail) {
@@ -105,6 +112,20 @@ void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uin
 			b->tx_cur = t->next;
 		free(t);
 	}
+	return 0;
+}
+
+void quic_bridge_rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
+	(void)ctx;
+	(void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+}
+
+int quic_bridge_new_cid(ngtcp2_cid *cid, uint8_t *token, size_t cidlen) {
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->datalen = cidlen;
+	return 0;
 }
 
 int quic_bridge_read_fd(QuicBridge *b) {

@@ -76,15 +76,25 @@ uint64_t quic_now_ns(void);
 void quic_bridge_transport_params(ngtcp2_transport_params *params);
 void quic_bridge_settings(ngtcp2_settings *settings);
 
-/* recv_stream_data callback body: queue data of our stream for fd (the
- * first client bidirectional stream is adopted when stream_id < 0);
- * other streams are refused.  The caller flushes (quic_bridge_flush_rx)
- * after the datagrams at hand: one write per batch, not per packet.
+/* ngtcp2 callbacks the server and the client share.  Those given a
+ * connection's user_data need it to point to a struct whose FIRST member
+ * is its QuicBridge (each owner checks that with a static assertion). */
+
+/* recv_stream_data: queue data of our stream for fd (the first client
+ * bidirectional stream is adopted when stream_id < 0); other streams are
+ * refused.  The caller flushes (quic_bridge_flush_rx) after the datagrams
+ * at hand: one write per batch, not per packet.
  * Returns 0 or NGTCP2_ERR_CALLBACK_FAILURE. */
-int quic_bridge_on_stream_data(QuicBridge *b, uint32_t flags, int64_t stream_id, const uint8_t *data,
-			       size_t len);
-/* acked_stream_data_offset callback body. */
-void quic_bridge_on_acked(QuicBridge *b, int64_t stream_id, uint64_t offset, uint64_t len);
+int quic_bridge_recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
+				    const uint8_t *data, size_t len, void *user_data, void *stream_user_data);
+/* acked_stream_data_offset: free the chunks the peer acknowledged. */
+int quic_bridge_acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *user_data,
+			 void *stream_user_data);
+/* rand: GnuTLS's random generator. */
+void quic_bridge_rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx);
+/* For get_new_connection_id: fill cid (cidlen random bytes) and its
+ * stateless reset token; 0, or NGTCP2_ERR_CALLBACK_FAILURE. */
+int quic_bridge_new_cid(ngtcp2_cid *cid, uint8_t *token, size_t cidlen);
 
 /* Write queued stream data to fd; -errno when fd is gone. */
 int quic_bridge_flush_rx(QuicBridge *b);

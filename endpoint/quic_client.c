@@ -37,12 +37,12 @@
 enum { QC_CONNECTING, QC_READY, QC_FAILED };
 
 struct QuicClient {
+	QuicBridge b; /* first: the shared ngtcp2 callbacks take it as user_data */
 	pthread_t thread;
 	bool started;
 	int udp;
 	struct sockaddr_storage local, remote;
 	socklen_t local_len, remote_len;
-	QuicBridge b;
 	ngtcp2_crypto_conn_ref ref;
 	gnutls_session_t tls;
 	gnutls_certificate_credentials_t cred;
@@ -57,23 +57,16 @@ struct QuicClient {
 	QuicClientInfo info;
 };
 
+_Static_assert(offsetof(QuicClient, b) == 0, "quic_bridge callbacks need the bridge first");
+
 static void on_send(void *userdata, const uint8_t *pkts, size_t len, size_t segsize) {
 	QuicClient *q = userdata;
 	quic_sendmsg(q->udp, NULL, 0, pkts, len, segsize);
 }
 
-static void on_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
-	(void)ctx;
-	(void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
-}
-
 static int on_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *userdata) {
 	(void)conn, (void)userdata;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
-	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) < 0)
-		return NGTCP2_ERR_CALLBACK_FAILURE;
-	cid->datalen = cidlen;
-	return 0;
+	return quic_bridge_new_cid(cid, token, cidlen);
 }
 
 /* Ready once the server confirmed the handshake (HANDSHAKE_DONE): it sends
@@ -83,21 +76,6 @@ static int on_handshake_confirmed(ngtcp2_conn *conn, void *userdata) {
 	QuicClient *q = userdata;
 	(void)conn;
 	q->handshake_done = true;
-	return 0;
-}
-
-static int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
-			       const uint8_t *data, size_t len, void *userdata, void *stream_userdata) {
-	QuicClient *q = userdata;
-	(void)conn, (void)offset, (void)stream_userdata;
-	return quic_bridge_on_stream_data(&q->b, flags, stream_id, data, len);
-}
-
-static int on_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *userdata,
-		    void *stream_userdata) {
-	QuicClient *q = userdata;
-	(void)conn, (void)stream_userdata;
-	quic_bridge_on_acked(&q->b, stream_id, offset, len);
 	return 0;
 }
 
@@ -117,11 +95,11 @@ static const ngtcp2_callbacks client_callbacks = {
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = ngtcp2_crypto_decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = on_recv_stream_data,
-	.acked_stream_data_offset = on_acked,
+	.recv_stream_data = quic_bridge_recv_stream_data_cb,
+	.acked_stream_data_offset = quic_bridge_acked_cb,
 	.stream_close = on_stream_close,
 	.recv_retry = ngtcp2_crypto_recv_retry_cb,
-	.rand = on_rand,
+	.rand = quic_bridge_rand_cb,
 	.get_new_connection_id = on_new_cid,
 	.update_key = ngtcp2_crypto_update_key_cb,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,

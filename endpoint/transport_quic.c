@@ -79,6 +79,8 @@ static QuicCred *quic_cred_current;
 static unsigned quic_cred_workers;
 
 typedef struct QuicConn {
+	QuicBridge b; /* first: the shared ngtcp2 callbacks take it as user_data;
+		       * stream 0 <-> the Conn's socketpair (fd -1 before the handshake) */
 	struct QuicConn *prev, *next;
 	QuicWorker *qw;
 	QuicSocket *sock;
@@ -94,13 +96,14 @@ typedef struct QuicConn {
 	ngtcp2_cid cids[QUIC_MAX_CIDS];
 	size_t n_cids;
 	sd_event_source *timer;
-	QuicBridge b; /* stream 0 <-> the Conn's socketpair (fd -1 before the handshake) */
 	sd_event_source *io;
 	bool handshake_done;
 	bool failed;   /* close at the top of the callback */
 	char client_sha256[65];
 	char *client_issuer;
 } QuicConn;
+
+_Static_assert(offsetof(QuicConn, b) == 0, "quic_bridge callbacks need the bridge first");
 
 struct QuicWorker {
 	Worker *w;
@@ -313,19 +316,11 @@ static int on_verify_client(gnutls_session_t tls) {
 
 /* ---- ngtcp2 callbacks ---- */
 
-static void on_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
-	(void)ctx;
-	(void)gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
-}
-
 static int on_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *userdata) {
 	QuicConn *qc = userdata;
 	(void)conn;
-	if (qc->n_cids >= QUIC_MAX_CIDS ||
-	    gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0 ||
-	    gnutls_rnd(GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) < 0)
+	if (qc->n_cids >= QUIC_MAX_CIDS || quic_bridge_new_cid(cid, token, cidlen) < 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
-	cid->datalen = cidlen;
 	qc->cids[qc->n_cids++] = *cid;
 	return 0;
 }
@@ -353,21 +348,6 @@ static int on_handshake_completed(ngtcp2_conn *conn, void *userdata) {
 	return quic_bridge_flush_rx(&qc->b) < 0 ? NGTCP2_ERR_CALLBACK_FAILURE : 0;
 }
 
-static int on_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t offset,
-			       const uint8_t *data, size_t len, void *userdata, void *stream_userdata) {
-	QuicConn *qc = userdata;
-	(void)conn, (void)offset, (void)stream_userdata;
-	return quic_bridge_on_stream_data(&qc->b, flags, stream_id, data, len);
-}
-
-static int on_acked(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *userdata,
-		    void *stream_userdata) {
-	QuicConn *qc = userdata;
-	(void)conn, (void)stream_userdata;
-	quic_bridge_on_acked(&qc->b, stream_id, offset, len);
-	return 0;
-}
-
 static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id, uint64_t app_error_code,
 			   void *userdata, void *stream_userdata) {
 	QuicConn *qc = userdata;
@@ -384,10 +364,10 @@ static const ngtcp2_callbacks quic_callbacks = {
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = ngtcp2_crypto_decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = on_recv_stream_data,
-	.acked_stream_data_offset = on_acked,
+	.recv_stream_data = quic_bridge_recv_stream_data_cb,
+	.acked_stream_data_offset = quic_bridge_acked_cb,
 	.stream_close = on_stream_close,
-	.rand = on_rand,
+	.rand = quic_bridge_rand_cb,
 	.get_new_connection_id = on_new_cid,
 	.update_key = ngtcp2_crypto_update_key_cb,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
