@@ -40,55 +40,28 @@
 #include "crypto.h"
 #include "policy.h"
 #include "quic_client.h"
+#include "setting_value.h"
 
 /* ---- the settings table -------------------------------------------------- */
 
-typedef int (*ValueParser)(char *const *value, void *field);
-
-static int parse_bool(char *const *v, void *field) {
-	if (!v[0] || v[1] || (!streq(v[0], "true") && !streq(v[0], "false")))
-		return -EINVAL;
-	*(bool *)field = streq(v[0], "true");
-	return 0;
-}
-
-static int parse_dialect(char *const *v, void *field) {
-	if (!v[0] || v[1])
-		return -EINVAL;
-	return smb2_dialect_from_string(v[0], field);
-}
-
-static int parse_list(char *const *v, void *field) {
-	char **copy = strv_copy(v);
-	if (!copy)
-		return -ENOMEM;
-	strv_free(*(char ***)field);
-	*(char ***)field = copy;
-	return 0;
-}
-
 #define S(id, field, parser) { id, offsetof(ClientPolicy, field), parser }
-static const struct {
-	const char *id;
-	size_t offset;
-	ValueParser parse;
-} setting_table[] = {
-	S("client.signing.required", signing_required, parse_bool),
-	S("client.encryption.required", encryption_required, parse_bool),
-	S("client.dialect.min", dialect_min, parse_dialect),
-	S("client.dialect.max", dialect_max, parse_dialect),
-	S("client.guest.insecure-logons", guest_insecure_logons, parse_bool),
-	S("client.ntlm.block", ntlm_block, parse_bool),
-	S("client.ntlm.exceptions", ntlm_exceptions, parse_list),
-	S("client.ports.alternate.allowed", ports_alternate_allowed, parse_bool),
-	S("client.ports.alternate.servers", ports_alternate_servers, parse_list),
-	S("client.ports.alternate.mappings", ports_alternate_mappings, parse_list),
-	S("client.quic.enabled", quic_enabled, parse_bool),
-	S("client.quic.servers", quic_servers, parse_list),
-	S("client.mailslots.enabled", mailslots_enabled, parse_bool),
-	S("client.audit.server-no-signing", audit_server_no_signing, parse_bool),
-	S("client.audit.server-no-encryption", audit_server_no_encryption, parse_bool),
-	S("client.audit.quic", audit_quic, parse_bool),
+static const SettingField setting_table[] = {
+	S("client.signing.required", signing_required, setting_value_bool),
+	S("client.encryption.required", encryption_required, setting_value_bool),
+	S("client.dialect.min", dialect_min, setting_value_dialect),
+	S("client.dialect.max", dialect_max, setting_value_dialect),
+	S("client.guest.insecure-logons", guest_insecure_logons, setting_value_bool),
+	S("client.ntlm.block", ntlm_block, setting_value_bool),
+	S("client.ntlm.exceptions", ntlm_exceptions, setting_value_strv),
+	S("client.ports.alternate.allowed", ports_alternate_allowed, setting_value_bool),
+	S("client.ports.alternate.servers", ports_alternate_servers, setting_value_strv),
+	S("client.ports.alternate.mappings", ports_alternate_mappings, setting_value_strv),
+	S("client.quic.enabled", quic_enabled, setting_value_bool),
+	S("client.quic.servers", quic_servers, setting_value_strv),
+	S("client.mailslots.enabled", mailslots_enabled, setting_value_bool),
+	S("client.audit.server-no-signing", audit_server_no_signing, setting_value_bool),
+	S("client.audit.server-no-encryption", audit_server_no_encryption, setting_value_bool),
+	S("client.audit.quic", audit_quic, setting_value_bool),
 };
 #undef S
 
@@ -133,20 +106,10 @@ int client_policy_load(const char *path, ClientPolicy **ret) {
 	_cleanup_(client_policy_freep) ClientPolicy *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	for (size_t i = 0; i < ELEMENTSOF(setting_table); i++) {
-		int idx = catalog_index(cat, setting_table[i].id);
-		if (idx < 0) {
-			fprintf(stderr, "%s: setting missing from the catalog\n", setting_table[i].id);
-			return -EINVAL;
-		}
-		char *const *v = values ? values[idx] : cat->settings[idx].default_value;
-		r = setting_table[i].parse(v, (char *)p + setting_table[i].offset);
-		if (r < 0) {
-			fprintf(stderr, "%s: %s: value not usable by the client\n", path ? path : "catalog",
-				setting_table[i].id);
-			return r;
-		}
-	}
+	r = setting_value_apply(setting_table, ELEMENTSOF(setting_table), cat, values, p,
+				path ? path : "catalog", "the client");
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(p);
 	return 0;
 }

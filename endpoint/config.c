@@ -20,54 +20,7 @@
 #include "catalog.h"
 #include "policy.h"
 #include "server.h"
-
-typedef int (*ValueParser)(char *const *value, void *field);
-
-static int parse_bool(char *const *v, void *field) {
-	if (!v[0] || v[1])
-		return -EINVAL;
-	if (streq(v[0], "true"))
-		*(bool *)field = true;
-	else if (streq(v[0], "false"))
-		*(bool *)field = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_uint(char *const *v, void *field) {
-	long long n;
-	if (!v[0] || v[1] || parse_int64(v[0], &n) < 0 || n < 0 || n > 65535)
-		return -EINVAL;
-	*(unsigned *)field = (unsigned)n;
-	return 0;
-}
-
-static int parse_string(char *const *v, void *field) {
-	char *copy = strdup(v[0] ? v[0] : "");
-	if (!copy || (v[0] && v[1])) {
-		free(copy);
-		return -EINVAL;
-	}
-	free(*(char **)field);
-	*(char **)field = copy;
-	return 0;
-}
-
-static int parse_strv(char *const *v, void *field) {
-	char **copy = strv_copy(v);
-	if (!copy)
-		return -ENOMEM;
-	strv_free(*(char ***)field);
-	*(char ***)field = copy;
-	return 0;
-}
-
-static int parse_dialect(char *const *v, void *field) {
-	if (!v[0] || v[1])
-		return -EINVAL;
-	return smb2_dialect_from_string(v[0], field);
-}
+#include "setting_value.h"
 
 /* Policy spelling of ciphers -> wire ids (crypto.h). */
 static const struct {
@@ -95,33 +48,29 @@ static int parse_ciphers(char *const *v, void *field) {
 	return 0;
 }
 
-static const struct {
-	const char *id;
-	size_t offset;
-	ValueParser parse;
-} setting_table[] = {
-	{ "server.signing.required", offsetof(Config, signing_required), parse_bool },
-	{ "server.guest.allowed", offsetof(Config, guest_allowed), parse_bool },
-	{ "server.dialect.min", offsetof(Config, dialect_min), parse_dialect },
-	{ "server.dialect.max", offsetof(Config, dialect_max), parse_dialect },
-	{ "server.encryption.required", offsetof(Config, encryption_required), parse_bool },
-	{ "server.encryption.reject-unencrypted", offsetof(Config, reject_unencrypted), parse_bool },
+static const SettingField setting_table[] = {
+	{ "server.signing.required", offsetof(Config, signing_required), setting_value_bool },
+	{ "server.guest.allowed", offsetof(Config, guest_allowed), setting_value_bool },
+	{ "server.dialect.min", offsetof(Config, dialect_min), setting_value_dialect },
+	{ "server.dialect.max", offsetof(Config, dialect_max), setting_value_dialect },
+	{ "server.encryption.required", offsetof(Config, encryption_required), setting_value_bool },
+	{ "server.encryption.reject-unencrypted", offsetof(Config, reject_unencrypted), setting_value_bool },
 	{ "server.encryption.ciphers", offsetof(Config, ciphers), parse_ciphers },
-	{ "server.auth-rate-limiter.enabled", offsetof(Config, ratelimit_enabled), parse_bool },
-	{ "server.auth-rate-limiter.delay-ms", offsetof(Config, ratelimit_delay_ms), parse_uint },
-	{ "server.audit.client-no-signing", offsetof(Config, audit_client_no_signing), parse_bool },
-	{ "server.audit.client-no-encryption", offsetof(Config, audit_client_no_encryption), parse_bool },
-	{ "server.transport.tcp.enabled", offsetof(Config, tcp_enabled), parse_bool },
-	{ "server.transport.tcp.port", offsetof(Config, tcp_port), parse_uint },
-	{ "server.transport.quic.enabled", offsetof(Config, quic_enabled), parse_bool },
-	{ "server.transport.quic.port", offsetof(Config, quic_port), parse_uint },
-	{ "server.transport.rdma.enabled", offsetof(Config, rdma_enabled), parse_bool },
-	{ "server.transport.rdma.port", offsetof(Config, rdma_port), parse_uint },
-	{ "server.quic.certificate", offsetof(Config, quic_certificate), parse_string },
-	{ "server.quic.key", offsetof(Config, quic_key), parse_string },
-	{ "server.quic.client-access.required", offsetof(Config, quic_client_access_required), parse_bool },
-	{ "server.quic.client-access.allow", offsetof(Config, quic_allow), parse_strv },
-	{ "server.quic.client-access.block", offsetof(Config, quic_block), parse_strv },
+	{ "server.auth-rate-limiter.enabled", offsetof(Config, ratelimit_enabled), setting_value_bool },
+	{ "server.auth-rate-limiter.delay-ms", offsetof(Config, ratelimit_delay_ms), setting_value_uint },
+	{ "server.audit.client-no-signing", offsetof(Config, audit_client_no_signing), setting_value_bool },
+	{ "server.audit.client-no-encryption", offsetof(Config, audit_client_no_encryption), setting_value_bool },
+	{ "server.transport.tcp.enabled", offsetof(Config, tcp_enabled), setting_value_bool },
+	{ "server.transport.tcp.port", offsetof(Config, tcp_port), setting_value_uint },
+	{ "server.transport.quic.enabled", offsetof(Config, quic_enabled), setting_value_bool },
+	{ "server.transport.quic.port", offsetof(Config, quic_port), setting_value_uint },
+	{ "server.transport.rdma.enabled", offsetof(Config, rdma_enabled), setting_value_bool },
+	{ "server.transport.rdma.port", offsetof(Config, rdma_port), setting_value_uint },
+	{ "server.quic.certificate", offsetof(Config, quic_certificate), setting_value_string },
+	{ "server.quic.key", offsetof(Config, quic_key), setting_value_string },
+	{ "server.quic.client-access.required", offsetof(Config, quic_client_access_required), setting_value_bool },
+	{ "server.quic.client-access.allow", offsetof(Config, quic_allow), setting_value_strv },
+	{ "server.quic.client-access.block", offsetof(Config, quic_block), setting_value_strv },
 };
 
 Config *config_ref(Config *c) {
@@ -169,19 +118,8 @@ int config_load(const char *path, Config **ret) {
 	c->policy_name = strdup(pol->name ? pol->name : "");
 	if (!c->policy_name)
 		return -ENOMEM;
-	for (size_t i = 0; i < ELEMENTSOF(setting_table); i++) {
-		int idx = catalog_index(cat, setting_table[i].id);
-		if (idx < 0) {
-			fprintf(stderr, "%s: %s: setting missing from the catalog\n", path,
-				setting_table[i].id);
-			return -EINVAL;
-		}
-		r = setting_table[i].parse(values[idx], (char *)c + setting_table[i].offset);
-		if (r < 0) {
-			fprintf(stderr, "%s: %s: value not usable by smbrefd\n", path, setting_table[i].id);
-			return -EINVAL;
-		}
-	}
+	if (setting_value_apply(setting_table, ELEMENTSOF(setting_table), cat, values, c, path, "smbrefd") < 0)
+		return -EINVAL;
 	if (c->dialect_min > c->dialect_max) {
 		fprintf(stderr, "%s: dialect minimum above maximum\n", path);
 		return -EINVAL;
