@@ -26,31 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-chmod 755 "$T"
-cat >"$T/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-  </policy>
-  <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
-</busconfig>
-CONF
-out=$(dbus-daemon --config-file="$T/bus.conf" --fork --print-address=1 --print-pid=1)
-bus=$(echo "$out" | sed -n 1p)
-pids+=("$(echo "$out" | sed -n 2p)")
+. "$TOP/tests/integration/private_bus.bash"
+private_bus_start "$T"
+bus=$PRIVATE_BUS
+pids+=("$PRIVATE_BUS_PID")
 R=$T/root
 mkdir -p "$R/etc/samba" "$R/etc/modprobe.d"
 printf '[global]\n\tworkgroup = BENCH\n[share]\n\tpath = /srv\n' >"$R/etc/samba/smb.conf"

@@ -19,34 +19,10 @@ mkdir -p "$root/etc/samba" "$DEMO/agent"
 	printf '# the admin'"'"'s smb.conf\n[global]\n\tworkgroup = DEMO\n\n[share]\n\tpath = %s/share\n' \
 		"$DEMO" >"$root/etc/samba/smb.conf"
 
-chmod 755 "$DEMO/agent"
-cat >"$DEMO/agent/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$DEMO/agent/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
-</busconfig>
-CONF
-out=$(dbus-daemon --config-file="$DEMO/agent/bus.conf" --fork --print-address=1 --print-pid=1)
-bus=$(echo "$out" | sed -n 1p)
-echo "$out" | sed -n 2p >>"$DEMO/pids"
+. "$TOP/tests/integration/private_bus.bash"
+private_bus_start "$DEMO/agent"
+bus=$PRIVATE_BUS
+echo "$PRIVATE_BUS_PID" >>"$DEMO/pids"
 export SMBPOLICY_BUS=$bus
 echo "private bus: $bus"
 

@@ -5,51 +5,17 @@
 # Gives: start_bus (sets BUS, exports DBUS_SYSTEM_BUS_ADDRESS), make_root DIR,
 # start_agent ARGS... (sets AGENT_PID, waits for the bus name), wait_log, bus_call
 # METHOD [SIG ARGS...], as_nobody CMD..., AGENT_POLICY (strict.xml).
-# The bus config is like the system bus (deny by default) and includes the
-# shipped dist/dbus/org.smbpolicy.Agent1.conf, so that file is what is tested
-# (BUS_EXTRA_CONF: more config lines, e.g. another service's <include>).
+# The bus is private_bus.bash's (BUS_EXTRA_CONF: more config lines, e.g.
+# another service's <include>).
+. "$TOP/tests/integration/private_bus.bash"
 AGENT_POLICY=$TOP/schema/policies/strict.xml
 AGENT_NAME=org.smbpolicy.Agent1
 AGENT_PATH=/org/smbpolicy/Agent1
 
 start_bus() {
-	chmod 755 "$T"
-	cat >"$T/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$T/bus.sock</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <policy user="root">
-    <allow eavesdrop="true"/>
-    <allow eavesdrop="true" send_type="signal"/>
-    <allow send_type="method_call" send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <include>$TOP/dist/dbus/org.smbpolicy.Agent1.conf</include>
-  ${BUS_EXTRA_CONF:-}
-</busconfig>
-CONF
-	local out
-	out=$(dbus-daemon --config-file="$T/bus.conf" --fork --print-address=1 --print-pid=1) ||
-		fail "dbus-daemon did not start"
-	BUS=$(echo "$out" | sed -n 1p)
-	_pids+=("$(echo "$out" | sed -n 2p)")
+	private_bus_start "$T" || fail "dbus-daemon did not start"
+	BUS=$PRIVATE_BUS
+	_pids+=("$PRIVATE_BUS_PID")
 	export DBUS_SYSTEM_BUS_ADDRESS=$BUS
 	[ -S "$T/bus.sock" ] || fail "no bus socket"
 }
