@@ -90,6 +90,24 @@ int quic_bridge_recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t s
 /* acked_stream_data_offset: free the chunks the peer acknowledged. */
 int quic_bridge_acked_cb(ngtcp2_conn *conn, int64_t stream_id, uint64_t offset, uint64_t len, void *user_data,
 			 void *stream_user_data);
+/* The ngtcp2_callbacks entries every SMB over QUIC connection has, server
+ * or client (ngtcp2_crypto's GnuTLS callbacks, the bridged stream,
+ * GnuTLS randomness): an initializer starts with it and adds its role's
+ * own entries.  Where it is used, ngtcp2/ngtcp2_crypto.h is included. */
+#define QUIC_BRIDGE_CALLBACKS                                                      \
+	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,                      \
+	.encrypt = ngtcp2_crypto_encrypt_cb,                                        \
+	.decrypt = ngtcp2_crypto_decrypt_cb,                                        \
+	.hp_mask = ngtcp2_crypto_hp_mask_cb,                                        \
+	.recv_stream_data = quic_bridge_recv_stream_data_cb,                        \
+	.acked_stream_data_offset = quic_bridge_acked_cb,                           \
+	.rand = quic_bridge_rand_cb,                                                \
+	.update_key = ngtcp2_crypto_update_key_cb,                                  \
+	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,          \
+	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,      \
+	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,        \
+	.version_negotiation = ngtcp2_crypto_version_negotiation_cb
+
 /* rand: GnuTLS's random generator. */
 void quic_bridge_rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx);
 /* For get_new_connection_id: fill cid (cidlen random bytes) and its

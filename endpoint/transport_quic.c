@@ -358,22 +358,11 @@ static int on_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t stream_id,
 }
 
 static const ngtcp2_callbacks quic_callbacks = {
+	QUIC_BRIDGE_CALLBACKS,
 	.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
-	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
 	.handshake_completed = on_handshake_completed,
-	.encrypt = ngtcp2_crypto_encrypt_cb,
-	.decrypt = ngtcp2_crypto_decrypt_cb,
-	.hp_mask = ngtcp2_crypto_hp_mask_cb,
-	.recv_stream_data = quic_bridge_recv_stream_data_cb,
-	.acked_stream_data_offset = quic_bridge_acked_cb,
 	.stream_close = on_stream_close,
-	.rand = quic_bridge_rand_cb,
 	.get_new_connection_id = on_new_cid,
-	.update_key = ngtcp2_crypto_update_key_cb,
-	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
-	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
-	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
 };
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
