@@ -92,14 +92,7 @@ int client_policy_load(const char *path, ClientPolicy **ret) {
 	if (r < 0)
 		return r;
 	if (path) {
-		DiagList diag = {};
-		r = policy_parse_file(cat, path, &pol, &diag);
-		if (r < 0) {
-			diag_print(&diag, stderr);
-			diag_clear(&diag);
-			return r;
-		}
-		r = policy_effective_values(cat, pol, &values);
+		r = setting_value_read_policy(cat, path, &pol, &values);
 		if (r < 0)
 			return r;
 	}

@@ -95,19 +95,10 @@ int config_load(const char *path, Config **ret) {
 	_cleanup_(catalog_freep) Catalog *cat = NULL;
 	_cleanup_(policy_freep) Policy *pol = NULL;
 	_cleanup_free_ char ***values = NULL; /* vector of borrowed strvs */
-	DiagList diag = {};
-	int r;
-
-	r = catalog_load_default(&cat);
+	int r = catalog_load_default(&cat);
 	if (r < 0)
 		return r;
-	r = policy_parse_file(cat, path, &pol, &diag);
-	if (r < 0) {
-		diag_print(&diag, stderr);
-		diag_clear(&diag);
-		return r;
-	}
-	r = policy_effective_values(cat, pol, &values);
+	r = setting_value_read_policy(cat, path, &pol, &values);
 	if (r < 0)
 		return r;
 

@@ -56,6 +56,22 @@ int setting_value_dialect(char *const *v, void *field) {
 	return smb2_dialect_from_string(v[0], field);
 }
 
+int setting_value_read_policy(const Catalog *cat, const char *path, Policy **ret_pol, char ****ret_values) {
+	_cleanup_(policy_freep) Policy *pol = NULL;
+	DiagList diag = {};
+	int r = policy_parse_file(cat, path, &pol, &diag);
+	if (r < 0) {
+		diag_print(&diag, stderr);
+		diag_clear(&diag);
+		return r;
+	}
+	r = policy_effective_values(cat, pol, ret_values);
+	if (r < 0)
+		return r;
+	*ret_pol = TAKE_PTR(pol);
+	return 0;
+}
+
 int setting_value_apply(const SettingField *table, size_t n, const Catalog *cat, char ***values, void *obj,
 			const char *source, const char *reader) {
 	for (size_t i = 0; i < n; i++) {

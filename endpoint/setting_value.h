@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "catalog.h"
+#include "policy.h"
 
 typedef int (*SettingValueParser)(char *const *value, void *field);
 
@@ -35,6 +36,12 @@ int setting_value_string(char *const *value, void *field);
 int setting_value_strv(char *const *value, void *field);
 /* Dialect name ("3.1.1") -> uint16_t wire id. */
 int setting_value_dialect(char *const *value, void *field);
+
+/* Parse the policy document at path against cat (diagnostics printed to
+ * stderr) and compute its effective values (borrowed from *ret_pol and
+ * cat, see policy_effective_values()).  0 or -errno; on success the caller
+ * owns *ret_pol and the *ret_values vector. */
+int setting_value_read_policy(const Catalog *cat, const char *path, Policy **ret_pol, char ****ret_values);
 
 /* Fill obj from the n rows of table: each row's value from values (as
  * policy_effective_values() returns them, indexed like cat), or the
