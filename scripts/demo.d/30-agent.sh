@@ -27,8 +27,8 @@ export SMBPOLICY_BUS=$bus
 echo "private bus: $bus"
 
 echo "what the agent will change (the same engine, in-process, nothing written):"
-echo "\$ smbpolicy plan --local --root $root --policy $policy"
-unshare -n "$BIN/smbpolicy" plan --local --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" || true
+echo "\$ smbpolicy plan --local --root $root --policy $policy --host fs1"
+unshare -n "$BIN/smbpolicy" plan --local --root "$root" --policy "$policy" --host fs1 --plugin-dir "$PLUGIN_DIR" || true
 echo
 # Its own network namespace: the nftables plugin changes that namespace's
 # firewall, not this machine's.
@@ -37,7 +37,7 @@ echo "\$ unshare -n smbpolicyd --bus \$SMBPOLICY_BUS --root $root --policy $poli
 # audit DB, which part 90 reports on.
 audit=()
 [ -f "$DEMO/endpoint/audit.json" ] && audit=(--audit-log "$DEMO/endpoint/audit.json")
-unshare -n "$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --plugin-dir "$PLUGIN_DIR" \
+unshare -n "$BIN/smbpolicyd" --bus "$bus" --root "$root" --policy "$policy" --host fs1 --plugin-dir "$PLUGIN_DIR" \
 	--audit-db "$DEMO/audit.db" "${audit[@]}" --interval 60 >"$DEMO/agent/smbpolicyd.log" 2>&1 &
 echo $! >>"$DEMO/pids"
 for _ in $(seq 100); do
