@@ -360,11 +360,7 @@ int smb2_query_info(Smb2Request *r) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
 		return 0;
 	}
-	o = open_find(r, q.fid);
-	if (!o) {
-		r->status = NT_STATUS_FILE_CLOSED;
-		return 0;
-	}
+	FIND_OPEN(r, o, q.fid);
 	size_t i;
 	for (i = 0; i < ELEMENTSOF(query_table); i++)
 		if (query_table[i].type == q.info_type &&
@@ -530,11 +526,7 @@ int smb2_set_info(Smb2Request *r) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
 		return 0;
 	}
-	o = open_find(r, q.fid);
-	if (!o) {
-		r->status = NT_STATUS_FILE_CLOSED;
-		return 0;
-	}
+	FIND_OPEN(r, o, q.fid);
 	size_t i;
 	for (i = 0; i < ELEMENTSOF(set_table); i++)
 		if (set_table[i].type == q.info_type &&

@@ -263,16 +263,6 @@ int smb2_create(Smb2Request *r) {
 	return 0;
 }
 
-/* Looks the open of a request up; sets FILE_CLOSED when there is none. */
-#define FIND_OPEN(r, o, fid)                                   \
-	do {                                                   \
-		(o) = open_find((r), (fid));                   \
-		if (!(o)) {                                    \
-			(r)->status = NT_STATUS_FILE_CLOSED;   \
-			return 0;                              \
-		}                                              \
-	} while (0)
-
 int smb2_close(Smb2Request *r) {
 	Smb2CloseReq q;
 	Open *o;

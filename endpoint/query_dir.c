@@ -169,11 +169,7 @@ int smb2_query_directory(Smb2Request *r) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
 		return 0;
 	}
-	o = open_find(r, q.fid);
-	if (!o) {
-		r->status = NT_STATUS_FILE_CLOSED;
-		return 0;
-	}
+	FIND_OPEN(r, o, q.fid);
 	if (!o->is_dir) {
 		r->status = NT_STATUS_INVALID_PARAMETER;
 		return 0;

@@ -367,6 +367,16 @@ void tree_free(Session *s, Tree *t);
 /* Close every open of a session (or a tree, when t is not NULL). */
 void open_close_all(Conn *c, Session *s, Tree *t);
 Open *open_find(Smb2Request *r, Smb2FileId fid);
+/* In a command handler: look the open of a request up, or answer
+ * FILE_CLOSED and return 0 from the handler. */
+#define FIND_OPEN(r, o, fid)                                   \
+	do {                                                   \
+		(o) = open_find((r), (fid));                   \
+		if (!(o)) {                                    \
+			(r)->status = NT_STATUS_FILE_CLOSED;   \
+			return 0;                              \
+		}                                              \
+	} while (0)
 /* Forget a directory listing (query_dir.c). */
 void open_dir_reset(Open *o);
 
