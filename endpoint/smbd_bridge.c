@@ -69,8 +69,10 @@ static int flush_out(SmbdBridge *b) {
 			return n < 0 ? -errno : -EPIPE;
 		done += (size_t)n;
 	}
-	memmove(b->out, b->out + done, b->out_len - done);
-	b->out_len -= done;
+	if (done > 0) {
+		memmove(b->out, b->out + done, b->out_len - done);
+		b->out_len -= done;
+	}
 	return 0;
 }
 
@@ -158,8 +160,10 @@ static int send_frames(SmbdBridge *b, uint64_t now) {
 			break;
 		used += DIRECT_TCP_HDR + len;
 	}
-	memmove(b->in, b->in + used, b->in_len - used);
-	b->in_len -= used;
+	if (used > 0) {
+		memmove(b->in, b->in + used, b->in_len - used);
+		b->in_len -= used;
+	}
 	return r;
 }
 
