@@ -96,6 +96,7 @@ typedef struct Listen {
 	bool quic; /* quic:ADDR:PORT (transport_quic.c) */
 	bool rdma; /* rdma:ADDR:PORT (transport_rdma.c) */
 	bool down; /* not served (transport_rdma.c: no RDMA device) */
+	bool port_from_policy; /* no port in --listen: server.transport.*.port */
 } Listen;
 
 typedef struct Conn Conn;
@@ -153,6 +154,7 @@ struct Server {
 	char *keytab; /* --keytab: Kerberos accepted beside NTLM, NULL: NTLM only */
 	Listen *listens;
 	size_t n_listens;
+	bool restart; /* SIGHUP moved a policy port: run() re-executes */
 	Share *shares;
 	size_t n_shares;
 

@@ -14,9 +14,11 @@
  * Conn (conn.c).  The main thread only handles signals: SIGHUP re-reads the policy
  * (and users file, and reopens the audit log) and tells every worker, which
  * re-checks its connections (conn_policy_changed); SIGTERM/SIGINT stop the
- * workers and exit.
+ * workers and exit.  A --listen without a port takes the policy's
+ * server.transport.*.port; a reload that moves such a port re-executes
+ * smbrefd in place (same pid) so it listens on the new port only.
  *
- *   smbrefd --policy FILE --listen tcp|quic|rdma:ADDR:PORT [--listen ...]
+ *   smbrefd --policy FILE --listen tcp|quic|rdma:ADDR[:PORT] [--listen ...]
  *           --share NAME=DIR [--share ...] --users FILE
  *           [--audit-log FILE] [--host NAME] [--pid-file FILE] [--keytab FILE]
  *
@@ -46,23 +48,33 @@
 
 /* ---- command line ---- */
 
-static int parse_listen(const char *text, Listen *ret) {
-	/* tcp:, quic: or rdma:ADDR:PORT, ADDR an IPv4 address or [IPv6] */
+/* Each transport's port in the policy, for a --listen without one. */
+static unsigned policy_port(const Config *c, const Listen *l) {
+	return l->quic ? c->quic_port : l->rdma ? c->rdma_port : c->tcp_port;
+}
+
+static int parse_listen(const char *text, const Config *config, Listen *ret) {
+	/* tcp:, quic: or rdma:ADDR[:PORT], ADDR an IPv4 address or [IPv6];
+	 * no PORT: server.transport.<transport>.port of the policy */
 	const char *a = text + 4;
 	bool quic = transport_quic_is_listen(text, &a);
 	bool rdma = !quic && transport_rdma_is_listen(text, &a);
 	if (!quic && !rdma && !startswith(text, "tcp:"))
 		return -EPROTONOSUPPORT;
+	Listen l = { .quic = quic, .rdma = rdma };
 	const char *colon = strrchr(a, ':');
-	if (!colon)
-		return -EINVAL;
+	if (colon && a[0] == '[' && colon[-1] != ']')
+		colon = NULL; /* [v6] without a port: the colon is the address's */
 	long long port;
-	if (parse_int64(colon + 1, &port) < 0 || port < 1 || port > 65535)
+	if (!colon) {
+		l.port_from_policy = true;
+		port = policy_port(config, &l);
+		colon = a + strlen(a);
+	} else if (parse_int64(colon + 1, &port) < 0 || port < 1 || port > 65535)
 		return -EINVAL;
 	_cleanup_free_ char *host = strndup(a, (size_t)(colon - a));
 	if (!host)
 		return -ENOMEM;
-	Listen l = { .quic = quic, .rdma = rdma };
 	size_t hl = strlen(host);
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		host[hl - 1] = 0;
@@ -80,11 +92,26 @@ static int parse_listen(const char *text, Listen *ret) {
 		s4->sin_port = htons((uint16_t)port);
 		l.addr_len = sizeof(*s4);
 	}
-	l.text = strdup(text);
+	l.text = l.port_from_policy ? strdup_printf("%s:%lld", text, port) : strdup(text);
 	if (!l.text)
 		return -ENOMEM;
 	*ret = l;
 	return 0;
+}
+
+/* A reloaded policy moved the port of a listener that follows the policy:
+ * the new port is served only after a restart (run() re-executes). */
+static bool ports_moved(const Server *s, const Config *n) {
+	bool moved = false;
+	for (size_t i = 0; i < s->n_listens; i++) {
+		const Listen *l = &s->listens[i];
+		unsigned was = policy_port(s->config, l), now = policy_port(n, l);
+		if (l->port_from_policy && was != now) {
+			fprintf(stderr, "smbrefd: %s: the policy moves this listener to port %u\n", l->text, now);
+			moved = true;
+		}
+	}
+	return moved;
 }
 
 static int parse_share(const char *text, Share *ret) {
@@ -109,14 +136,15 @@ static int parse_share(const char *text, Share *ret) {
 }
 
 static void help(void) {
-	printf("Usage: smbrefd --policy FILE --listen tcp:ADDR:PORT [--listen ...]\n"
+	printf("Usage: smbrefd --policy FILE --listen tcp:ADDR[:PORT] [--listen ...]\n"
 	       "               --share NAME=DIR [--share ...] --users FILE\n"
 	       "               [--audit-log FILE] [--host NAME] [--pid-file FILE]\n"
 	       "               [--keytab FILE]\n\n"
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
-	       "  --listen SPEC     tcp:, quic: or rdma:ADDR:PORT (IPv6 as [ADDR]); repeatable\n"
+	       "  --listen SPEC     tcp:, quic: or rdma:ADDR[:PORT] (IPv6 as [ADDR]); repeatable;\n"
+	       "                    no PORT: the policy's server.transport.*.port\n"
 	       "  --share NAME=DIR  export DIR as NAME; repeatable\n"
 	       "  --users FILE      user:password or user:nt:HASH lines\n"
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
@@ -291,6 +319,13 @@ static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		fprintf(stderr, "smbrefd: users file %s not reloaded\n", s->users_path);
 	}
 	diag_clear(&diag);
+	if (ports_moved(s, n)) {
+		fprintf(stderr, "smbrefd: restarting to listen on the policy's ports (connections are dropped)\n");
+		s->restart = true;
+		users_free(u);
+		config_unref(n);
+		return sd_event_exit(sd_event_source_get_event(src), 0);
+	}
 	pthread_mutex_lock(&s->lock);
 	config_unref(s->config);
 	s->config = n;
@@ -362,10 +397,10 @@ static int server_init(Server *s, const Args *a) {
 	if (!s->listens || !s->shares)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_listens; i++) {
-		r = parse_listen(a->listens[i], &s->listens[i]);
+		r = parse_listen(a->listens[i], s->config, &s->listens[i]);
 		if (r < 0) {
 			fprintf(stderr, "smbrefd: --listen %s: %s\n", a->listens[i],
-				r == -EPROTONOSUPPORT ? "transport not supported (tcp:ADDR:PORT, quic:ADDR:PORT, rdma:ADDR:PORT)" : strerror(-r));
+				r == -EPROTONOSUPPORT ? "transport not supported (tcp:, quic: or rdma:ADDR[:PORT])" : strerror(-r));
 			return -EINVAL;
 		}
 	}
@@ -486,7 +521,12 @@ static int run(int argc, char **argv) {
 	for (size_t i = 0; i < started; i++)
 		pthread_join(s.workers[i].thread, NULL);
 	sd_event_unref(event);
+	bool restart = s.restart;
 	server_done(&s);
+	if (restart) { /* same pid, so the pid file stays true */
+		execv("/proc/self/exe", argv);
+		fprintf(stderr, "smbrefd: restart failed: %s\n", strerror(errno));
+	}
 	if (a.pid_file && started == s.n_workers)
 		(void)unlink(a.pid_file);
 	return r < 0 ? 1 : 0;

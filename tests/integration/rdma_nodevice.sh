@@ -35,9 +35,9 @@ kill "$EP_PID"; wait "$EP_PID" 2>/dev/null || true
 
 step "a malformed rdma address is a usage error"
 rc=0
-"$BIN/smbrefd" --policy "$T/rdma.xml" --listen "rdma:127.0.0.1" --share "share=$EP_SHARE" \
+"$BIN/smbrefd" --policy "$T/rdma.xml" --listen "rdma:127.0.0.1:notaport" --share "share=$EP_SHARE" \
 	--users "$T/users" >"$T/bad.log" 2>&1 || rc=$?
 cat "$T/bad.log"
-[ "$rc" -ne 0 ] || fail "smbrefd accepted rdma:127.0.0.1"
-grep -q -- "--listen rdma:127.0.0.1" "$T/bad.log" || fail "the error does not name the address"
+[ "$rc" -ne 0 ] || fail "smbrefd accepted rdma:127.0.0.1:notaport"
+grep -q -- "--listen rdma:127.0.0.1:notaport" "$T/bad.log" || fail "the error does not name the address"
 echo PASS
