@@ -154,6 +154,9 @@ struct Server {
 	char *keytab; /* --keytab: Kerberos accepted beside NTLM, NULL: NTLM only */
 	Listen *listens;
 	size_t n_listens;
+	/* --rdma-provider: rdma: listeners use this libfabric provider
+	 * (rdma_ofi.c) instead of verbs (rdma_verbs.c); NULL: verbs */
+	const char *rdma_provider;
 	bool restart; /* SIGHUP moved a policy port: run() re-executes */
 	Share *shares;
 	size_t n_shares;

@@ -12,6 +12,11 @@
  * wire-compatible with a Windows SMB Direct peer: interoperability needs
  * the verbs stack on a real HCA.
  *
+ * Server side a stack also listens (SmbdListener): each connection request
+ * comes out as an SmbdQp that is accepted in two steps, so the SmbdConn
+ * posts its receives before the peer may send (create the queue pair ->
+ * smbd_bridge_new -> accept()).
+ *
  * Invariants: fd is readable (level-triggered) whenever process() has
  * completions or connection events to handle; process() never blocks and
  * hands every completed receive to smbd_on_recv() of the SmbdConn, and a
@@ -40,6 +45,11 @@ typedef struct SmbdQp {
 	/* Disconnect (if still connected) and free every resource. */
 	void (*destroy)(void *qp);
 	struct sockaddr_storage peer;
+	/* Server side, a connection request not accepted yet: accept it once
+	 * the SmbdConn posted its receives (a peer's first message needs a
+	 * posted buffer).  NULL on a connected queue pair.  0 or -errno;
+	 * destroy() without accept() rejects the request. */
+	int (*accept)(void *qp);
 } SmbdQp;
 
 /* Client side: connect to addr and return the established queue pair
@@ -54,3 +64,24 @@ int rdma_verbs_connect(const struct sockaddr *addr, socklen_t addrlen, const cha
 		       unsigned timeout_ms, SmbdQp *ret);
 int rdma_ofi_connect(const struct sockaddr *addr, socklen_t addrlen, const char *provider,
 		     unsigned timeout_ms, SmbdQp *ret);
+
+/* Server side: a listening endpoint.  fd is readable (level-triggered)
+ * while connection requests wait; next() never blocks. */
+typedef struct SmbdListener {
+	void *l;
+	int fd;
+	/* The next connection request as a queue pair whose accept is set;
+	 * -EAGAIN when none waits, -errno (the request is then rejected and
+	 * the listener goes on). */
+	int (*next)(void *l, SmbdQp *ret);
+	/* Stop listening and free the listener (not its queue pairs). */
+	void (*destroy)(void *l);
+} SmbdListener;
+
+/* Listen on addr.  -ENODEV: no RDMA device (verbs) or no such provider
+ * (ofi); -EADDRINUSE, -errno. */
+typedef int (*SmbdListenFn)(const struct sockaddr *addr, socklen_t addrlen, const char *provider,
+			    SmbdListener *ret);
+
+int rdma_verbs_listen(const struct sockaddr *addr, socklen_t addrlen, const char *provider, SmbdListener *ret);
+int rdma_ofi_listen(const struct sockaddr *addr, socklen_t addrlen, const char *provider, SmbdListener *ret);

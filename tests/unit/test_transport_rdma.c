@@ -1,18 +1,20 @@
 /*
  * test_transport_rdma.c - endpoint/transport_rdma.c without an RDMA
  * device: the start-up refusal (no device: the address is reported and
- * marked down, nothing else fails), the rdma: listen prefix, and the bridge
- * between SMB Direct and smbrefd's Conn: an SMB2 NEGOTIATE sent by an SMB
- * Direct client over the loopback queue pair reaches the real dispatcher
- * through the socketpair and its response comes back as SMB Direct
- * messages; a Conn that closes ends the SMB Direct connection.  SMB2
+ * marked down, nothing else fails), the rdma: listen prefix, and a
+ * connection as the transport builds it from a stack's queue pair (here
+ * the loopback): an SMB2 NEGOTIATE sent by an SMB Direct client reaches the
+ * real dispatcher through the bridge (smbd_bridge.c) and socketpair and
+ * its response comes back as SMB Direct messages; a Conn that closes ends
+ * the SMB Direct connection and frees it; a request while SMB Direct is
+ * disabled is refused, else accepted after the bridge is up.  SMB2
  * WRITE then READ of 1 MiB with Channel RDMA_V1 (buffer descriptors V1)
  * through the real dispatcher and handlers: the data moves by RDMA over the loopback and
  * comes back equal; the same requests on a TCP Conn get
  * STATUS_INVALID_PARAMETER, as does _V1_INVALIDATE on 3.0.
  *
- * The verbs calls themselves (QP, CQ, RDMA CM) cannot run here: no HCA,
- * no rxe/siw.
+ * The verbs stack itself (rdma_verbs.c: QP, CQ, RDMA CM) cannot run here:
+ * no HCA, no rxe/siw; the libfabric stack has tests/unit/test_rdma_ofi.c.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -26,6 +28,7 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include "rdma_verbs.h"
 #include "smbdirect_loopback.h"
 #include "transport_rdma.c"
 
@@ -80,8 +83,7 @@ static void test_is_listen(void **state) {
 /* No device here: attach reports the address, marks it down, succeeds. */
 static void test_attach_no_device(void **state) {
 	(void)state;
-	const char *why;
-	if (rdma_device_present(&why) == 0)
+	if (rdma_verbs_device_present() == 0)
 		skip(); /* a machine with an HCA: nothing to refuse */
 	Listen ls[2] = { { .text = "tcp:127.0.0.1:1445" }, { .text = "rdma:127.0.0.1:5445", .rdma = true } };
 	struct sockaddr_in *a = (struct sockaddr_in *)&ls[1].addr;
@@ -122,10 +124,15 @@ static int client_deliver(void *userdata, const uint8_t *msg, size_t len) {
 	return 0;
 }
 
-/* Run the loopback and the worker's loop until nothing moves. */
-static void pump(SmbdLoopback *lb) {
+/* Run the loopback, its connections' bridges (the loopback has no fd to
+ * wake them) and the worker's loop until nothing moves. */
+static void pump(SmbdLoopback *lb, RdmaWorker *rw) {
 	for (int i = 0; i < 200; i++) {
 		int n = smbd_loopback_run(lb, 0);
+		for (RdmaConn *rc = rw->conns, *next; rc; rc = next) {
+			next = rc->next;
+			rdma_conn_run(rc);
+		}
 		int r = sd_event_run(worker.event, 0);
 		assert_true(r >= 0);
 		if (n <= 0 && r == 0 && i > 3)
@@ -133,35 +140,40 @@ static void pump(SmbdLoopback *lb) {
 	}
 }
 
+/* The server side over end 1 of the loopback: an RdmaConn (bridge, Conn
+ * on a socketpair, sources on the worker's loop) as a request leaves it. */
+static RdmaConn *loopback_conn(SmbdLoopback *lb, RdmaWorker *rw) {
+	SmbdQp qp = { .ops = &smbd_loopback_ops, .qp = smbd_loopback_end(lb, 1), .fd = -1,
+		      .peer = { .ss_family = AF_INET } };
+	RdmaConn *rc;
+	assert_int_equal(rdma_conn_start(&worker, rw, &qp, &rc), 0);
+	smbd_loopback_attach(lb, 1, smbd_bridge_conn(rc->bridge));
+	return rc;
+}
+
+static SmbdConn *loopback_client(SmbdLoopback *lb, Got *got) {
+	SmbdConfig ccfg;
+	SmbdConn *cli;
+	smbd_config_default(&ccfg);
+	ccfg.deliver = client_deliver;
+	ccfg.userdata = got;
+	assert_int_equal(smbd_conn_new(&ccfg, &smbd_loopback_ops, smbd_loopback_end(lb, 0), false, 0, &cli), 0);
+	smbd_loopback_attach(lb, 0, cli);
+	return cli;
+}
+
 static void test_bridge_negotiate(void **state) {
 	(void)state;
 	SmbdLoopback *lb;
 	assert_int_equal(smbd_loopback_new(&lb), 0);
-	/* the server side: an RdmaConn with the loopback as its queue pair */
-	RdmaConn *rc = calloc(1, sizeof(*rc));
-	assert_non_null(rc);
-	SmbdConfig scfg, ccfg;
-	smbd_config_default(&scfg);
-	scfg.deliver = bridge_deliver;
-	scfg.userdata = rc;
-	assert_int_equal(smbd_conn_new(&scfg, &smbd_loopback_ops, smbd_loopback_end(lb, 1), true, 0, &rc->smbd), 0);
-	smbd_loopback_attach(lb, 1, rc->smbd);
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
-	rc->bridge_fd = sp[1];
-	struct sockaddr_storage peer = { .ss_family = AF_INET };
-	Conn *c;
-	assert_int_equal(conn_new(&worker, sp[0], &peer, &c), 0);
-	assert_true(sd_event_add_io(worker.event, &rc->bridge_io, sp[1], EPOLLIN, on_bridge, rc) >= 0);
-	/* the client */
+	RdmaWorker rw = {};
+	RdmaConn *rc = loopback_conn(lb, &rw);
+	assert_ptr_equal(rw.conns, rc);
+	assert_non_null(worker.conns);
+	assert_ptr_equal(worker.conns->smbd, smbd_bridge_conn(rc->bridge));
 	Got got = {};
-	SmbdConn *cli;
-	smbd_config_default(&ccfg);
-	ccfg.deliver = client_deliver;
-	ccfg.userdata = &got;
-	assert_int_equal(smbd_conn_new(&ccfg, &smbd_loopback_ops, smbd_loopback_end(lb, 0), false, 0, &cli), 0);
-	smbd_loopback_attach(lb, 0, cli);
-	pump(lb);
+	SmbdConn *cli = loopback_client(lb, &got);
+	pump(lb, &rw);
 	assert_int_equal(smbd_state(cli), SMBD_CONNECTED);
 
 	/* SMB2 NEGOTIATE offering 3.0 and 3.0.2 ([MS-SMB2] 2.2.3) */
@@ -175,7 +187,7 @@ static void test_bridge_negotiate(void **state) {
 	smb2_put16(b + 36, SMB2_DIALECT_300);
 	smb2_put16(b + 38, SMB2_DIALECT_302);
 	assert_int_equal(smbd_send(cli, req, sizeof(req), 0), 0);
-	pump(lb);
+	pump(lb, &rw);
 	assert_int_equal(got.count, 1);
 	Smb2Header h;
 	assert_int_equal(smb2_header_parse(got.msg, got.len, &h), 0);
@@ -186,22 +198,58 @@ static void test_bridge_negotiate(void **state) {
 	assert_int_equal(smb2_le16(got.msg + SMB2_HDR_SIZE), 65);
 	assert_int_equal(smb2_le16(got.msg + SMB2_HDR_SIZE + 4), SMB2_DIALECT_302);
 
-	/* garbage as SMB2: the Conn drops it, the bridge sees EOF and the SMB
-	 * Direct connection ends */
+	/* garbage as SMB2: the Conn drops it, the bridge sees EOF, the SMB
+	 * Direct connection ends and the RdmaConn is freed */
 	assert_int_equal(smbd_send(cli, (const uint8_t *)"\xfeSMBjunk", 8, 0), 0);
-	pump(lb);
-	assert_int_equal(smbd_state(rc->smbd), SMBD_DISCONNECTED);
+	pump(lb, &rw);
+	assert_null(rw.conns);
 	assert_true(smbd_loopback_disconnected(lb));
+	assert_null(worker.conns);
 
-	sd_event_source_disable_unref(rc->bridge_io);
-	close(rc->bridge_fd);
-	smbd_conn_free(rc->smbd);
-	free(rc->in);
-	free(rc->out);
-	free(rc);
 	smbd_conn_free(cli);
 	smbd_loopback_free(lb);
 	free(got.msg);
+}
+
+/* A connection request while server.transport.rdma.enabled is false is
+ * refused (the queue pair destroyed: its stack rejects it); enabled, it
+ * is bridged to a Conn and accepted. */
+static int accepted;
+static void fake_destroy(void *qp) { *(int *)qp = -1; }
+static int fake_accept(void *qp) {
+	(void)qp;
+	accepted++;
+	return 0;
+}
+
+static void test_request_disabled(void **state) {
+	(void)state;
+	SmbdLoopback *lb;
+	assert_int_equal(smbd_loopback_new(&lb), 0);
+	RdmaWorker rw = {};
+	Listen ls = { .text = "rdma:127.0.0.1:5445", .rdma = true };
+	RdmaListener l = { .worker = &worker, .listen = &ls };
+	int destroyed = 0;
+	SmbdQp qp = { .ops = &smbd_loopback_ops, .qp = &destroyed, .fd = -1, .destroy = fake_destroy,
+		      .accept = fake_accept, .peer = { .ss_family = AF_INET } };
+	config.rdma_enabled = false;
+	assert_int_equal(rdma_conn_request(&l, &qp), 0);
+	assert_int_equal(destroyed, -1);
+	assert_int_equal(accepted, 0);
+	assert_null(worker.conns);
+	config.rdma_enabled = true;
+	rdma_workers[0] = &rw;
+	qp.qp = smbd_loopback_end(lb, 1);
+	qp.destroy = NULL;
+	assert_int_equal(rdma_conn_request(&l, &qp), 0);
+	assert_int_equal(accepted, 1);
+	assert_non_null(rw.conns);
+	assert_non_null(worker.conns);
+	rdma_conn_free(rw.conns);
+	rdma_workers[0] = NULL;
+	pump(lb, &rw);
+	assert_null(worker.conns); /* the Conn saw EOF */
+	smbd_loopback_free(lb);
 }
 
 /* An SMB2 WRITE or READ of len bytes at offset 0 of fid 1/1 whose data
@@ -288,30 +336,21 @@ static void test_rdma_read_write(void **state) {
 	enum { MiB = 1024 * 1024 };
 	SmbdLoopback *lb;
 	assert_int_equal(smbd_loopback_new(&lb), 0);
-	RdmaConn *rc = calloc(1, sizeof(*rc));
-	assert_non_null(rc);
-	SmbdConfig scfg, ccfg;
-	smbd_config_default(&scfg);
-	scfg.deliver = bridge_deliver;
-	scfg.userdata = rc;
-	assert_int_equal(smbd_conn_new(&scfg, &smbd_loopback_ops, smbd_loopback_end(lb, 1), true, 0, &rc->smbd), 0);
-	smbd_loopback_attach(lb, 1, rc->smbd);
+	RdmaWorker rw = {};
+	RdmaConn *rc = loopback_conn(lb, &rw);
 	Got got = {};
-	SmbdConn *cli;
-	smbd_config_default(&ccfg);
-	ccfg.deliver = client_deliver;
-	ccfg.userdata = &got;
-	assert_int_equal(smbd_conn_new(&ccfg, &smbd_loopback_ops, smbd_loopback_end(lb, 0), false, 0, &cli), 0);
-	smbd_loopback_attach(lb, 0, cli);
+	SmbdConn *cli = loopback_client(lb, &got);
 	for (int i = 0; i < 20; i++)
 		smbd_loopback_run(lb, 0);
 	assert_int_equal(smbd_state(cli), SMBD_CONNECTED);
-	assert_int_equal(smbd_state(rc->smbd), SMBD_CONNECTED);
+	assert_int_equal(smbd_state(smbd_bridge_conn(rc->bridge)), SMBD_CONNECTED);
 
+	/* the SMB2 requests go through a Conn of their own, linked to the
+	 * SMB Direct side as rdma_conn_start links the bridged one */
 	int peer_fd;
 	Conn *c = conn_with_open(&peer_fd);
 	rdma_link(rc, c);
-	assert_ptr_equal(c->smbd, rc->smbd);
+	assert_ptr_equal(c->smbd, smbd_bridge_conn(rc->bridge));
 
 	/* the client's buffers, registered for the server */
 	uint8_t *src = malloc(MiB), *dst = calloc(1, MiB);
@@ -364,16 +403,14 @@ static void test_rdma_read_write(void **state) {
 	n = rdma_request(msg, SMB2_READ, SMB2_CHANNEL_RDMA_V1, MiB, &rd);
 	assert_int_equal(run_rdma(tcp_peer, msg, n, out, sizeof(out)), NT_STATUS_INVALID_PARAMETER);
 
-	/* the SMB Direct side goes first: the Conn loses its link */
-	rc->worker = &worker;
-	rdma_unlink(rc);
+	/* the SMB Direct side goes first: the Conns lose their link */
+	rdma_conn_free(rc);
 	assert_null(c->smbd);
+	assert_null(rw.conns);
 	conn_free(tcp);
 	conn_free(c);
 	close(tcp_peer);
 	close(peer_fd);
-	smbd_conn_free(rc->smbd);
-	free(rc);
 	smbd_conn_free(cli);
 	smbd_loopback_free(lb);
 	free(src);
@@ -387,6 +424,7 @@ int main(void) {
 		cmocka_unit_test(test_is_listen),
 		cmocka_unit_test(test_attach_no_device),
 		cmocka_unit_test(test_bridge_negotiate),
+		cmocka_unit_test(test_request_disabled),
 		cmocka_unit_test(test_rdma_read_write),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
