@@ -327,6 +327,25 @@ static uint32_t max_io(const Conn *c) {
 	return c->dialect == SMB2_DIALECT_202 ? 65536u : 8u * 1024u * 1024u;
 }
 
+/* The open a READ or WRITE of len bytes at offset goes to: a file opened
+ * with the access it needs ([MS-SMB2] 3.3.5.12, 3.3.5.13), no byte-range
+ * lock of another open in the way.  NT_STATUS_OK with *ret, or the status
+ * to answer. */
+static uint32_t io_open(Smb2Request *r, const Smb2FileId *fid, uint64_t offset, uint64_t len, bool write,
+			Open **ret) {
+	Open *o = open_find(r, *fid);
+	if (!o)
+		return NT_STATUS_FILE_CLOSED;
+	if (o->is_dir)
+		return NT_STATUS_INVALID_DEVICE_REQUEST;
+	if (!(o->access & (write ? WRITE_ACCESS : READ_ACCESS)))
+		return NT_STATUS_ACCESS_DENIED;
+	if (lock_conflict(o, offset, len, write))
+		return NT_STATUS_FILE_LOCK_CONFLICT;
+	*ret = o;
+	return NT_STATUS_OK;
+}
+
 int smb2_read(Smb2Request *r) {
 	Smb2ReadReq q;
 	Open *o;
@@ -342,19 +361,9 @@ int smb2_read(Smb2Request *r) {
 		r->status = st;
 		return 0;
 	}
-	FIND_OPEN(r, o, q.fid);
-	if (o->is_dir) {
-		r->status = NT_STATUS_INVALID_DEVICE_REQUEST;
+	r->status = io_open(r, &q.fid, q.offset, q.length, false, &o);
+	if (r->status != NT_STATUS_OK)
 		return 0;
-	}
-	if (!(o->access & READ_ACCESS)) { /* [MS-SMB2] 3.3.5.12 */
-		r->status = NT_STATUS_ACCESS_DENIED;
-		return 0;
-	}
-	if (lock_conflict(o, q.offset, q.length, false)) {
-		r->status = NT_STATUS_FILE_LOCK_CONFLICT;
-		return 0;
-	}
 	size_t body = r->out->len;
 	if (smb2_buf_reserve(r->out, body + 16 + q.length) < 0 || !smb2_buf_extend(r->out, 16))
 		return -ENOMEM;
@@ -420,19 +429,9 @@ int smb2_write(Smb2Request *r) {
 		r->status = st;
 		return 0;
 	}
-	FIND_OPEN(r, o, q.fid);
-	if (o->is_dir) {
-		r->status = NT_STATUS_INVALID_DEVICE_REQUEST;
+	r->status = io_open(r, &q.fid, q.offset, q.data.len, true, &o);
+	if (r->status != NT_STATUS_OK)
 		return 0;
-	}
-	if (!(o->access & WRITE_ACCESS)) { /* [MS-SMB2] 3.3.5.13 */
-		r->status = NT_STATUS_ACCESS_DENIED;
-		return 0;
-	}
-	if (lock_conflict(o, q.offset, q.data.len, true)) {
-		r->status = NT_STATUS_FILE_LOCK_CONFLICT;
-		return 0;
-	}
 	size_t done = 0;
 	while (done < q.data.len) {
 		ssize_t k = pwrite(o->fd, q.data.data + done, q.data.len - done, (off_t)(q.offset + done));
