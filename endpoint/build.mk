@@ -14,8 +14,8 @@ SMBREFD_SRCS := endpoint/config.c endpoint/conn.c endpoint/crypto_pool.c endpoin
 	endpoint/transport_rdma.c
 # Kerberos (kerberos.c, through SPNEGO) needs MIT GSS-API: every program
 # that links libsmbref (tests and fuzzers too, via PKGS) links krb5-gssapi.
-PKGS += krb5-gssapi librdmacm libibverbs
-SMBREF_LIBS = $(call pkglibs,libcrypto krb5-gssapi libngtcp2_crypto_gnutls libngtcp2 gnutls librdmacm libibverbs)
+PKGS += krb5-gssapi librdmacm libibverbs libfabric
+SMBREF_LIBS = $(call pkglibs,libcrypto krb5-gssapi libngtcp2_crypto_gnutls libngtcp2 gnutls librdmacm libibverbs libfabric)
 SMBREF_SRCS := $(filter-out $(SMBREFD_MAIN) $(SMBREFD_SRCS),$(wildcard endpoint/*.c))
 SMBREF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREF_SRCS))
 SMBREFD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(SMBREFD_SRCS))

@@ -66,6 +66,7 @@ static const struct {
 	const char *nodev;
 } rdma_stacks[] = {
 	[false] = { rdma_verbs_listen, "ibv_get_device_list returned none" },
+	[true] = { rdma_ofi_listen, "libfabric has no FI_EP_MSG provider with FI_MSG and FI_RMA named " },
 };
 
 bool transport_rdma_is_listen(const char *text, const char **ret_rest) {
@@ -258,9 +259,10 @@ int transport_rdma_attach(Worker *w) {
 		int r = listener_open(w, ls, &rw->listeners[rw->n_listeners]);
 		if (r < 0) {
 			listener_close(&rw->listeners[rw->n_listeners]);
-			fprintf(stderr, "smbrefd: %s: %s (%s); not listening there\n", ls->text,
+			fprintf(stderr, "smbrefd: %s: %s (%s%s); not listening there\n", ls->text,
 				r == -ENODEV ? "no RDMA device" : "cannot listen",
-				r == -ENODEV ? rdma_stacks[s->rdma_provider != NULL].nodev : strerror(-r));
+				r == -ENODEV ? rdma_stacks[s->rdma_provider != NULL].nodev : strerror(-r),
+				r == -ENODEV && s->rdma_provider ? s->rdma_provider : "");
 			ls->down = true;
 			continue;
 		}
