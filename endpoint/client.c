@@ -1,8 +1,9 @@
 /*
- * client.c - the reference SMB2/3 client: transport seam (TCP, QUIC), message
- * framing, credits, signing/encryption of requests and checking of
- * responses, NEGOTIATE, SESSION_SETUP, TREE_CONNECT, CREATE, CLOSE, READ,
- * WRITE, QUERY_DIRECTORY ([MS-SMB2] 3.2).
+ * client.c - the reference SMB2/3 client: transport seam (TCP, QUIC, SMB
+ * Direct), message framing, credits, signing/encryption of requests and
+ * checking of responses, NEGOTIATE, SESSION_SETUP, TREE_CONNECT, CREATE,
+ * CLOSE, READ, WRITE (with the RDMA channel over SMB Direct),
+ * QUERY_DIRECTORY ([MS-SMB2] 3.2).
  *
  * Request layout: every request is built in one Smb2Buf whose first
  * MSG_PREFIX bytes are reserved (the transform header right before the
@@ -13,8 +14,14 @@
  * session has keys, no plaintext response but ACCESS_DENIED accepted on
  * an encrypting session).  The 3.1.1 pre-auth hash covers exactly the NEGOTIATE pair and
  * the SESSION_SETUP pairs except the final success response.
+ * RDMA channel ([MS-SMB2] 3.2.4.6, 3.2.4.7; [MS-SMBD] 2.2.3.1): each
+ * READ/WRITE that goes by RDMA has its own buffer slot, registered for
+ * the server just before the request and deregistered when its response
+ * came, or before the transfer gives up (never freed while registered).
+ *
  * Must never: log; send a request whose charge the granted credits do not
- * cover; read past a frame or a field the server announced.
+ * cover; read past a frame or a field the server announced; hand the
+ * server an RDMA descriptor on an encrypting session.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -27,6 +34,7 @@
 
 #include "client.h"
 #include "quic_client.h"
+#include "rdma_client.h"
 #include "crypto.h"
 #include "spnego.h"
 #include "util.h"
@@ -113,24 +121,72 @@ struct SmbClient {
 	size_t rbuf_cap;
 	QuicClient *quic; /* SMB_TRANSPORT_QUIC: the bridge behind t.fd */
 	QuicClientInfo quic_info;
+	RdmaClient *rdma; /* SMB_TRANSPORT_RDMA: the bridge behind t.fd, and RDMA for READ/WRITE */
+	RdmaClientInfo rdma_info;
+	SmbIoStats io;
 };
+
+/* TCP: a connected socket to the first address that answers. */
+static int tcp_connect(_unused_ SmbClient *c, struct addrinfo *ai, _unused_ const SmbConnectOptions *o,
+		       int *ret_fd) {
+	int r = -EHOSTUNREACH;
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		r = -errno;
+		close(fd);
+	}
+	return r;
+}
 
 /* SMB over QUIC (quic_client.c): stream 0 as a socket, so tcp_send and
  * tcp_recv serve it unchanged.  TLS files from SMBREFC_QUIC_CERT, _KEY, _CA;
  * the server is verified unless insecure or SMBREFC_QUIC_INSECURE=1. */
-static int quic_connect(const char *host, struct addrinfo *ai, unsigned timeout_ms, bool insecure,
-			QuicClient **ret_q, int *ret_fd, QuicClientInfo *info) {
+static int quic_connect(SmbClient *c, struct addrinfo *ai, const SmbConnectOptions *o, int *ret_fd) {
 	const char *no_verify = getenv("SMBREFC_QUIC_INSECURE");
-	QuicClientParams p = { .server_name = host, .cert_file = getenv("SMBREFC_QUIC_CERT"),
+	QuicClientParams p = { .server_name = c->host, .cert_file = getenv("SMBREFC_QUIC_CERT"),
 			       .key_file = getenv("SMBREFC_QUIC_KEY"), .ca_file = getenv("SMBREFC_QUIC_CA"),
-			       .insecure = insecure || (no_verify && streq(no_verify, "1")),
-			       .timeout_ms = timeout_ms };
+			       .insecure = (o->flags & SMB_CONNECT_QUIC_INSECURE) || (no_verify && streq(no_verify, "1")),
+			       .timeout_ms = o->timeout_ms };
 	int r = -EHOSTUNREACH;
 	uint8_t alert;
 	for (struct addrinfo *a = ai; a && r < 0; a = a->ai_next)
-		r = quic_client_connect(a->ai_addr, a->ai_addrlen, &p, ret_q, ret_fd, info, &alert);
+		r = quic_client_connect(a->ai_addr, a->ai_addrlen, &p, &c->quic, ret_fd, &c->quic_info, &alert);
 	return r;
 }
+
+/* SMB Direct (rdma_client.c): the bridge's socket, read and written like
+ * TCP; large READ/WRITE use c->rdma to register their buffers. */
+const char *smb_client_rdma_provider(const SmbConnectOptions *o) {
+	const char *p = o && o->rdma_provider ? o->rdma_provider : getenv("SMBREFC_RDMA_PROVIDER");
+	return p && *p ? p : NULL;
+}
+
+static int rdma_connect(SmbClient *c, struct addrinfo *ai, const SmbConnectOptions *o, int *ret_fd) {
+	const char *provider = smb_client_rdma_provider(o);
+	int r = -EHOSTUNREACH;
+	for (struct addrinfo *a = ai; a && r < 0; a = a->ai_next)
+		r = rdma_client_connect(a->ai_addr, a->ai_addrlen, provider, o->timeout_ms, &c->rdma, ret_fd,
+					&c->rdma_info);
+	return r;
+}
+
+typedef int (*ConnectFn)(SmbClient *c, struct addrinfo *ai, const SmbConnectOptions *o, int *ret_fd);
+static const struct {
+	int socktype;
+	ConnectFn connect;
+} transport_kinds[] = {
+	[SMB_TRANSPORT_TCP] = { SOCK_STREAM, tcp_connect },
+	[SMB_TRANSPORT_QUIC] = { SOCK_DGRAM, quic_connect },
+	[SMB_TRANSPORT_RDMA] = { SOCK_STREAM, rdma_connect },
+};
 
 int smb_client_connect(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 		       unsigned timeout_ms, SmbClient **ret) {
@@ -139,55 +195,38 @@ int smb_client_connect(SmbTransportKind kind, const char *host, const char *addr
 
 int smb_client_connect_flags(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 			     unsigned timeout_ms, unsigned flags, SmbClient **ret) {
-	if (kind != SMB_TRANSPORT_TCP && kind != SMB_TRANSPORT_QUIC)
-		return -EPROTONOSUPPORT;
-	char service[8];
-	snprintf(service, sizeof(service), "%u", port);
-	struct addrinfo hints = { .ai_socktype = kind == SMB_TRANSPORT_QUIC ? SOCK_DGRAM : SOCK_STREAM }, *ai = NULL;
-	if (getaddrinfo(address ? address : host, service, &hints, &ai) != 0 || !ai)
-		return -EHOSTUNREACH;
-	int r = -EHOSTUNREACH, fd = -1;
-	QuicClient *quic = NULL;
-	QuicClientInfo quic_info = {};
-	if (kind == SMB_TRANSPORT_QUIC)
-		r = quic_connect(host, ai, timeout_ms, flags & SMB_CONNECT_QUIC_INSECURE, &quic, &fd, &quic_info);
-	for (struct addrinfo *a = ai; a && kind == SMB_TRANSPORT_TCP; a = a->ai_next) {
-		fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			r = -errno;
-			continue;
-		}
-		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		r = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0)
-		return r;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	SmbConnectOptions o = { .timeout_ms = timeout_ms, .flags = flags };
+	return smb_client_connect_opts(kind, host, address, port, &o, ret);
+}
 
-	SmbClient *c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		quic_client_free(quic);
+int smb_client_connect_opts(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
+			    const SmbConnectOptions *o, SmbClient **ret) {
+	if ((size_t)kind >= ELEMENTSOF(transport_kinds))
+		return -EPROTONOSUPPORT;
+	_cleanup_(smb_client_freep) SmbClient *c = calloc(1, sizeof(*c));
+	if (!c)
 		return -ENOMEM;
-	}
-	c->t = (Transport){ .send = tcp_send, .recv = tcp_recv, .fd = fd };
-	c->quic = quic;
-	c->quic_info = quic_info;
+	c->t = (Transport){ .send = tcp_send, .recv = tcp_recv, .fd = -1 };
 	c->host = strdup(host);
 	c->credits = 1;
-	if (!c->host) {
-		smb_client_free(c);
+	if (!c->host)
 		return -ENOMEM;
-	}
-	*ret = c;
+	char service[8];
+	snprintf(service, sizeof(service), "%u", port);
+	struct addrinfo hints = { .ai_socktype = transport_kinds[kind].socktype }, *ai = NULL;
+	if (getaddrinfo(address ? address : host, service, &hints, &ai) != 0 || !ai)
+		return -EHOSTUNREACH;
+	int r = transport_kinds[kind].connect(c, ai, o, &c->t.fd);
+	freeaddrinfo(ai);
+	if (r < 0)
+		return r;
+	int one = 1;
+	setsockopt(c->t.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	unsigned timeout_ms = o->timeout_ms;
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	setsockopt(c->t.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c->t.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	*ret = TAKE_PTR(c);
 	return 0;
 }
 
@@ -197,6 +236,7 @@ void smb_client_free(SmbClient *c) {
 	if (c->t.fd >= 0)
 		close(c->t.fd);
 	quic_client_free(c->quic); /* after the close: its thread sees EOF */
+	rdma_client_free(c->rdma);
 	smb2_crypto_keys_clear(&c->keys);
 	smb3_cipher_free(c->enc);
 	smb3_cipher_free(c->dec);
@@ -209,6 +249,8 @@ void smb_client_free(SmbClient *c) {
 uint32_t smb_client_last_status(const SmbClient *c) { return c->last_status; }
 
 const QuicClientInfo *smb_client_quic_info(const SmbClient *c) { return c->quic ? &c->quic_info : NULL; }
+const RdmaClientInfo *smb_client_rdma_info(const SmbClient *c) { return c->rdma ? &c->rdma_info : NULL; }
+void smb_client_io_stats(const SmbClient *c, SmbIoStats *ret) { *ret = c->io; }
 const char *smb_client_auth_error(const SmbClient *c) { return c->auth_error; }
 void smb_client_next_unprotected(SmbClient *c, unsigned what) { c->unprotected_next = what; }
 
@@ -923,9 +965,22 @@ int smb_client_close(SmbClient *c, const Smb2FileId *fid) {
 typedef struct Inflight {
 	uint64_t mid, offset;
 	uint32_t len;
+	int slot; /* its RDMA buffer slot; -1: the data travels in the messages */
 } Inflight;
 
 #define MAX_INFLIGHT 64
+
+/* The Channel of a READ/WRITE of len bytes (see client.h: RDMA over SMB
+ * Direct at 3.0+ above the threshold, never on an encrypting session). */
+static uint32_t io_channel(const SmbClient *c, uint32_t len) {
+	if (!c->rdma || c->encrypting || c->neg.dialect < SMB2_DIALECT_300 || len <= SMB_RDMA_THRESHOLD)
+		return SMB2_CHANNEL_NONE;
+	return c->neg.dialect >= SMB2_DIALECT_302 ? SMB2_CHANNEL_RDMA_V1_INVALIDATE : SMB2_CHANNEL_RDMA_V1;
+}
+
+/* Room for the SMB2 header, READ/WRITE body and transform header of a
+ * message that carries its data over SMB Direct. */
+#define SMBD_MESSAGE_SLACK 4096u
 
 static uint32_t io_chunk(const SmbClient *c, uint32_t server_max) {
 	uint32_t chunk = CLIENT_IO_CHUNK;
@@ -933,21 +988,124 @@ static uint32_t io_chunk(const SmbClient *c, uint32_t server_max) {
 		chunk = 65536;
 	if (server_max && chunk > server_max)
 		chunk = server_max;
+	if (c->rdma) {
+		/* By RDMA: the server's MaxReadWriteSize; in messages: what
+		 * both ends reassemble, in whole 64 KiB credits. */
+		const RdmaClientInfo *ri = &c->rdma_info;
+		uint32_t frag = ri->max_fragmented_send < ri->max_fragmented_receive ? ri->max_fragmented_send
+										     : ri->max_fragmented_receive;
+		uint32_t cap = io_channel(c, chunk) ? ri->max_read_write_size
+						    : frag > SMBD_MESSAGE_SLACK + 65536 ? (frag - SMBD_MESSAGE_SLACK) & ~0xffffu
+											: 65536;
+		if (cap && chunk > cap)
+			chunk = cap;
+	}
 	return chunk;
 }
 
-static int send_read(SmbClient *c, const Smb2FileId *fid, uint64_t off, uint32_t len, uint64_t *mid) {
-	_cleanup_(smb2_buf_free) Smb2Buf b = {};
-	size_t bo = msg_begin(&b, 49);
-	if (b.failed)
+/* The RDMA buffers of one transfer: a slot per request in flight, each
+ * registered only while its request is out. */
+typedef struct IoSlots {
+	SmbClient *c;
+	size_t size;                        /* bytes per slot */
+	uint8_t *mem[MAX_INFLIGHT];
+	SmbdBufferDesc desc[MAX_INFLIGHT];
+	uint64_t busy, registered;          /* bit per slot */
+} IoSlots;
+
+static void io_slots_done(IoSlots *s) {
+	for (unsigned i = 0; i < MAX_INFLIGHT; i++) {
+		if (s->registered & (1ull << i))
+			(void)rdma_client_deregister(s->c->rdma, &s->desc[i]); /* before the free */
+		free(s->mem[i]);
+	}
+}
+
+/* A free slot (its memory allocated); its index, or -errno. */
+static int io_slot_take(IoSlots *s) {
+	unsigned i = 0;
+	while (i < MAX_INFLIGHT && (s->busy & (1ull << i)))
+		i++;
+	if (i == MAX_INFLIGHT)
+		return -ENOBUFS;
+	if (!s->mem[i] && !(s->mem[i] = malloc(s->size)))
 		return -ENOMEM;
-	uint8_t *body = b.data + bo;
+	s->busy |= 1ull << i;
+	return (int)i;
+}
+
+/* Register the first len bytes of slot i for the server. */
+static int io_slot_register(IoSlots *s, int i, uint32_t len, unsigned access) {
+	int r = rdma_client_register(s->c->rdma, s->mem[i], len, access, &s->desc[i]);
+	if (r < 0)
+		return r;
+	s->registered |= 1ull << i;
+	return 0;
+}
+
+static int io_slot_put(IoSlots *s, int i) {
+	int r = 0;
+	if (s->registered & (1ull << i))
+		r = rdma_client_deregister(s->c->rdma, &s->desc[i]);
+	s->registered &= ~(1ull << i);
+	s->busy &= ~(1ull << i);
+	return r;
+}
+
+/* Count a request; RDMA ones apart. */
+static void io_count(SmbClient *c, uint16_t command, uint32_t channel) {
+	bool read = command == SMB2_READ;
+	(*(read ? &c->io.reads : &c->io.writes))++;
+	if (channel == SMB2_CHANNEL_NONE)
+		return;
+	(*(read ? &c->io.rdma_reads : &c->io.rdma_writes))++;
+	c->io.rdma_channel = channel;
+}
+
+/* A READ request body ([MS-SMB2] 2.2.19): len bytes at off; with an RDMA
+ * channel, d (one buffer descriptor V1) is its channel info and the
+ * server writes the data there. */
+static int build_read(Smb2Buf *b, const Smb2FileId *fid, uint64_t off, uint32_t len, uint32_t channel,
+		      const SmbdBufferDesc *d) {
+	size_t bo = msg_begin(b, 48);
+	uint8_t *info = smb2_buf_extend(b, channel ? SMBD_BUFFER_DESC_SIZE : 1);
+	if (!info || b->failed)
+		return -ENOMEM;
+	uint8_t *body = b->data + bo;
 	smb2_put16(body, 49);
 	body[2] = 0x50;
 	smb2_put32(body + 4, len);
 	smb2_put64(body + 8, off);
 	put_fid(body + 16, fid);
-	return client_send(c, &b, SMB2_READ, smb2_credits_for_payload(len), mid);
+	if (channel) {
+		smb2_put32(body + 36, channel);
+		smb2_put16(body + 44, SMB2_HDR_SIZE + 48);
+		smb2_put16(body + 46, SMBD_BUFFER_DESC_SIZE);
+		smbd_buffer_desc_build(info, d, 1);
+	}
+	return 0;
+}
+
+/* The fields of a WRITE request body ([MS-SMB2] 2.2.21) whose buffer (at
+ * body + 48) already holds len bytes of data, or with an RDMA channel the
+ * descriptor of the len bytes the server is to read (Length 0,
+ * RemainingBytes len). */
+static void build_write(uint8_t *body, const Smb2FileId *fid, uint64_t off, uint32_t len, uint32_t channel) {
+	smb2_put16(body, 49);
+	smb2_put16(body + 2, SMB2_HDR_SIZE + 48);
+	smb2_put32(body + 4, channel ? 0 : len);
+	smb2_put64(body + 8, off);
+	put_fid(body + 16, fid);
+	if (channel) {
+		smb2_put32(body + 32, channel);
+		smb2_put32(body + 36, len);
+		smb2_put16(body + 40, SMB2_HDR_SIZE + 48);
+		smb2_put16(body + 42, SMBD_BUFFER_DESC_SIZE);
+	}
+}
+
+static unsigned io_charge(const SmbClient *c, uint32_t len) {
+	return c->neg.dialect > SMB2_DIALECT_202 ? smb2_credits_for_payload(len) : 1;
 }
 
 /* Take the response for one of the n requests in fl; returns its index. */
@@ -970,22 +1128,65 @@ static int recv_inflight(SmbClient *c, Inflight *fl, size_t n, uint16_t command,
 	return -EBADMSG;
 }
 
+/* Send the READ of fl (len, offset set), by RDMA when its channel says so. */
+static int send_read(SmbClient *c, IoSlots *slots, const Smb2FileId *fid, Inflight *fl) {
+	uint32_t channel = io_channel(c, fl->len);
+	fl->slot = -1;
+	if (channel) {
+		fl->slot = io_slot_take(slots);
+		if (fl->slot < 0)
+			return fl->slot;
+		int r = io_slot_register(slots, fl->slot, fl->len, SMBD_ACCESS_REMOTE_WRITE);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_(smb2_buf_free) Smb2Buf b = {};
+	int r = build_read(&b, fid, fl->offset, fl->len, channel, channel ? &slots->desc[fl->slot] : NULL);
+	if (r < 0)
+		return r;
+	r = client_send(c, &b, SMB2_READ, io_charge(c, fl->len), &fl->mid);
+	if (r < 0)
+		return r;
+	io_count(c, SMB2_READ, channel);
+	return 0;
+}
+
+/* The data of a READ response for fl: in the message, or (RDMA: DataLength
+ * 0, DataRemaining the bytes written) in its slot, deregistered here. */
+static int read_data(SmbClient *c, IoSlots *slots, const Inflight *fl, const uint8_t *m, size_t mlen,
+		     const uint8_t **ret) {
+	const uint8_t *rb;
+	if (msg_slice(m, mlen, SMB2_HDR_SIZE, 16, &rb) < 0 || smb2_le16(rb) != 17)
+		return -EBADMSG;
+	uint32_t dlen = smb2_le32(rb + 4), remaining = smb2_le32(rb + 8);
+	if (fl->slot < 0)
+		return msg_slice(m, mlen, rb[2], dlen, ret) < 0 || dlen != fl->len ? -EBADMSG : 0;
+	int r = io_slot_put(slots, fl->slot);
+	if (r < 0)
+		return r;
+	if (dlen != 0 || remaining != fl->len)
+		return -EBADMSG;
+	c->io.rdma_bytes += remaining;
+	*ret = slots->mem[fl->slot];
+	return 0;
+}
+
 int smb_client_read_to_fd(SmbClient *c, const Smb2FileId *fid, uint64_t size, int fd) {
 	uint32_t chunk = io_chunk(c, c->neg.max_read);
+	_cleanup_(io_slots_done) IoSlots slots = { .c = c, .size = chunk };
 	Inflight fl[MAX_INFLIGHT];
 	size_t n = 0;
 	uint64_t next = 0;
 	while (next < size || n > 0) {
 		while (next < size && n < MAX_INFLIGHT && (uint64_t)n * chunk < CLIENT_IO_INFLIGHT) {
 			uint32_t len = size - next < chunk ? (uint32_t)(size - next) : chunk;
-			unsigned charge = c->neg.dialect > SMB2_DIALECT_202 ? smb2_credits_for_payload(len) : 1;
+			unsigned charge = io_charge(c, len);
 			if (c->credits < charge || (n > 0 && c->credits - charge < 1))
 				break;
-			int r = send_read(c, fid, next, len, &fl[n].mid);
+			fl[n] = (Inflight){ .offset = next, .len = len };
+			int r = send_read(c, &slots, fid, &fl[n]);
 			if (r < 0)
 				return r;
-			fl[n].offset = next;
-			fl[n].len = len;
 			n++;
 			next += len;
 		}
@@ -996,14 +1197,12 @@ int smb_client_read_to_fd(SmbClient *c, const Smb2FileId *fid, uint64_t size, in
 		int i = recv_inflight(c, fl, n, SMB2_READ, &m, &mlen);
 		if (i < 0)
 			return i;
-		const uint8_t *rb, *data;
-		if (msg_slice(m, mlen, SMB2_HDR_SIZE, 16, &rb) < 0 || smb2_le16(rb) != 17)
-			return -EBADMSG;
-		uint32_t dlen = smb2_le32(rb + 4);
-		if (msg_slice(m, mlen, rb[2], dlen, &data) < 0 || dlen != fl[i].len)
-			return -EBADMSG;
-		for (size_t done = 0; done < dlen;) {
-			ssize_t k = pwrite(fd, data + done, dlen - done, (off_t)(fl[i].offset + done));
+		const uint8_t *data;
+		int r = read_data(c, &slots, &fl[i], m, mlen, &data);
+		if (r < 0)
+			return r;
+		for (size_t done = 0; done < fl[i].len;) {
+			ssize_t k = pwrite(fd, data + done, fl[i].len - done, (off_t)(fl[i].offset + done));
 			if (k < 0)
 				return -errno;
 			done += (size_t)k;
@@ -1013,45 +1212,77 @@ int smb_client_read_to_fd(SmbClient *c, const Smb2FileId *fid, uint64_t size, in
 	return 0;
 }
 
+/* Read the next piece of fd (at fl->offset, up to chunk bytes) and send
+ * its WRITE: data in the message, or by RDMA from a slot when the
+ * piece is large enough.  1: sent; 0: end of file; -errno. */
+static int send_write(SmbClient *c, IoSlots *slots, const Smb2FileId *fid, int fd, uint32_t chunk,
+		      Inflight *fl) {
+	_cleanup_(smb2_buf_free) Smb2Buf b = {};
+	size_t bo = msg_begin(&b, 48);
+	bool rdma = io_channel(c, chunk) != SMB2_CHANNEL_NONE;
+	fl->slot = rdma ? io_slot_take(slots) : -1;
+	if (fl->slot < 0 && rdma)
+		return fl->slot;
+	uint8_t *d = rdma ? slots->mem[fl->slot] : smb2_buf_extend(&b, chunk);
+	if (!d || b.failed)
+		return -ENOMEM;
+	ssize_t k = pread(fd, d, chunk, (off_t)fl->offset);
+	if (k <= 0) {
+		int r = k < 0 ? -errno : 0;
+		if (rdma)
+			io_slot_put(slots, fl->slot);
+		return r;
+	}
+	fl->len = (uint32_t)k;
+	uint32_t channel = io_channel(c, fl->len);
+	int r = 0;
+	if (!rdma)
+		b.len -= chunk - (size_t)k;
+	else if (!channel) { /* a small last piece: in the message after all */
+		uint8_t *p = smb2_buf_extend(&b, fl->len);
+		if (p)
+			memcpy(p, d, fl->len);
+		io_slot_put(slots, fl->slot);
+		fl->slot = -1;
+	} else {
+		r = io_slot_register(slots, fl->slot, fl->len, SMBD_ACCESS_REMOTE_READ);
+		uint8_t *p = smb2_buf_extend(&b, SMBD_BUFFER_DESC_SIZE);
+		if (r >= 0 && p)
+			smbd_buffer_desc_build(p, &slots->desc[fl->slot], 1);
+	}
+	if (r < 0)
+		return r;
+	if (b.failed)
+		return -ENOMEM;
+	build_write(b.data + bo, fid, fl->offset, fl->len, channel);
+	r = client_send(c, &b, SMB2_WRITE, io_charge(c, fl->len), &fl->mid);
+	if (r < 0)
+		return r;
+	io_count(c, SMB2_WRITE, channel);
+	return 1;
+}
+
 int smb_client_write_from_fd(SmbClient *c, const Smb2FileId *fid, int fd) {
 	uint32_t chunk = io_chunk(c, c->neg.max_write);
+	_cleanup_(io_slots_done) IoSlots slots = { .c = c, .size = chunk };
 	Inflight fl[MAX_INFLIGHT];
 	size_t n = 0;
 	uint64_t next = 0;
 	bool eof = false;
 	while (!eof || n > 0) {
 		while (!eof && n < MAX_INFLIGHT && (uint64_t)n * chunk < CLIENT_IO_INFLIGHT) {
-			unsigned charge = c->neg.dialect > SMB2_DIALECT_202 ? smb2_credits_for_payload(chunk) : 1;
+			unsigned charge = io_charge(c, chunk);
 			if (c->credits < charge || (n > 0 && c->credits - charge < 1))
 				break;
-			_cleanup_(smb2_buf_free) Smb2Buf b = {};
-			size_t bo = msg_begin(&b, 48);
-			uint8_t *d = smb2_buf_extend(&b, chunk);
-			if (!d)
-				return -ENOMEM;
-			ssize_t k = pread(fd, d, chunk, (off_t)next);
-			if (k < 0)
-				return -errno;
-			if (k == 0) {
+			fl[n] = (Inflight){ .offset = next };
+			int r = send_write(c, &slots, fid, fd, chunk, &fl[n]);
+			if (r < 0)
+				return r;
+			if (r == 0) {
 				eof = true;
 				break;
 			}
-			b.len -= chunk - (size_t)k;
-			uint8_t *body = b.data + bo;
-			smb2_put16(body, 49);
-			smb2_put16(body + 2, SMB2_HDR_SIZE + 48);
-			smb2_put32(body + 4, (uint32_t)k);
-			smb2_put64(body + 8, next);
-			put_fid(body + 16, fid);
-			int r = client_send(c, &b, SMB2_WRITE,
-					    c->neg.dialect > SMB2_DIALECT_202 ? smb2_credits_for_payload((size_t)k) : 1,
-					    &fl[n].mid);
-			if (r < 0)
-				return r;
-			fl[n].offset = next;
-			fl[n].len = (uint32_t)k;
-			n++;
-			next += (uint64_t)k;
+			next += fl[n++].len;
 		}
 		if (n == 0) {
 			if (eof)
@@ -1066,6 +1297,12 @@ int smb_client_write_from_fd(SmbClient *c, const Smb2FileId *fid, int fd) {
 		const uint8_t *rb;
 		if (msg_slice(m, mlen, SMB2_HDR_SIZE, 16, &rb) < 0 || smb2_le32(rb + 4) != fl[i].len)
 			return -EBADMSG;
+		if (fl[i].slot >= 0) {
+			int r = io_slot_put(&slots, fl[i].slot);
+			if (r < 0)
+				return r;
+			c->io.rdma_bytes += fl[i].len;
+		}
 		fl[i] = fl[--n];
 	}
 	return 0;

@@ -34,10 +34,12 @@
 
 typedef struct SmbClient SmbClient;
 
-/* Transports behind one seam: TCP (port 445) and QUIC (quic_client.c, 443). */
+/* Transports behind one seam: TCP (port 445), QUIC (quic_client.c, 443)
+ * and SMB Direct (rdma_client.c, 5445). */
 typedef enum SmbTransportKind {
 	SMB_TRANSPORT_TCP,
 	SMB_TRANSPORT_QUIC,
+	SMB_TRANSPORT_RDMA,
 } SmbTransportKind;
 
 typedef struct SmbNegotiateInfo {
@@ -104,6 +106,21 @@ int smb_client_connect(SmbTransportKind kind, const char *host, const char *addr
 enum { SMB_CONNECT_QUIC_INSECURE = 1u << 0 };
 int smb_client_connect_flags(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
 			     unsigned timeout_ms, unsigned flags, SmbClient **ret);
+/* All of it.  SMB Direct: the verbs stack (an RDMA NIC) unless a libfabric
+ * provider is named (rdma_provider, else $SMBREFC_RDMA_PROVIDER): then
+ * the ofi stack with it.  -ENODEV: no RDMA device / no such provider
+ * (rdma_client_error_hint() words it for the user); -EPROTO: the server
+ * refused the SMB Direct negotiate. */
+typedef struct SmbConnectOptions {
+	unsigned timeout_ms;
+	unsigned flags;            /* SMB_CONNECT_* */
+	const char *rdma_provider; /* NULL: $SMBREFC_RDMA_PROVIDER; "" or unset: the verbs stack */
+} SmbConnectOptions;
+int smb_client_connect_opts(SmbTransportKind kind, const char *host, const char *address, uint16_t port,
+			    const SmbConnectOptions *o, SmbClient **ret);
+/* The libfabric provider SMB Direct would use with o (o may be NULL);
+ * NULL: the verbs stack. */
+const char *smb_client_rdma_provider(const SmbConnectOptions *o);
 void smb_client_free(SmbClient *c);
 static inline void smb_client_freep(SmbClient **c) {
 	if (*c)
@@ -145,7 +162,14 @@ int smb_client_close(SmbClient *c, const Smb2FileId *fid);
 
 /* Read the whole file (size bytes) to fd, or write all of fd (size bytes)
  * to the file, with up to depth requests of chunk bytes in flight
- * (chunk clamped to the negotiated maximum).  Returns 0 or -errno. */
+ * (chunk clamped to the negotiated maximum).  Over SMB Direct at 3.0+ a
+ * READ/WRITE above SMB_RDMA_THRESHOLD bytes moves its data by RDMA
+ * (Channel RDMA_V1, _V1_INVALIDATE from 3.0.2; at most the negotiated
+ * MaxReadWriteSize), unless the session encrypts: without
+ * SMB2_RDMA_TRANSFORM (which neither side offers) RDMA would carry the
+ * data in clear, so an encrypting session keeps it in its encrypted
+ * messages, as Windows did before Server 2022.  Returns 0 or -errno. */
+#define SMB_RDMA_THRESHOLD 4096u
 int smb_client_read_to_fd(SmbClient *c, const Smb2FileId *fid, uint64_t size, int fd);
 int smb_client_write_from_fd(SmbClient *c, const Smb2FileId *fid, int fd);
 
@@ -156,12 +180,24 @@ void smb_dir_entries_free(SmbDirEntry *e, size_t n);
 
 int smb_client_logoff(SmbClient *c);
 
+/* Counters of the READ/WRITE requests sent (what went by RDMA). */
+typedef struct SmbIoStats {
+	uint64_t reads, writes;           /* requests */
+	uint64_t rdma_reads, rdma_writes; /* of them with an RDMA channel */
+	uint64_t rdma_bytes;              /* bytes the server moved by RDMA (responses' counts) */
+	uint32_t rdma_channel;            /* SMB2_CHANNEL_* of the last RDMA request, 0 when none */
+} SmbIoStats;
+void smb_client_io_stats(const SmbClient *c, SmbIoStats *ret);
+
 /* Status of the last failed response (0 when none). */
 uint32_t smb_client_last_status(const SmbClient *c);
 /* SMB over QUIC: TLS version, cipher, ALPN, server certificate SHA-256
  * (quic_client.h); NULL over TCP. */
 struct QuicClientInfo;
 const struct QuicClientInfo *smb_client_quic_info(const SmbClient *c);
+/* SMB Direct: the negotiated values (rdma_client.h); NULL otherwise. */
+struct RdmaClientInfo;
+const struct RdmaClientInfo *smb_client_rdma_info(const SmbClient *c);
 /* Printable NT status ("STATUS_ACCESS_DENIED" or "0xc0000022"). */
 const char *smb_status_name(uint32_t status, char buf[16]);
 /* The auth layer's explanation of the last session setup failure
