@@ -10,8 +10,8 @@
  *   port        client.ports.alternate.mappings picks the port when none
  *               was given (the first mapping for the server and transport);
  *               a port other than the transport's default (TCP 445, QUIC
- *               443) needs client.ports.alternate.allowed and, when
- *               listed, client.ports.alternate.servers;
+ *               443, RDMA 5445) needs client.ports.alternate.allowed and,
+ *               when listed, client.ports.alternate.servers;
  *   negotiate   only dialects within client.dialect.min..max are offered
  *               (3.x only under client.encryption.required, 3.1.1 only
  *               over QUIC);
@@ -40,6 +40,7 @@
 #include "crypto.h"
 #include "policy.h"
 #include "quic_client.h"
+#include "rdma_client.h"
 #include "setting_value.h"
 
 /* ---- the settings table -------------------------------------------------- */
@@ -150,7 +151,9 @@ static const struct {
 } transports[] = {
 	[SMB_TRANSPORT_TCP] = { "tcp", 445 },
 	[SMB_TRANSPORT_QUIC] = { "quic", 443 },
+	[SMB_TRANSPORT_RDMA] = { "rdma", 5445 },
 };
+_Static_assert(ELEMENTSOF(transports) == SMB_TRANSPORT_RDMA + 1, "a row per transport");
 
 /* Port of the first mapping "server:transport:port" whose server matches
  * host and whose transport is the one used; 0 when none. */
@@ -281,7 +284,16 @@ int client_policy_connect(const ClientPolicy *p, const ClientConnectParams *cp, 
 			      "no dialect is left to offer");
 
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
-	r = smb_client_connect(cp->transport, cp->host, cp->address, port, cp->timeout_ms ? cp->timeout_ms : 30000, &c);
+	SmbConnectOptions co = { .timeout_ms = cp->timeout_ms ? cp->timeout_ms : 30000,
+				 .rdma_provider = cp->rdma_provider };
+	r = smb_client_connect_opts(cp->transport, cp->host, cp->address, port, &co, &c);
+	const char *hint = cp->transport == SMB_TRANSPORT_RDMA
+				   ? rdma_client_error_hint(r, smb_client_rdma_provider(&co)) : NULL;
+	if (hint) {
+		why->setting = NULL;
+		snprintf(why->message, sizeof(why->message), "connect: %s", hint);
+		return r;
+	}
 	if (r < 0)
 		return failed(why, r, "connect");
 	audit_quic(audit, p->audit_quic, c, cp->host, port);

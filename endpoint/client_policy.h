@@ -53,8 +53,9 @@ static inline void client_policy_freep(ClientPolicy **p) {
 typedef struct ClientConnectParams {
 	const char *host;           /* the server's name (exceptions, lists, Kerberos) */
 	const char *address;        /* where to connect; NULL: host */
-	uint16_t port;              /* 0: from client.ports.alternate.mappings, else 445 (QUIC 443) */
+	uint16_t port;              /* 0: from client.ports.alternate.mappings, else 445 (QUIC 443, RDMA 5445) */
 	SmbTransportKind transport;
+	const char *rdma_provider;  /* SMB Direct over libfabric's provider (smb_client_connect_opts) */
 	SmbAuthParams auth;         /* ntlm_allowed/kerberos are set by the policy */
 	bool kerberos;              /* the user asks for Kerberos */
 	unsigned timeout_ms;

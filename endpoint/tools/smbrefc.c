@@ -4,6 +4,7 @@
  *   smbrefc //HOST[:PORT]/SHARE [--policy RSOP.xml] [-U USER%PW |
  *           --user U --password-file F] [--kerberos] [-I ADDRESS] [--quic]
  *           [--quic-cert FILE --quic-key FILE] [--quic-ca FILE]
+ *           [--rdma [--rdma-provider NAME]] [--verbose]
  *           [--audit-log FILE] COMMAND [ARGS...]
  *   commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE |
  *             mkdir DIR | rm PATH | rmdir DIR
@@ -17,6 +18,11 @@
  * --quic-key and --quic-ca set those variables for this process, so an
  * option wins over the environment and the environment stays the fallback.
  *
+ * SMB Direct: --rdma uses the verbs stack (an RDMA NIC); --rdma-provider
+ * NAME (else $SMBREFC_RDMA_PROVIDER) libfabric's provider NAME instead.
+ * --verbose prints the negotiated SMB Direct values and, after the
+ * command, how many READ/WRITE requests moved their data by RDMA.
+ *
  * Invariants: main() only parses and calls run(); one table of commands.
  * Must never: print the password, or write a regular LOCAL file unless
  * the download completed (get writes LOCAL.part, then renames; devices
@@ -28,14 +34,15 @@
 #include <sys/stat.h>
 
 #include "client_policy.h"
+#include "rdma_client.h"
 #include "util.h"
 
 typedef struct Context {
 	char *host, *share;
 	uint16_t port;
-	const char *policy_path, *user, *password_file, *domain, *audit_log, *address;
+	const char *policy_path, *user, *password_file, *domain, *audit_log, *address, *rdma_provider;
 	char *password;
-	bool kerberos, quic;
+	bool kerberos, quic, rdma, verbose;
 	SmbClient *client;
 } Context;
 
@@ -158,9 +165,40 @@ static void help(void) {
 	       "  --quic-key FILE       its private key, PEM (else $SMBREFC_QUIC_KEY)\n"
 	       "  --quic-ca FILE        verify the QUIC server against these CAs (else $SMBREFC_QUIC_CA;\n"
 	       "                        neither: the system trust store; SMBREFC_QUIC_INSECURE=1: no check)\n"
+	       "  --rdma                SMB Direct (RDMA, port 5445) through an RDMA NIC\n"
+	       "  --rdma-provider NAME  SMB Direct through libfabric's provider NAME instead (tcp: software\n"
+	       "                        RDMA over sockets, no NIC needed; else $SMBREFC_RDMA_PROVIDER)\n"
+	       "  -v, --verbose         SMB Direct values, and which READ/WRITE requests went by RDMA\n"
 	       "  --audit-log FILE      client audit events as JSON lines\n"
 	       "  -h, --help            this help\n\n"
 	       "Commands: ls [DIR] | get REMOTE LOCAL | put LOCAL REMOTE | mkdir DIR | rm PATH | rmdir DIR\n");
+}
+
+static void print_rdma_info(const SmbClient *c) {
+	const RdmaClientInfo *ri = smb_client_rdma_info(c);
+	if (!ri)
+		return;
+	fprintf(stderr,
+		"smbrefc: SMB Direct (%s%s%s): MaxReadWriteSize %u, send credits %u, receive credits %u, "
+		"max send %u, max receive %u, max fragmented %u\n",
+		ri->stack, ri->provider[0] ? " provider " : "", ri->provider, ri->max_read_write_size,
+		ri->send_credits, ri->receive_credits, ri->max_send_size, ri->max_receive_size,
+		ri->max_fragmented_send);
+}
+
+static void print_io_stats(const SmbClient *c) {
+	static const char *const channels[] = {
+		[SMB2_CHANNEL_NONE] = "none",
+		[SMB2_CHANNEL_RDMA_V1] = "RDMA_V1",
+		[SMB2_CHANNEL_RDMA_V1_INVALIDATE] = "RDMA_V1_INVALIDATE",
+	};
+	SmbIoStats st;
+	smb_client_io_stats(c, &st);
+	fprintf(stderr,
+		"smbrefc: %llu READ (%llu by RDMA), %llu WRITE (%llu by RDMA), %llu bytes by RDMA, channel %s\n",
+		(unsigned long long)st.reads, (unsigned long long)st.rdma_reads, (unsigned long long)st.writes,
+		(unsigned long long)st.rdma_writes, (unsigned long long)st.rdma_bytes,
+		st.rdma_channel < ELEMENTSOF(channels) ? channels[st.rdma_channel] : "?");
 }
 
 static int run(Context *ctx, size_t cmd, char **args) {
@@ -178,7 +216,8 @@ static int run(Context *ctx, size_t cmd, char **args) {
 	}
 	ClientConnectParams cp = {
 		.host = ctx->host, .address = ctx->address, .port = ctx->port,
-		.transport = ctx->quic ? SMB_TRANSPORT_QUIC : SMB_TRANSPORT_TCP,
+		.transport = ctx->quic ? SMB_TRANSPORT_QUIC : ctx->rdma ? SMB_TRANSPORT_RDMA : SMB_TRANSPORT_TCP,
+		.rdma_provider = ctx->rdma_provider,
 		.auth = { .user = ctx->user, .domain = ctx->domain, .password = ctx->password },
 		.kerberos = ctx->kerberos,
 	};
@@ -192,10 +231,14 @@ static int run(Context *ctx, size_t cmd, char **args) {
 			fprintf(stderr, "smbrefc: //%s/%s: %s\n", ctx->host, ctx->share, why.message);
 		return 1;
 	}
+	if (ctx->verbose)
+		print_rdma_info(ctx->client);
 	r = smb_client_tree_connect(ctx->client, ctx->share, NULL);
 	if (r < 0)
 		return report("tree connect", ctx->share, r, ctx->client);
 	int rc = commands[cmd].run(ctx, args);
+	if (ctx->verbose)
+		print_io_stats(ctx->client);
 	smb_client_logoff(ctx->client);
 	return rc;
 }
@@ -214,7 +257,7 @@ static int read_password(Context *ctx) {
 
 int main(int argc, char **argv) {
 	enum { OPT_POLICY = 0x100, OPT_PWFILE, OPT_DOMAIN, OPT_KRB, OPT_QUIC, OPT_AUDIT,
-	       OPT_QUIC_CERT, OPT_QUIC_KEY, OPT_QUIC_CA };
+	       OPT_QUIC_CERT, OPT_QUIC_KEY, OPT_QUIC_CA, OPT_RDMA, OPT_RDMA_PROVIDER };
 	/* option -> the variable client.c reads (see the header comment) */
 	static const struct {
 		int opt;
@@ -237,12 +280,15 @@ int main(int argc, char **argv) {
 		{ "quic-cert", required_argument, NULL, OPT_QUIC_CERT },
 		{ "quic-key", required_argument, NULL, OPT_QUIC_KEY },
 		{ "quic-ca", required_argument, NULL, OPT_QUIC_CA },
+		{ "rdma", no_argument, NULL, OPT_RDMA },
+		{ "rdma-provider", required_argument, NULL, OPT_RDMA_PROVIDER },
+		{ "verbose", no_argument, NULL, 'v' },
 		{}
 	};
 	Context ctx = {};
 	_cleanup_free_ char *user = NULL;
 	int c;
-	while ((c = getopt_long(argc, argv, "hU:I:", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hvU:I:", options, NULL)) >= 0) {
 		switch (c) {
 		case 'h':
 			help();
@@ -268,6 +314,9 @@ int main(int argc, char **argv) {
 		case OPT_DOMAIN: ctx.domain = optarg; break;
 		case OPT_KRB: ctx.kerberos = true; break;
 		case OPT_QUIC: ctx.quic = true; break;
+		case OPT_RDMA: ctx.rdma = true; break;
+		case OPT_RDMA_PROVIDER: ctx.rdma = true, ctx.rdma_provider = optarg; break;
+		case 'v': ctx.verbose = true; break;
 		case OPT_AUDIT: ctx.audit_log = optarg; break;
 		case OPT_QUIC_CERT:
 		case OPT_QUIC_KEY:
@@ -279,6 +328,10 @@ int main(int argc, char **argv) {
 		default:
 			return 2;
 		}
+	}
+	if (ctx.quic && ctx.rdma) {
+		fprintf(stderr, "smbrefc: --quic and --rdma exclude each other\n");
+		return 2;
 	}
 	/* getopt_long permutes: options may come before or after the UNC. */
 	if (optind >= argc || smb_unc_parse(argv[optind], &ctx.host, &ctx.port, &ctx.share) < 0) {

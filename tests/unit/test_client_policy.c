@@ -49,7 +49,8 @@ static void test_document(void **state) {
 		"<setting id=\"client.encryption.required\">true</setting>\n"
 		"<setting id=\"client.ports.alternate.allowed\">true</setting>\n"
 		"<setting id=\"client.ports.alternate.mappings\"><item>edge1:quic:450</item>"
-		"<item>nas1.example.com:tcp:8445</item><item>nas1:tcp:9445</item></setting>\n");
+		"<item>nas1.example.com:tcp:8445</item><item>nas1:tcp:9445</item><item>nas1:rdma:5446</item>"
+		"</setting>\n");
 	_cleanup_(client_policy_freep) ClientPolicy *p = NULL;
 	assert_int_equal(client_policy_load(path, &p), 0);
 	unlink(path);
@@ -64,6 +65,9 @@ static void test_document(void **state) {
 	assert_int_equal(mapped_port(p, "edge1", SMB_TRANSPORT_QUIC), 450);
 	assert_int_equal(mapped_port(p, "nas1", SMB_TRANSPORT_QUIC), 0);
 	assert_int_equal(mapped_port(p, "other", SMB_TRANSPORT_TCP), 0);
+	/* rdma mappings are SMB Direct's alone */
+	assert_int_equal(mapped_port(p, "nas1", SMB_TRANSPORT_RDMA), 5446);
+	assert_int_equal(mapped_port(p, "edge1", SMB_TRANSPORT_RDMA), 0);
 }
 
 static void test_invalid_document(void **state) {
@@ -118,6 +122,56 @@ static void test_ports(void **state) {
 	assert_int_equal(port, 443);
 	cp.port = 445;
 	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM);
+}
+
+/* SMB Direct's default is 5445: 445 and 5446 are alternative ports there,
+ * and a mapping "server:rdma:port" picks its port. */
+static void test_rdma_ports(void **state) {
+	(void)state;
+	char *servers[] = { "nas1", NULL };
+	char *mappings[] = { "nas1:tcp:8445", "nas1:rdma:5446", NULL };
+	ClientPolicy p = { .ports_alternate_allowed = false };
+	ClientConnectParams cp = { .host = "nas1", .transport = SMB_TRANSPORT_RDMA };
+	ClientRefusal why = {};
+	uint16_t port = 0;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), 0);
+	assert_int_equal(port, 5445);
+	cp.port = 445;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM);
+	assert_string_equal(why.setting, "client.ports.alternate.allowed");
+	assert_non_null(strstr(why.message, "445"));
+	cp.port = 0;
+	p.ports_alternate_mappings = mappings;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM); /* mapped, but not allowed */
+	p.ports_alternate_allowed = true;
+	p.ports_alternate_servers = servers;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), 0);
+	assert_int_equal(port, 5446);
+	cp.host = "nas2";
+	cp.port = 5446;
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), -EPERM);
+	assert_string_equal(why.setting, "client.ports.alternate.servers");
+	cp.port = 5445; /* the default port needs no permission */
+	assert_int_equal(choose_port(&p, &cp, NULL, &port, &why), 0);
+}
+
+/* No RDMA device here (or none the test may count on): the verbs stack
+ * refuses with -ENODEV and the refusal says so in words, not "No such
+ * device"; it is no policy refusal. */
+static void test_rdma_no_device(void **state) {
+	(void)state;
+	if (access("/sys/class/infiniband", F_OK) == 0)
+		skip();
+	ClientPolicy p = { .dialect_min = SMB2_DIALECT_202, .dialect_max = SMB2_DIALECT_311 };
+	ClientConnectParams cp = { .host = "127.0.0.1", .transport = SMB_TRANSPORT_RDMA, .rdma_provider = "" };
+	ClientRefusal why = {};
+	SmbClient *c = NULL;
+	unsetenv("SMBREFC_RDMA_PROVIDER");
+	assert_int_equal(client_policy_connect(&p, &cp, NULL, &c, NULL, &why), -ENODEV);
+	assert_null(why.setting);
+	assert_non_null(strstr(why.message, "no RDMA device"));
+	assert_non_null(strstr(why.message, "--rdma-provider tcp"));
+	assert_null(c);
 }
 
 static void test_quic(void **state) {
@@ -192,6 +246,8 @@ int main(void) {
 		cmocka_unit_test(test_invalid_document),
 		cmocka_unit_test(test_host_listed),
 		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_rdma_ports),
+		cmocka_unit_test(test_rdma_no_device),
 		cmocka_unit_test(test_quic),
 		cmocka_unit_test(test_no_dialect_left),
 		cmocka_unit_test(test_unc),
