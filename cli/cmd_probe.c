@@ -1,6 +1,7 @@
 /*
  * cmd_probe.c - `smbpolicy probe //HOST[:PORT]/SHARE [--user U
- * --password-file F] [--against RSOP.xml] [--json]`: measure over the wire
+ * --password-file F] [--quic-port P] [--rdma-port P [--rdma-provider
+ * NAME]] [--against RSOP.xml] [--json]`: measure over the wire
  * what an SMB server enforces (endpoint/probe.c) and, with --against,
  * compare with the server settings of a resolved policy.
  *
@@ -19,9 +20,20 @@
 	"  --user USER            authenticate as USER for the session measurements\n"  \
 	"  --password-file FILE   USER's password (first line of FILE)\n"                \
 	"  --against FILE         compare with a resolved policy (smbpolicy rsop HOST --xml)\n"  \
-	"  --quic-port PORT       also probe SMB over QUIC on that UDP port\n"
+	"  --quic-port PORT       also probe SMB over QUIC on that UDP port\n"             \
+	"  --rdma-port PORT       also probe SMB Direct (RDMA) on that port\n"             \
+	"  --rdma-provider NAME   ... through libfabric's provider NAME (tcp: no RDMA NIC needed)\n"
 
-enum { OPT_USER = 0x200, OPT_PWFILE, OPT_AGAINST, OPT_QUIC_PORT };
+enum { OPT_USER = 0x200, OPT_PWFILE, OPT_AGAINST, OPT_QUIC_PORT, OPT_RDMA_PORT, OPT_RDMA_PROVIDER };
+
+/* --quic-port / --rdma-port: a port number; false when it is none. */
+static bool parse_port(const char *text, uint16_t *ret) {
+	long long port;
+	if (parse_int64(text, &port) < 0 || port < 1 || port > 65535)
+		return false;
+	*ret = (uint16_t)port;
+	return true;
+}
 
 static void print_json(const char *probe_json, const DiagList *diff, bool compared) {
 	StrBuf b = {};
@@ -51,19 +63,24 @@ int verb_probe(Cli *cli, int argc, char *argv[]) {
 		{ "password-file", required_argument, NULL, OPT_PWFILE },
 		{ "against", required_argument, NULL, OPT_AGAINST },
 		{ "quic-port", required_argument, NULL, OPT_QUIC_PORT },
+		{ "rdma-port", required_argument, NULL, OPT_RDMA_PORT },
+		{ "rdma-provider", required_argument, NULL, OPT_RDMA_PROVIDER },
 		{},
 	};
 	const char *user = NULL, *pwfile = NULL, *against = NULL;
-	long long quic_port = 0;
+	ProbeParams p = {};
 	int c;
 	while ((c = cli_getopt(cli, argc, argv, options, PROBE_HELP)) >= 0)
 		switch (c) {
 		case OPT_USER: user = optarg; break;
 		case OPT_PWFILE: pwfile = optarg; break;
 		case OPT_AGAINST: against = optarg; break;
+		case OPT_RDMA_PROVIDER: p.rdma_provider = optarg; break;
 		case OPT_QUIC_PORT:
-			if (parse_int64(optarg, &quic_port) < 0 || quic_port < 1 || quic_port > 65535)
-				return cli_usage_error(cli, "--quic-port %s: not a port", optarg);
+		case OPT_RDMA_PORT:
+			if (!parse_port(optarg, c == OPT_QUIC_PORT ? &p.quic_port : &p.rdma_port))
+				return cli_usage_error(cli, "--%s-port %s: not a port", c == OPT_QUIC_PORT ? "quic" : "rdma",
+						       optarg);
 			break;
 		}
 	if (c != CLI_OPT_END)
@@ -72,8 +89,9 @@ int verb_probe(Cli *cli, int argc, char *argv[]) {
 		return CLI_EXIT_USAGE;
 	if (!user != !pwfile)
 		return cli_usage_error(cli, "--user and --password-file go together");
+	if (p.rdma_provider && !p.rdma_port)
+		return cli_usage_error(cli, "--rdma-provider needs --rdma-port");
 	_cleanup_free_ char *host = NULL, *share = NULL, *password = NULL;
-	ProbeParams p = {};
 	if (smb_unc_parse(argv[optind], &host, &p.port, &share) < 0)
 		return cli_usage_error(cli, "%s: not //HOST[:PORT]/SHARE", argv[optind]);
 	if (pwfile) {
@@ -86,7 +104,6 @@ int verb_probe(Cli *cli, int argc, char *argv[]) {
 	p.share = share;
 	p.user = user;
 	p.password = password;
-	p.quic_port = (uint16_t)quic_port;
 
 	ProbeResult res;
 	int r = probe_run(&p, &res);

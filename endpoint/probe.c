@@ -22,7 +22,11 @@
  *   QUIC        with a QUIC port: the handshake (TLS version, ALPN, cipher)
  *               and a 3.1.1 NEGOTIATE over it without a client
  *               certificate: a server requiring one closes the handshake
- *               (ECONNREFUSED from the transport) or the stream.
+ *               (ECONNREFUSED from the transport) or the stream;
+ *   SMB Direct  with an RDMA port: the SMB Direct negotiate (its values:
+ *               MaxReadWriteSize, credits, sizes) and an SMB2 NEGOTIATE
+ *               (3.x) over it; a machine without an RDMA device (or the
+ *               named libfabric provider) measures nothing: unknown.
  * The comparison is one table: setting id -> observed value (text in the
  * policy's spelling) -> equality with the policy value.
  *
@@ -39,6 +43,7 @@
 #include "policy.h"
 #include "probe.h"
 #include "quic_client.h"
+#include "rdma_client.h"
 #include "strbuf.h"
 
 static const uint16_t probe_dialects[PROBE_N_DIALECTS] = {
@@ -275,12 +280,41 @@ static void probe_quic(const ProbeParams *p, ProbeResult *r) {
 	r->quic_client_cert_required = k >= 0 ? PROBE_NO : refused(k == -EREMOTEIO ? k : -ECONNRESET);
 }
 
+static void probe_rdma(const ProbeParams *p, ProbeResult *r) {
+	_cleanup_(smb_client_freep) SmbClient *c = NULL;
+	SmbConnectOptions o = { .timeout_ms = p->timeout_ms ? p->timeout_ms : 15000, .rdma_provider = p->rdma_provider };
+	r->rdma_port = p->rdma_port;
+	int k = smb_client_connect_opts(SMB_TRANSPORT_RDMA, p->host, NULL, p->rdma_port, &o, &c);
+	const char *hint = rdma_client_error_hint(k, smb_client_rdma_provider(&o));
+	if (hint) { /* nothing to measure with from here */
+		snprintf(r->rdma_error, sizeof(r->rdma_error), "%s", hint);
+		return;
+	}
+	r->rdma = tri(k >= 0);
+	if (k < 0)
+		return;
+	const RdmaClientInfo *ri = smb_client_rdma_info(c);
+	snprintf(r->rdma_stack, sizeof(r->rdma_stack), "%s", ri->stack);
+	snprintf(r->rdma_provider, sizeof(r->rdma_provider), "%s", ri->provider);
+	r->rdma_max_read_write_size = ri->max_read_write_size;
+	r->rdma_max_send_size = ri->max_send_size;
+	r->rdma_max_receive_size = ri->max_receive_size;
+	r->rdma_max_fragmented_size = ri->max_fragmented_send;
+	r->rdma_send_credits = ri->send_credits;
+	r->rdma_receive_credits = ri->receive_credits;
+	SmbNegotiateParams np = { .dialects = &probe_dialects[2], .n_dialects = PROBE_N_DIALECTS - 2 }; /* 3.x */
+	SmbNegotiateInfo ni;
+	if (smb_client_negotiate(c, &np, &ni) >= 0)
+		r->rdma_dialect = ni.dialect;
+}
+
 int probe_run(const ProbeParams *p, ProbeResult *r) {
 	*r = (ProbeResult){ .signing_required = PROBE_UNKNOWN, .unsigned_refused = PROBE_UNKNOWN,
 			    .ntlm_accepted = PROBE_UNKNOWN, .encryption_required = PROBE_UNKNOWN,
 			    .unencrypted_refused = PROBE_UNKNOWN, .guest_allowed = PROBE_UNKNOWN,
 			    .anonymous_allowed = PROBE_UNKNOWN, .failed_login_delay_ms = -1,
-			    .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN };
+			    .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN,
+			    .rdma = PROBE_UNKNOWN };
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
 		r->cipher[i] = PROBE_UNKNOWN;
 	_cleanup_(smb_client_freep) SmbClient *c = NULL;
@@ -297,6 +331,8 @@ int probe_run(const ProbeParams *p, ProbeResult *r) {
 	probe_guest_anonymous(p, r);
 	if (p->quic_port)
 		probe_quic(p, r);
+	if (p->rdma_port)
+		probe_rdma(p, r);
 	return 0;
 }
 
@@ -347,8 +383,50 @@ int probe_to_json(const ProbeResult *r, char **ret) {
 		strbuf_append(&b, ",\"quic_cipher\":");
 		strbuf_json_string(&b, r->quic_cipher);
 	}
-	strbuf_printf(&b, ",\"quic_client_cert_required\":%s}", tri_json(r->quic_client_cert_required));
+	strbuf_printf(&b, ",\"quic_client_cert_required\":%s", tri_json(r->quic_client_cert_required));
+	strbuf_printf(&b, ",\"rdma\":%s", tri_json(r->rdma));
+	if (r->rdma_port)
+		strbuf_printf(&b, ",\"rdma_port\":%u", r->rdma_port);
+	if (r->rdma_error[0]) {
+		strbuf_append(&b, ",\"rdma_error\":");
+		strbuf_json_string(&b, r->rdma_error);
+	}
+	if (r->rdma == PROBE_YES) {
+		strbuf_append(&b, ",\"rdma_stack\":");
+		strbuf_json_string(&b, r->rdma_stack);
+		strbuf_append(&b, ",\"rdma_provider\":");
+		strbuf_json_string(&b, r->rdma_provider);
+		strbuf_append(&b, ",\"rdma_dialect\":");
+		if (r->rdma_dialect)
+			strbuf_json_string(&b, smb2_dialect_to_string(r->rdma_dialect));
+		else
+			strbuf_append(&b, "null");
+		strbuf_printf(&b, ",\"rdma_max_read_write_size\":%u,\"rdma_send_credits\":%u,"
+			      "\"rdma_receive_credits\":%u,\"rdma_max_send_size\":%u,\"rdma_max_receive_size\":%u,"
+			      "\"rdma_max_fragmented_size\":%u",
+			      r->rdma_max_read_write_size, r->rdma_send_credits, r->rdma_receive_credits,
+			      r->rdma_max_send_size, r->rdma_max_receive_size, r->rdma_max_fragmented_size);
+	}
+	strbuf_append(&b, "}");
 	return strbuf_finish(&b, ret);
+}
+
+static void rdma_text(const ProbeResult *r, StrBuf *b) {
+	const char *label = "SMB Direct (RDMA)";
+	if (!r->rdma_port)
+		strbuf_printf(b, "%-30s not probed (--rdma-port)\n", label);
+	else if (r->rdma_error[0])
+		strbuf_printf(b, "%-30s port %u not measured: %s\n", label, r->rdma_port, r->rdma_error);
+	else if (r->rdma != PROBE_YES)
+		strbuf_printf(b, "%-30s no answer on port %u\n", label, r->rdma_port);
+	else
+		strbuf_printf(b,
+			      "%-30s port %u (%s%s%s), SMB %s; MaxReadWriteSize %u, send credits %u, receive "
+			      "credits %u, max send %u, max receive %u, max fragmented %u\n",
+			      label, r->rdma_port, r->rdma_stack, r->rdma_provider[0] ? " provider " : "",
+			      r->rdma_provider, r->rdma_dialect ? smb2_dialect_to_string(r->rdma_dialect) : "refused",
+			      r->rdma_max_read_write_size, r->rdma_send_credits, r->rdma_receive_credits,
+			      r->rdma_max_send_size, r->rdma_max_receive_size, r->rdma_max_fragmented_size);
 }
 
 int probe_to_text(const ProbeResult *r, char **ret) {
@@ -379,6 +457,7 @@ int probe_to_text(const ProbeResult *r, char **ret) {
 	else
 		strbuf_printf(&b, "%-30s %s\n", "SMB over QUIC",
 			      r->quic == PROBE_NO ? "no handshake" : "not probed (--quic-port)");
+	rdma_text(r, &b);
 	return strbuf_finish(&b, ret);
 }
 
@@ -459,6 +538,15 @@ static bool obs_ciphers(const ProbeResult *r, StrBuf *out) {
 }
 
 static bool obs_quic(const ProbeResult *r, StrBuf *out) { return put_tri(r->quic, out); }
+static bool obs_rdma(const ProbeResult *r, StrBuf *out) { return put_tri(r->rdma, out); }
+/* The port SMB Direct answered on (a port without an answer says nothing
+ * about where the server listens). */
+static bool obs_rdma_port(const ProbeResult *r, StrBuf *out) {
+	if (r->rdma != PROBE_YES)
+		return false;
+	strbuf_printf(out, "%u", r->rdma_port);
+	return true;
+}
 static bool obs_quic_cert(const ProbeResult *r, StrBuf *out) { return put_tri(r->quic_client_cert_required, out); }
 
 static bool obs_rate_enabled(const ProbeResult *r, StrBuf *out) {
@@ -508,22 +596,27 @@ static bool same_ciphers(char *const *v, const char *observed, const ProbeResult
 	return r->n_cipher_order ? same_text(v, observed, r) : same_set(v, observed, r);
 }
 
+/* only_if: a boolean setting the row is compared under (a delay or port
+ * the policy does not turn on says nothing); NULL: always. */
 static const struct {
 	const char *id;
 	Observe observe;
 	Same same;
+	const char *only_if;
 } compare_table[] = {
-	{ "server.dialect.min", obs_dialect_min, same_text },
-	{ "server.dialect.max", obs_dialect_max, same_text },
-	{ "server.signing.required", obs_signing, same_text },
-	{ "server.encryption.required", obs_encryption, same_text },
-	{ "server.encryption.reject-unencrypted", obs_reject, same_text },
-	{ "server.encryption.ciphers", obs_ciphers, same_ciphers },
-	{ "server.guest.allowed", obs_guest, same_text },
-	{ "server.auth-rate-limiter.enabled", obs_rate_enabled, same_text },
-	{ "server.auth-rate-limiter.delay-ms", obs_rate_delay, same_delay },
-	{ "server.transport.quic.enabled", obs_quic, same_text },
-	{ "server.quic.client-access.required", obs_quic_cert, same_text },
+	{ "server.dialect.min", obs_dialect_min, same_text, NULL },
+	{ "server.dialect.max", obs_dialect_max, same_text, NULL },
+	{ "server.signing.required", obs_signing, same_text, NULL },
+	{ "server.encryption.required", obs_encryption, same_text, NULL },
+	{ "server.encryption.reject-unencrypted", obs_reject, same_text, NULL },
+	{ "server.encryption.ciphers", obs_ciphers, same_ciphers, NULL },
+	{ "server.guest.allowed", obs_guest, same_text, NULL },
+	{ "server.auth-rate-limiter.enabled", obs_rate_enabled, same_text, NULL },
+	{ "server.auth-rate-limiter.delay-ms", obs_rate_delay, same_delay, "server.auth-rate-limiter.enabled" },
+	{ "server.transport.quic.enabled", obs_quic, same_text, NULL },
+	{ "server.quic.client-access.required", obs_quic_cert, same_text, NULL },
+	{ "server.transport.rdma.enabled", obs_rdma, same_text, NULL },
+	{ "server.transport.rdma.port", obs_rdma_port, same_text, "server.transport.rdma.enabled" },
 };
 
 int probe_compare(const ProbeResult *r, const char *policy_path, DiagList *diff) {
@@ -544,9 +637,8 @@ int probe_compare(const ProbeResult *r, const char *policy_path, DiagList *diff)
 		int idx = catalog_index(cat, compare_table[i].id);
 		if (idx < 0)
 			return -EINVAL;
-		/* The delay is compared only where the policy turns the limiter on. */
-		if (compare_table[i].same == same_delay) {
-			int en = catalog_index(cat, "server.auth-rate-limiter.enabled");
+		if (compare_table[i].only_if) {
+			int en = catalog_index(cat, compare_table[i].only_if);
 			if (en < 0 || !values[en][0] || !streq(values[en][0], "true"))
 				continue;
 		}

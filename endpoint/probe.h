@@ -2,8 +2,8 @@
  * probe.h - measure over the wire what an SMB server really enforces, with
  * the reference client: dialects, signing, ciphers, encryption mandate and
  * refusal of unencrypted access, guest and anonymous sessions, NTLM, the
- * delay after a failed login; and compare the measurements with the server
- * settings of a resolved policy.
+ * delay after a failed login, SMB over QUIC and SMB Direct; and compare
+ * the measurements with the server settings of a resolved policy.
  *
  * Each measurement uses its own connection, so a server that drops a
  * connection after a refused request does not spoil the next one.  A
@@ -37,6 +37,8 @@ typedef struct ProbeParams {
 	const char *user;       /* NULL: no authenticated measurements */
 	const char *password;
 	uint16_t quic_port;     /* 0: SMB over QUIC not probed */
+	uint16_t rdma_port;     /* 0: SMB Direct not probed */
+	const char *rdma_provider; /* SMB Direct through this libfabric provider; NULL: verbs (an RDMA NIC) */
 	unsigned timeout_ms;
 } ProbeParams;
 
@@ -56,6 +58,13 @@ typedef struct ProbeResult {
 	ProbeTri quic;                        /* a QUIC handshake (TLS 1.3, ALPN smb) completes */
 	ProbeTri quic_client_cert_required;   /* without a client certificate SMB is refused */
 	char quic_tls_version[16], quic_alpn[16], quic_cipher[32];
+	ProbeTri rdma;                        /* SMB Direct negotiate (and an SMB2 NEGOTIATE over it) on rdma_port */
+	uint16_t rdma_port;                   /* the port probed, 0: not probed */
+	uint16_t rdma_dialect;                /* what SMB2 negotiated over SMB Direct, 0: none */
+	char rdma_stack[8], rdma_provider[32];
+	uint32_t rdma_max_read_write_size, rdma_max_send_size, rdma_max_receive_size, rdma_max_fragmented_size;
+	uint16_t rdma_send_credits, rdma_receive_credits;
+	char rdma_error[160];                 /* why SMB Direct could not be measured here (no RDMA device) */
 	char error[256];                      /* why the basic connection failed, "" when it did not */
 } ProbeResult;
 

@@ -31,7 +31,8 @@ static ProbeResult default_server(void) {
 			  .ntlm_accepted = PROBE_YES, .encryption_required = PROBE_NO,
 			  .unencrypted_refused = PROBE_UNKNOWN, .guest_allowed = PROBE_NO,
 			  .anonymous_allowed = PROBE_NO, .failed_login_delay_ms = 2003,
-			  .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN };
+			  .quic = PROBE_UNKNOWN, .quic_client_cert_required = PROBE_UNKNOWN,
+			  .rdma = PROBE_UNKNOWN };
 	for (unsigned i = 0; i < PROBE_N_DIALECTS; i++)
 		r.dialect[i] = PROBE_YES;
 	for (unsigned i = 0; i < PROBE_N_CIPHERS; i++)
@@ -154,6 +155,46 @@ static void test_quic(void **state) {
 	assert_non_null(strstr(j, "\"quic_client_cert_required\":false"));
 }
 
+/* SMB Direct: enabled compares with whether it answered; port with the
+ * port it answered on (a port without an answer says nothing); a probe
+ * that could not measure (no RDMA device here) never differs. */
+static void test_rdma(void **state) {
+	(void)state;
+	ProbeResult r = default_server();
+	_cleanup_(diag_clear) DiagList d = {};
+#define RDMA_ON "<setting id=\"server.transport.rdma.enabled\">true</setting>\n"
+	r.rdma_port = 5446;
+	snprintf(r.rdma_error, sizeof(r.rdma_error), "no RDMA device");
+	assert_int_equal(compare(&r, RDMA_ON, &d), 0); /* unknown */
+	r.rdma_error[0] = 0;
+	r.rdma = PROBE_NO;
+	assert_int_equal(compare(&r, "", &d), 0);
+	assert_int_equal(compare(&r, RDMA_ON "<setting id=\"server.transport.rdma.port\">5446</setting>\n", &d), 1);
+	assert_true(named(&d, "server.transport.rdma.enabled"));
+	diag_clear(&d);
+	r.rdma = PROBE_YES;
+	r.rdma_dialect = SMB2_DIALECT_311;
+	r.rdma_max_read_write_size = 1048576;
+	r.rdma_send_credits = 255;
+	snprintf(r.rdma_stack, sizeof(r.rdma_stack), "ofi");
+	snprintf(r.rdma_provider, sizeof(r.rdma_provider), "tcp");
+	assert_int_equal(compare(&r, RDMA_ON "<setting id=\"server.transport.rdma.port\">5446</setting>\n", &d), 0);
+	assert_int_equal(compare(&r, RDMA_ON, &d), 1);
+	assert_true(named(&d, "server.transport.rdma.port"));
+	assert_non_null(strstr(d.items[0].message, "policy says 5445, server does 5446"));
+	diag_clear(&d);
+	assert_int_equal(compare(&r, "", &d), 1);
+	assert_true(named(&d, "server.transport.rdma.enabled"));
+	_cleanup_free_ char *j = NULL, *t = NULL;
+	assert_int_equal(probe_to_json(&r, &j), 0);
+	assert_non_null(strstr(j, "\"rdma\":true,\"rdma_port\":5446,\"rdma_stack\":\"ofi\",\"rdma_provider\":\"tcp\","
+				  "\"rdma_dialect\":\"3.1.1\",\"rdma_max_read_write_size\":1048576,\"rdma_send_credits\":255"));
+	assert_int_equal(probe_to_text(&r, &t), 0);
+	assert_non_null(strstr(t, "SMB Direct (RDMA)              port 5446 (ofi provider tcp), SMB 3.1.1; "
+				  "MaxReadWriteSize 1048576"));
+#undef RDMA_ON
+}
+
 static void test_cipher_order(void **state) {
 	(void)state;
 	ProbeResult r = default_server();
@@ -206,6 +247,7 @@ int main(void) {
 		cmocka_unit_test(test_unknown_never_differs),
 		cmocka_unit_test(test_delay_and_sets),
 		cmocka_unit_test(test_quic),
+		cmocka_unit_test(test_rdma),
 		cmocka_unit_test(test_cipher_order),
 		cmocka_unit_test(test_invalid_policy),
 		cmocka_unit_test(test_json),
