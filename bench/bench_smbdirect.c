@@ -15,6 +15,11 @@
  *       handing it to 127.0.0.1:TARGET_PORT (smbrefd), and the responses
  *       back the same way: real SMB clients' traffic through the layer
  *       (tests/integration/rdma_loopback_smbclient.sh).
+ *   bench_smbdirect --proxy LISTEN_PORT TARGET_PORT --rdma-provider NAME
+ *       the same, but each connection is an SMB Direct client over the
+ *       libfabric stack (rdma_ofi.c, provider NAME) to smbrefd's
+ *       rdma:127.0.0.1:TARGET_PORT listener, bridged to the SMB client's
+ *       socket by smbd_bridge.c (tests/integration/rdma_ofi_smbclient.sh).
  *
  * Invariants: a frame is forwarded only whole, in order; a connection
  * whose SMB Direct pair drops is closed on both sides.
@@ -22,6 +27,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +37,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "smbd_bridge.h"
+#include "smbd_qp.h"
 #include "smbdirect.h"
 #include "smbdirect_loopback.h"
 #include "util.h"
@@ -169,7 +177,82 @@ static void side_read(Side *s) {
 			l->dead = true;
 }
 
-static int proxy(uint16_t listen_port, uint16_t target) {
+/* The loopback kind of link: both SMB Direct ends in this process. */
+static int loop_new(int cfd, uint16_t target, const char *provider, void **ret) {
+	(void)provider;
+	return link_new(cfd, target, (Link **)ret);
+}
+
+static uint64_t loop_fds(void *link, struct pollfd p[2]) {
+	Link *l = link;
+	for (unsigned k = 0; k < 2; k++)
+		p[k] = (struct pollfd){ .fd = l->side[k].fd, .events = POLLIN };
+	return UINT64_MAX;
+}
+
+static bool loop_run(void *link, const struct pollfd p[2]) {
+	Link *l = link;
+	for (unsigned k = 0; k < 2 && !l->dead; k++)
+		if (p[k].revents & (POLLIN | POLLHUP | POLLERR))
+			side_read(&l->side[k]);
+	return !l->dead;
+}
+
+static void loop_free(void *link) { link_free(link); }
+
+/* The RDMA stack kind: this process is the SMB Direct client of smbrefd's
+ * rdma: listener over libfabric's provider, bridged to the SMB client's
+ * socket (smbd_bridge.c, as the reference client does). */
+static int stack_new(int cfd, uint16_t target, const char *provider, void **ret) {
+	_cleanup_close_ int fd = cfd;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(target),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	SmbdQp qp;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	int r = rdma_ofi_connect((struct sockaddr *)&a, sizeof(a), provider, 10000, &qp);
+	if (r < 0)
+		return r;
+	SmbdConfig cfg;
+	smbd_config_default(&cfg);
+	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* smbrefd's 8 MiB READ/WRITE without RDMA channels */
+	r = smbd_bridge_new(&qp, fd, false, &cfg, now_mono_usec(), (SmbdBridge **)ret);
+	if (r < 0) {
+		qp.destroy(qp.qp);
+		return r;
+	}
+	TAKE_FD(fd);
+	return 0;
+}
+
+static uint64_t stack_fds(void *link, struct pollfd p[2]) {
+	SmbdBridgeWait w;
+	smbd_bridge_wait(link, &w);
+	p[0] = (struct pollfd){ .fd = w.socket_fd, .events = w.socket_events };
+	p[1] = (struct pollfd){ .fd = w.qp_fd, .events = POLLIN };
+	return w.deadline;
+}
+
+static bool stack_run(void *link, const struct pollfd p[2]) {
+	(void)p;
+	return smbd_bridge_run(link, now_mono_usec()) >= 0;
+}
+
+static void stack_free(void *link) { smbd_bridge_free(link); }
+
+static const struct LinkKind {
+	const char *name;
+	int (*new)(int cfd, uint16_t target, const char *provider, void **ret); /* takes cfd */
+	uint64_t (*fds)(void *link, struct pollfd p[2]); /* what to poll; returns a deadline */
+	bool (*run)(void *link, const struct pollfd p[2]); /* false: the link is over */
+	void (*free)(void *link);
+} link_kinds[] = {
+	[false] = { "SMB Direct loopback", loop_new, loop_fds, loop_run, loop_free },
+	[true] = { "SMB Direct over libfabric", stack_new, stack_fds, stack_run, stack_free },
+};
+
+static int proxy(uint16_t listen_port, uint16_t target, const char *provider) {
+	const struct LinkKind *kind = &link_kinds[provider != NULL];
 	_cleanup_close_ int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(listen_port),
@@ -179,29 +262,29 @@ static int proxy(uint16_t listen_port, uint16_t target) {
 		fprintf(stderr, "bench_smbdirect: listen 127.0.0.1:%u: %m\n", listen_port);
 		return 1;
 	}
-	fprintf(stderr, "bench_smbdirect: proxy 127.0.0.1:%u -> SMB Direct loopback -> 127.0.0.1:%u\n",
-		listen_port, target);
-	Link *links[PROXY_MAX_LINKS] = {};
+	fprintf(stderr, "bench_smbdirect: proxy 127.0.0.1:%u -> %s%s%s -> 127.0.0.1:%u\n", listen_port, kind->name,
+		provider ? " " : "", provider ? provider : "", target);
+	void *links[PROXY_MAX_LINKS] = {};
 	for (;;) {
 		struct pollfd p[1 + 2 * PROXY_MAX_LINKS] = { { .fd = lfd, .events = POLLIN } };
-		for (size_t i = 0; i < PROXY_MAX_LINKS; i++)
-			for (unsigned k = 0; k < 2; k++)
-				p[1 + 2 * i + k] = (struct pollfd){ .fd = links[i] ? links[i]->side[k].fd : -1,
-								    .events = POLLIN };
-		if (poll(p, ELEMENTSOF(p), -1) < 0) {
+		uint64_t deadline = UINT64_MAX;
+		for (size_t i = 0; i < PROXY_MAX_LINKS; i++) {
+			p[1 + 2 * i] = p[2 + 2 * i] = (struct pollfd){ .fd = -1 };
+			uint64_t d = links[i] ? kind->fds(links[i], &p[1 + 2 * i]) : UINT64_MAX;
+			deadline = d < deadline ? d : deadline;
+		}
+		uint64_t now = now_mono_usec();
+		int timeout = deadline == UINT64_MAX ? -1 : deadline <= now ? 0 : (int)((deadline - now) / 1000 + 1);
+		if (poll(p, ELEMENTSOF(p), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
-		for (size_t i = 0; i < PROXY_MAX_LINKS; i++) {
-			for (unsigned k = 0; k < 2 && links[i]; k++)
-				if (p[1 + 2 * i + k].revents & (POLLIN | POLLHUP | POLLERR))
-					side_read(&links[i]->side[k]);
-			if (links[i] && links[i]->dead) {
-				link_free(links[i]);
+		for (size_t i = 0; i < PROXY_MAX_LINKS; i++)
+			if (links[i] && !kind->run(links[i], &p[1 + 2 * i])) {
+				kind->free(links[i]);
 				links[i] = NULL;
 			}
-		}
 		if (p[0].revents & POLLIN) {
 			int cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 			size_t slot = 0;
@@ -213,7 +296,7 @@ static int proxy(uint16_t listen_port, uint16_t target) {
 				close(cfd);
 				continue;
 			}
-			int r = link_new(cfd, target, &links[slot]);
+			int r = kind->new(cfd, target, provider, &links[slot]);
 			if (r < 0)
 				fprintf(stderr, "bench_smbdirect: connection not carried: %s\n", strerror(-r));
 		}
@@ -320,17 +403,18 @@ static int bench(void) {
 
 int main(int argc, char **argv) {
 	signal(SIGPIPE, SIG_IGN);
-	if (argc == 4 && streq(argv[1], "--proxy")) {
+	bool stack = argc == 6 && streq(argv[4], "--rdma-provider");
+	if ((argc == 4 || stack) && streq(argv[1], "--proxy")) {
 		long long lp, tp;
 		if (parse_int64(argv[2], &lp) < 0 || parse_int64(argv[3], &tp) < 0 || lp < 1 || lp > 65535 ||
 		    tp < 1 || tp > 65535) {
-			fprintf(stderr, "bench_smbdirect: --proxy LISTEN_PORT TARGET_PORT\n");
+			fprintf(stderr, "bench_smbdirect: --proxy LISTEN_PORT TARGET_PORT [--rdma-provider NAME]\n");
 			return 2;
 		}
-		return proxy((uint16_t)lp, (uint16_t)tp);
+		return proxy((uint16_t)lp, (uint16_t)tp, stack ? argv[5] : NULL);
 	}
 	if (argc != 1) {
-		fprintf(stderr, "usage: bench_smbdirect [--proxy LISTEN_PORT TARGET_PORT]\n");
+		fprintf(stderr, "usage: bench_smbdirect [--proxy LISTEN_PORT TARGET_PORT [--rdma-provider NAME]]\n");
 		return 2;
 	}
 	return bench();

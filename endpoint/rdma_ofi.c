@@ -77,10 +77,9 @@ typedef struct OfiQp {
 	struct fid_eq *eq;
 	struct fid_ep *ep;
 	struct fid_cq *rx_cq, *tx_cq;
-	struct fid_pep *pep; /* a pending request's listener, to reject it */
 	int epfd;
 	uint64_t mr_mode;
-	bool pending, connected;
+	bool connected;
 	OfiBuf *inflight; /* the process() thread's */
 	pthread_mutex_t lock; /* regions */
 	OfiBuf *regions;
@@ -471,9 +470,7 @@ static void ofi_qp_destroy(void *qp) {
 	OfiQp *q = qp;
 	if (!q)
 		return;
-	if (q->pending && q->pep)
-		(void)fi_reject(q->pep, q->info->handle, NULL, 0);
-	qp_disconnect(q);
+	qp_disconnect(q); /* a request never accepted just closes: its handle went to the endpoint */
 	CLOSE_FID(q->ep); /* nothing is in flight past this */
 	while (q->inflight) {
 		OfiBuf *b = q->inflight;
@@ -521,7 +518,6 @@ static int ofi_qp_accept(void *qp) {
 	int r = fi_accept(q->ep, NULL, 0);
 	if (r < 0)
 		return r;
-	q->pending = false;
 	q->connected = true;
 	return 0;
 }
@@ -615,7 +611,7 @@ static void ofi_listener_destroy(void *l) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(OfiListener *, ofi_listener_destroy)
 
-static int ofi_listener_next(void *l, SmbdQp *ret) {
+static int ofi_listener_next(void *l, bool refuse, SmbdQp *ret) {
 	OfiListener *ol = l;
 	struct fid *fids[] = { &ol->eq->fid };
 	for (;;) {
@@ -636,16 +632,15 @@ static int ofi_listener_next(void *l, SmbdQp *ret) {
 			return (int)n;
 		if (event != FI_CONNREQ)
 			continue;
-		OfiQp *q;
-		struct fid_pep *pep = ol->pep;
-		fid_t handle = entry.info->handle;
-		int r = ofi_qp_new(entry.info, &q); /* takes entry.info */
-		if (r < 0) {
-			(void)fi_reject(pep, handle, NULL, 0);
-			return r;
+		if (refuse) { /* before fi_endpoint takes the request's handle */
+			(void)fi_reject(ol->pep, entry.info->handle, NULL, 0);
+			fi_freeinfo(entry.info);
+			return -ECONNREFUSED;
 		}
-		q->pending = true;
-		q->pep = pep;
+		OfiQp *q;
+		int r = ofi_qp_new(entry.info, &q); /* takes entry.info */
+		if (r < 0)
+			return r; /* the request's socket closes with it: the peer sees a reset */
 		ofi_qp_fill(q, true, ret);
 		return 0;
 	}

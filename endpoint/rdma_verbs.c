@@ -393,7 +393,7 @@ static void verbs_listener_destroy(void *l) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(VerbsListener *, verbs_listener_destroy)
 
-static int verbs_listener_next(void *l, SmbdQp *ret) {
+static int verbs_listener_next(void *l, bool refuse, SmbdQp *ret) {
 	VerbsListener *vl = l;
 	struct rdma_cm_event *ev;
 	for (;;) {
@@ -403,6 +403,11 @@ static int verbs_listener_next(void *l, SmbdQp *ret) {
 		(void)rdma_ack_cm_event(ev); /* rdma_migrate_id waits for the ack */
 		if (!id)
 			continue; /* nothing else of interest reaches the listener */
+		if (refuse) {
+			(void)rdma_reject(id, NULL, 0);
+			(void)rdma_destroy_id(id);
+			return -ECONNREFUSED;
+		}
 		VerbsQp *q;
 		int r = verbs_qp_new(id, NULL, &q);
 		if (r < 0)

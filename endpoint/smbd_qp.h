@@ -71,9 +71,10 @@ typedef struct SmbdListener {
 	void *l;
 	int fd;
 	/* The next connection request as a queue pair whose accept is set;
-	 * -EAGAIN when none waits, -errno (the request is then rejected and
-	 * the listener goes on). */
-	int (*next)(void *l, SmbdQp *ret);
+	 * refuse: reject it instead, before any queue pair exists, and return
+	 * -ECONNREFUSED.  -EAGAIN when none waits, -errno (the request is
+	 * then rejected and the listener goes on). */
+	int (*next)(void *l, bool refuse, SmbdQp *ret);
 	/* Stop listening and free the listener (not its queue pairs). */
 	void (*destroy)(void *l);
 } SmbdListener;

@@ -21,6 +21,7 @@
  *   smbrefd --policy FILE --listen tcp|quic|rdma:ADDR[:PORT] [--listen ...]
  *           --share NAME=DIR [--share ...] --users FILE
  *           [--audit-log FILE] [--host NAME] [--pid-file FILE] [--keytab FILE]
+ *           [--rdma-provider NAME]
  *
  * Invariants: the Config a worker uses is replaced only on its own thread;
  * a failed reload leaves the old policy in force (and says so on stderr).
@@ -139,7 +140,7 @@ static void help(void) {
 	printf("Usage: smbrefd --policy FILE --listen tcp:ADDR[:PORT] [--listen ...]\n"
 	       "               --share NAME=DIR [--share ...] --users FILE\n"
 	       "               [--audit-log FILE] [--host NAME] [--pid-file FILE]\n"
-	       "               [--keytab FILE]\n\n"
+	       "               [--keytab FILE] [--rdma-provider NAME]\n\n"
 	       "Reference SMB 2.0.2-3.1.1 server enforcing the resolved policy FILE\n"
 	       "(`smbpolicy rsop HOST --xml`).  SIGHUP re-reads the policy and users.\n\n"
 	       "  --policy FILE     resolved policy document\n"
@@ -150,13 +151,15 @@ static void help(void) {
 	       "  --audit-log FILE  also write audit events as JSON lines\n"
 	       "  --host NAME       host name in audit events and NTLM\n"
 	       "  --keytab FILE     accept Kerberos (SPNEGO) with this keytab besides NTLM\n"
+	       "  --rdma-provider NAME  rdma: listeners use this libfabric provider (e.g. tcp)\n"
+	       "                    instead of verbs\n"
 	       "  --pid-file FILE   write the pid there once listening (the agent's\n"
 	       "                    endpoint plugin sends SIGHUP to it)\n"
 	       "  --help, --version\n");
 }
 
 typedef struct Args {
-	const char *policy, *users, *audit_log, *host, *pid_file, *keytab;
+	const char *policy, *users, *audit_log, *host, *pid_file, *keytab, *rdma_provider;
 	char **listens, **shares;
 } Args;
 
@@ -170,6 +173,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		{ "host", required_argument, NULL, 'H' },
 		{ "pid-file", required_argument, NULL, 'P' },
 		{ "keytab", required_argument, NULL, 'K' },
+		{ "rdma-provider", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -183,6 +187,7 @@ static int parse_args(int argc, char **argv, Args *a) {
 		case 'H': a->host = optarg; break;
 		case 'P': a->pid_file = optarg; break;
 		case 'K': a->keytab = optarg; break;
+		case 'R': a->rdma_provider = optarg; break;
 		case 'l':
 			if (strv_push_dup(&a->listens, optarg) < 0)
 				return -ENOMEM;
@@ -375,6 +380,7 @@ static int server_init(Server *s, const Args *a) {
 	s->users_path = (char *)a->users;
 	s->audit_path = (char *)a->audit_log;
 	s->keytab = (char *)a->keytab;
+	s->rdma_provider = a->rdma_provider;
 	pthread_mutex_init(&s->lock, NULL);
 
 	r = config_load(a->policy, &s->config);

@@ -160,6 +160,7 @@ static int rdma_conn_start(Worker *w, RdmaWorker *rw, const SmbdQp *qp, RdmaConn
 	SmbdConfig cfg;
 	smbd_config_default(&cfg);
 	cfg.receive_credit_max = RDMA_RECEIVE_CREDIT_MAX;
+	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* negotiate.c offers 8 MiB READ/WRITE on any transport */
 	int r = smbd_bridge_new(qp, sp[1], true, &cfg, now_mono_usec(), &rc->bridge);
 	if (r < 0) {
 		qp->destroy(qp->qp);
@@ -191,17 +192,14 @@ static int rdma_conn_start(Worker *w, RdmaWorker *rw, const SmbdQp *qp, RdmaConn
 	return 0;
 }
 
-/* A connection request on l: refused while SMB Direct is disabled, else
- * bridged to a Conn and accepted. */
+/* A connection request on l: bridged to a Conn and accepted. */
 static int rdma_conn_request(RdmaListener *l, const SmbdQp *qp) {
-	if (!l->worker->config->rdma_enabled) {
-		qp->destroy(qp->qp); /* rejects */
-		return 0;
-	}
 	RdmaConn *rc = NULL;
 	int r = rdma_conn_start(l->worker, rdma_workers[l->worker->index], qp, &rc);
 	if (r >= 0 && qp->accept && (r = qp->accept(qp->qp)) < 0)
 		rdma_conn_free(rc);
+	else if (r >= 0)
+		rdma_conn_run(rc); /* reap what the accept started; arms the queue pair's fd */
 	return r;
 }
 
@@ -210,12 +208,13 @@ static int on_listener(sd_event_source *s, int fd, uint32_t revents, void *userd
 	(void)s, (void)fd, (void)revents;
 	for (;;) {
 		SmbdQp qp;
-		int r = l->sl.next(l->sl.l, &qp);
+		/* while server.transport.rdma.enabled is false every request is rejected */
+		int r = l->sl.next(l->sl.l, !l->worker->config->rdma_enabled, &qp);
 		if (r == -EAGAIN)
 			break;
 		if (r >= 0)
 			r = rdma_conn_request(l, &qp);
-		if (r < 0)
+		if (r < 0 && (r != -ECONNREFUSED || l->worker->config->rdma_enabled))
 			fprintf(stderr, "smbrefd: %s: connection refused: %s\n", l->listen->text, strerror(-r));
 	}
 	return 0;

@@ -11,6 +11,7 @@
 # tested over the loopback in tests/unit/test_transport_rdma.c).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/endpoint_common.inc"
+. "$(dirname "$0")/rdma_common.inc"
 command -v smbclient >/dev/null || skip "smbclient not installed"
 PROXY=$(dirname "$BIN")/bench/bench_smbdirect
 [ -x "$PROXY" ] || fail "$PROXY not built (make tests-build)"
@@ -22,19 +23,7 @@ PPORT=$(free_port)
 start_bg "$T/proxy.log" "$PROXY" --proxy "$PPORT" "$PORT"
 wait_port "$PPORT"
 
-head -c $((64 * 1024 * 1024)) /dev/urandom >"$T/big"
-want=$(sha256sum <"$T/big" | cut -d' ' -f1)
-for mode in sign encrypt; do
-	step "smbclient through SMB Direct (loopback), $mode"
-	rm -f "$T/back" "$EP_SHARE/big"
-	(cd "$T" && timeout 300 smbclient //127.0.0.1/share -p "$PPORT" -U alice%Secret-1 \
-		--client-protection="$mode" -c 'put big; get big back; ls') >"$T/out" 2>&1 ||
-		{ cat "$T/out" "$T/proxy.log"; fail "$mode: smbclient failed"; }
-	cat "$T/out"
-	grep -q NT_STATUS "$T/out" && fail "$mode: an operation failed"
-	[ "$(sha256sum <"$T/back" | cut -d' ' -f1)" = "$want" ] || fail "$mode: checksum mismatch"
-done
-grep -q '"encryption":"' "$AUDIT" || fail "no encrypted session audited"
+rdma_put_get "$PPORT" "loopback"
 kill -0 "$BG_PID" || fail "the proxy died"
 cat "$T/proxy.log"
 echo PASS

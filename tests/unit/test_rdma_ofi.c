@@ -9,8 +9,9 @@
  * buffers the client registered (smbd_rdma_pull/push through buffer
  * descriptors, the client's region registered from another thread than
  * the one reaping its completions, as the client's READ/WRITE path does);
- * a client that goes away is seen by the server as an abort; a missing
- * provider is -ENODEV, a port nobody listens on -ECONNREFUSED.
+ * a client that goes away is seen by the server as an abort; a request
+ * the server refuses (SMB Direct disabled) is -ECONNREFUSED at the client,
+ * as is a port nobody listens on; a missing provider is -ENODEV.
  *
  * Skipped (reason printed) only when libfabric has no tcp provider.
  */
@@ -115,11 +116,8 @@ static bool both_connected(const Fixture *f) {
 	return smbd_state(f->side[0].c) == SMBD_CONNECTED && smbd_state(f->side[1].c) == SMBD_CONNECTED;
 }
 
-/* A listener on 127.0.0.1 (a port the provider picked), a client
- * connected to it, SMB Direct negotiated. */
-static int setup(void **state) {
-	if (no_tcp)
-		return 0;
+/* A fixture with a listener on 127.0.0.1, on a port the provider picked. */
+static Fixture *listen_local(void) {
 	Fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -128,18 +126,31 @@ static int setup(void **state) {
 	assert_int_equal(fi_getname(&((OfiListener *)f->sl.l)->pep->fid, &f->addr, &len), 0);
 	f->addr_len = (socklen_t)len;
 	assert_int_not_equal(((struct sockaddr_in *)&f->addr)->sin_port, 0);
+	return f;
+}
 
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, connect_thread, f), 0);
+/* Wait for the next connection request on f's listener. */
+static int next_request(Fixture *f, bool refuse, SmbdQp *ret) {
 	uint64_t guard = now_mono_usec() + HANG_GUARD_USEC;
 	int r;
 	do {
 		struct pollfd p = { .fd = f->sl.fd, .events = POLLIN };
 		(void)poll(&p, 1, 100);
-		r = f->sl.next(f->sl.l, &f->side[1].qp);
+		r = f->sl.next(f->sl.l, refuse, ret);
 		assert_true(now_mono_usec() < guard);
 	} while (r == -EAGAIN);
-	assert_int_equal(r, 0);
+	return r;
+}
+
+/* A listener on 127.0.0.1 (a port the provider picked), a client
+ * connected to it, SMB Direct negotiated. */
+static int setup(void **state) {
+	if (no_tcp)
+		return 0;
+	Fixture *f = listen_local();
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, connect_thread, f), 0);
+	assert_int_equal(next_request(f, false, &f->side[1].qp), 0);
 	assert_non_null(f->side[1].qp.accept);
 	conn_new(&f->side[1], true); /* receives posted before the accept */
 	assert_int_equal(f->side[1].qp.accept(f->side[1].qp.qp), 0);
@@ -302,6 +313,23 @@ static void test_peer_disconnect(void **state) {
 	assert_int_equal(f->side[1].result, -ECONNRESET);
 }
 
+/* A request the server refuses (server.transport.rdma.enabled=false) is
+ * rejected before it has a queue pair; the client hears so. */
+static void test_refuse_request(void **state) {
+	(void)state;
+	if (no_tcp)
+		skip();
+	Fixture *f = listen_local();
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, connect_thread, f), 0);
+	SmbdQp qp;
+	assert_int_equal(next_request(f, true, &qp), -ECONNREFUSED);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(f->connect_r, -ECONNREFUSED);
+	f->sl.destroy(f->sl.l);
+	free(f);
+}
+
 static void test_no_provider(void **state) {
 	(void)state;
 	if (no_tcp)
@@ -338,6 +366,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_negotiate_and_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rdma_read_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_disconnect, setup, teardown),
+		cmocka_unit_test(test_refuse_request),
 		cmocka_unit_test(test_no_provider),
 		cmocka_unit_test(test_refused),
 	};

@@ -211,45 +211,65 @@ static void test_bridge_negotiate(void **state) {
 	free(got.msg);
 }
 
-/* A connection request while server.transport.rdma.enabled is false is
- * refused (the queue pair destroyed: its stack rejects it); enabled, it
- * is bridged to a Conn and accepted. */
+/* A listener as a stack would give it: one request (over end 1 of the
+ * loopback) that next() rejects itself when asked to refuse. */
+typedef struct FakeListener {
+	SmbdLoopback *lb;
+	bool waiting, refused;
+} FakeListener;
 static int accepted;
-static void fake_destroy(void *qp) { *(int *)qp = -1; }
+
 static int fake_accept(void *qp) {
 	(void)qp;
 	accepted++;
 	return 0;
 }
 
+static int fake_next(void *l, bool refuse, SmbdQp *ret) {
+	FakeListener *fl = l;
+	if (!fl->waiting)
+		return -EAGAIN;
+	fl->waiting = false;
+	if (refuse) {
+		fl->refused = true;
+		return -ECONNREFUSED;
+	}
+	*ret = (SmbdQp){ .ops = &smbd_loopback_ops, .qp = smbd_loopback_end(fl->lb, 1), .fd = -1,
+			 .accept = fake_accept, .peer = { .ss_family = AF_INET } };
+	return 0;
+}
+
+/* While server.transport.rdma.enabled is false a request is refused by
+ * the stack before any queue pair exists; enabled, it is bridged to a
+ * Conn and then accepted. */
 static void test_request_disabled(void **state) {
 	(void)state;
-	SmbdLoopback *lb;
-	assert_int_equal(smbd_loopback_new(&lb), 0);
+	FakeListener fl = { .waiting = true };
+	assert_int_equal(smbd_loopback_new(&fl.lb), 0);
 	RdmaWorker rw = {};
 	Listen ls = { .text = "rdma:127.0.0.1:5445", .rdma = true };
-	RdmaListener l = { .worker = &worker, .listen = &ls };
-	int destroyed = 0;
-	SmbdQp qp = { .ops = &smbd_loopback_ops, .qp = &destroyed, .fd = -1, .destroy = fake_destroy,
-		      .accept = fake_accept, .peer = { .ss_family = AF_INET } };
+	RdmaListener l = { .worker = &worker, .listen = &ls, .sl = { .l = &fl, .fd = -1, .next = fake_next } };
+	rdma_workers[0] = &rw;
 	config.rdma_enabled = false;
-	assert_int_equal(rdma_conn_request(&l, &qp), 0);
-	assert_int_equal(destroyed, -1);
+	assert_int_equal(on_listener(NULL, -1, EPOLLIN, &l), 0);
+	assert_true(fl.refused);
 	assert_int_equal(accepted, 0);
 	assert_null(worker.conns);
+	assert_null(rw.conns);
+
 	config.rdma_enabled = true;
-	rdma_workers[0] = &rw;
-	qp.qp = smbd_loopback_end(lb, 1);
-	qp.destroy = NULL;
-	assert_int_equal(rdma_conn_request(&l, &qp), 0);
+	fl.waiting = true;
+	fl.refused = false;
+	assert_int_equal(on_listener(NULL, -1, EPOLLIN, &l), 0);
+	assert_false(fl.refused);
 	assert_int_equal(accepted, 1);
 	assert_non_null(rw.conns);
 	assert_non_null(worker.conns);
 	rdma_conn_free(rw.conns);
-	rdma_workers[0] = NULL;
-	pump(lb, &rw);
+	pump(fl.lb, &rw);
 	assert_null(worker.conns); /* the Conn saw EOF */
-	smbd_loopback_free(lb);
+	rdma_workers[0] = NULL;
+	smbd_loopback_free(fl.lb);
 }
 
 /* An SMB2 WRITE or READ of len bytes at offset 0 of fid 1/1 whose data
