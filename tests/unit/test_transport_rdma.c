@@ -13,8 +13,11 @@
  * comes back equal; the same requests on a TCP Conn get
  * STATUS_INVALID_PARAMETER, as does _V1_INVALIDATE on 3.0.
  *
- * The verbs stack itself (rdma_verbs.c: QP, CQ, RDMA CM) cannot run here:
- * no HCA, no rxe/siw; the libfabric stack has tests/unit/test_rdma_ofi.c.
+ * Then the same WRITE and READ through the transport's real listener over
+ * libfabric's tcp provider (--rdma-provider tcp): a real SMB Direct client
+ * on 127.0.0.1, the data moved by RDMA read/write of its registered memory
+ * (skipped only without that provider).  The verbs stack itself
+ * (rdma_verbs.c: QP, CQ, RDMA CM) cannot run here: no HCA, no rxe/siw.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,6 +31,11 @@
 #include <openssl/sha.h>
 #include <sys/stat.h>
 
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "rdma_ofi.h"
 #include "rdma_verbs.h"
 #include "smbdirect_loopback.h"
 #include "transport_rdma.c"
@@ -320,15 +328,10 @@ static uint32_t run_rdma(int peer, const uint8_t *msg, size_t len, uint8_t *body
 	return h.status;
 }
 
-/* A Conn on a socketpair with a session (id 7), a tree (id 1) on the share
- * and one open file (fid 1/1), as CREATE would leave them. */
-static Conn *conn_with_open(int *ret_peer) {
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
-	struct sockaddr_storage peer = { .ss_family = AF_INET };
-	Conn *c;
-	assert_int_equal(conn_new(&worker, sp[0], &peer, &c), 0);
-	*ret_peer = sp[1];
+/* A session (id 7), a tree (id 1) on the share and one open file (fid
+ * 1/1) on c, as CREATE would leave them; conn_with_open: on a new Conn on
+ * a socketpair. */
+static void conn_add_open(Conn *c) {
 	c->negotiated = true;
 	c->dialect = SMB2_DIALECT_302;
 	Session *s = calloc(1, sizeof(*s));
@@ -348,6 +351,16 @@ static Conn *conn_with_open(int *ret_peer) {
 	assert_non_null(c->opens);
 	c->opens[0] = o;
 	c->n_opens = 1;
+}
+
+static Conn *conn_with_open(int *ret_peer) {
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp), 0);
+	struct sockaddr_storage peer = { .ss_family = AF_INET };
+	Conn *c;
+	assert_int_equal(conn_new(&worker, sp[0], &peer, &c), 0);
+	*ret_peer = sp[1];
+	conn_add_open(c);
 	return c;
 }
 
@@ -439,6 +452,128 @@ static void test_rdma_read_write(void **state) {
 	unlinkat(share.dirfd, "f", 0);
 }
 
+/* ---- the same through smbrefd's listener over a real RDMA stack ---- */
+
+/* The SMB Direct client of the libfabric test, on a thread of its own (its
+ * queue pair must progress while smbrefd reads and writes its memory):
+ * WRITE then READ of len bytes with RDMA_V1 channels.  No cmocka asserts
+ * here (not on the test's thread): results for the main thread. */
+typedef struct OfiClient {
+	struct sockaddr_in addr;
+	size_t len;
+	atomic_bool server_ready, done;
+	int result; /* 0, or where it failed (-errno) */
+	uint32_t status[2];
+	bool equal;
+} OfiClient;
+
+static bool client_wait(SmbdQp *qp, SmbdConn *c, Got *got, size_t count, OfiClient *oc) {
+	uint64_t guard = now_mono_usec() + 120 * 1000000ULL; /* only against a hang */
+	while ((got->count < count || !atomic_load(&oc->server_ready) || smbd_state(c) != SMBD_CONNECTED) &&
+	       smbd_state(c) != SMBD_DISCONNECTED && now_mono_usec() < guard) {
+		struct pollfd p = { .fd = qp->fd, .events = POLLIN };
+		(void)poll(&p, 1, 20);
+		(void)qp->process(qp->qp, c, now_mono_usec());
+	}
+	return got->count >= count && smbd_state(c) == SMBD_CONNECTED;
+}
+
+static void *ofi_client(void *userdata) {
+	OfiClient *oc = userdata;
+	SmbdQp qp = {};
+	SmbdConn *c = NULL;
+	Got got = {};
+	uint8_t *src = malloc(oc->len), *dst = calloc(1, oc->len);
+	oc->result = src && dst ? rdma_ofi_connect((struct sockaddr *)&oc->addr, sizeof(oc->addr), "tcp", 10000, &qp)
+				: -ENOMEM;
+	if (oc->result < 0)
+		goto out;
+	SmbdConfig cfg;
+	smbd_config_default(&cfg);
+	cfg.deliver = client_deliver;
+	cfg.userdata = &got;
+	SmbdBufferDesc wd, rd;
+	uint8_t msg[SMB2_HDR_SIZE + 48 + SMBD_BUFFER_DESC_SIZE];
+	for (size_t i = 0; i < oc->len; i++)
+		src[i] = (uint8_t)(i * 2654435761u >> 11);
+	if ((oc->result = smbd_conn_new(&cfg, qp.ops, qp.qp, false, now_mono_usec(), &c)) < 0 ||
+	    (oc->result = client_wait(&qp, c, &got, 0, oc) ? 0 : -ENOTCONN) < 0 ||
+	    (oc->result = smbd_register(c, src, oc->len, SMBD_ACCESS_REMOTE_READ, &wd)) < 0 ||
+	    (oc->result = smbd_register(c, dst, oc->len, SMBD_ACCESS_REMOTE_WRITE, &rd)) < 0)
+		goto out;
+	for (unsigned k = 0; k < 2; k++) {
+		size_t n = rdma_request(msg, k == 0 ? SMB2_WRITE : SMB2_READ, SMB2_CHANNEL_RDMA_V1, (uint32_t)oc->len,
+					k == 0 ? &wd : &rd);
+		if ((oc->result = smbd_send(c, msg, n, now_mono_usec())) < 0 ||
+		    (oc->result = client_wait(&qp, c, &got, k + 1, oc) ? 0 : -EPROTO) < 0)
+			goto out;
+		Smb2Header h;
+		oc->status[k] = smb2_header_parse(got.msg, got.len, &h) == 0 ? h.status : 0xffffffffu;
+	}
+	oc->equal = memcmp(src, dst, oc->len) == 0;
+out:
+	smbd_conn_free(c);
+	if (qp.qp)
+		qp.destroy(qp.qp);
+	free(src);
+	free(dst);
+	free(got.msg);
+	atomic_store(&oc->done, true);
+	return NULL;
+}
+
+/* smbrefd's transport with --rdma-provider tcp: its listener accepts a
+ * real SMB Direct client (libfabric tcp on 127.0.0.1), and an SMB2 WRITE
+ * then READ of 1 MiB (MaxReadWriteSize) with Channel RDMA_V1 move the data by RDMA read and
+ * write of the client's registered memory through the real dispatcher. */
+static void test_ofi_read_write(void **state) {
+	(void)state;
+	if (rdma_ofi_provider_present("tcp") < 0) {
+		print_message("libfabric has no tcp provider with FI_MSG and FI_RMA\n");
+		skip();
+	}
+	OfiClient oc = { .addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) },
+			 .len = SMBD_DEFAULT_MAX_READ_WRITE_SIZE }; /* what the server negotiates */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* a free port, as tests/integration/lib.sh */
+	socklen_t alen = sizeof(oc.addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&oc.addr, sizeof(oc.addr)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&oc.addr, &alen), 0);
+	close(fd);
+	Listen ls = { .text = "rdma:127.0.0.1", .rdma = true, .addr_len = sizeof(oc.addr) };
+	memcpy(&ls.addr, &oc.addr, sizeof(oc.addr));
+	server.listens = &ls;
+	server.n_listens = 1;
+	server.rdma_provider = "tcp";
+	assert_int_equal(transport_rdma_attach(&worker), 0);
+	assert_false(ls.down);
+	assert_int_equal(rdma_workers[0]->n_listeners, 1);
+
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, ofi_client, &oc), 0);
+	while (!atomic_load(&oc.done)) {
+		assert_true(sd_event_run(worker.event, 20000) >= 0);
+		if (!atomic_load(&oc.server_ready) && worker.conns && worker.conns->smbd) {
+			conn_add_open(worker.conns); /* the bridged Conn: session, tree, open as CREATE leaves them */
+			atomic_store(&oc.server_ready, true);
+		}
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(oc.result, 0);
+	assert_int_equal(oc.status[0], NT_STATUS_OK);
+	assert_int_equal(oc.status[1], NT_STATUS_OK);
+	assert_true(oc.equal);
+	struct stat st;
+	assert_int_equal(fstatat(share.dirfd, "f", &st, 0), 0);
+	assert_int_equal(st.st_size, oc.len);
+
+	transport_rdma_detach(&worker);
+	assert_null(rdma_workers[0]);
+	server.listens = NULL;
+	server.n_listens = 0;
+	server.rdma_provider = NULL;
+	unlinkat(share.dirfd, "f", 0);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_listen),
@@ -446,6 +581,7 @@ int main(void) {
 		cmocka_unit_test(test_bridge_negotiate),
 		cmocka_unit_test(test_request_disabled),
 		cmocka_unit_test(test_rdma_read_write),
+		cmocka_unit_test(test_ofi_read_write),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
