@@ -216,6 +216,7 @@ static int stack_new(int cfd, uint16_t target, const char *provider, void **ret)
 	SmbdConfig cfg;
 	smbd_config_default(&cfg);
 	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* smbrefd's 8 MiB READ/WRITE without RDMA channels */
+	cfg.max_send_size = SMBD_DEFAULT_MAX_RECEIVE_SIZE; /* no Ethernet frame to fit in, as in transport_rdma.c */
 	r = smbd_bridge_new(&qp, fd, false, &cfg, now_mono_usec(), (SmbdBridge **)ret);
 	if (r < 0) {
 		qp.destroy(qp.qp);

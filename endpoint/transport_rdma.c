@@ -60,13 +60,17 @@ struct RdmaConn {
 static RdmaWorker *rdma_workers[64];
 
 /* The stacks, by whether a libfabric provider was named: what listens,
- * and why a listen address has no device. */
+ * why a listen address has no device, and the send size we prefer
+ * (verbs: Windows' 1364, one Ethernet frame on iWARP; libfabric has no
+ * such frame, and the peer's MaxReceiveSize still bounds it). */
 static const struct {
 	SmbdListenFn listen;
 	const char *nodev;
+	uint32_t max_send_size;
 } rdma_stacks[] = {
-	[false] = { rdma_verbs_listen, "ibv_get_device_list returned none" },
-	[true] = { rdma_ofi_listen, "libfabric has no FI_EP_MSG provider with FI_MSG and FI_RMA named " },
+	[false] = { rdma_verbs_listen, "ibv_get_device_list returned none", SMBD_DEFAULT_MAX_SEND_SIZE },
+	[true] = { rdma_ofi_listen, "libfabric has no FI_EP_MSG provider with FI_MSG and FI_RMA named ",
+		   SMBD_DEFAULT_MAX_RECEIVE_SIZE },
 };
 
 bool transport_rdma_is_listen(const char *text, const char **ret_rest) {
@@ -160,6 +164,7 @@ static int rdma_conn_start(Worker *w, RdmaWorker *rw, const SmbdQp *qp, RdmaConn
 	SmbdConfig cfg;
 	smbd_config_default(&cfg);
 	cfg.receive_credit_max = RDMA_RECEIVE_CREDIT_MAX;
+	cfg.max_send_size = rdma_stacks[w->server->rdma_provider != NULL].max_send_size;
 	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* negotiate.c offers 8 MiB READ/WRITE on any transport */
 	int r = smbd_bridge_new(qp, sp[1], true, &cfg, now_mono_usec(), &rc->bridge);
 	if (r < 0) {
