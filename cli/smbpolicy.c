@@ -61,7 +61,7 @@
 	V("keygen", verb_keygen, "--out KEY [--pub PUB]", "new Ed25519 key for signing bundles") \
 	V("publish", verb_publish, "DIR --key KEY [--expires DUR] [--group PATH]...", "signed bundle per group for agents") \
 	V("bundle", verb_bundle, "FILE [--trusted-keys PATH] [--policy]", "show and check a signed bundle") \
-	V("probe", verb_probe, "//HOST[:PORT]/SHARE [--user U --password-file F] [--quic-port P] [--against RSOP.xml]", "measure what an SMB server enforces") \
+	V("probe", verb_probe, "//HOST[:PORT]/SHARE [--user U --password-file F] [--quic-port P] [--rdma-port P [--rdma-provider NAME]] [--against RSOP.xml]", "measure what an SMB server enforces") \
 	V("report", verb_report, "[--format html|json|csv] [-o FILE]", "compliance report")
 
 #define DECLARE_VERB(name, fn, synopsis, summary) int fn(Cli *cli, int argc, char *argv[]);
