@@ -23,7 +23,8 @@
  *
  * Invariants: a buffer handed to libfabric (posted receive, send in
  * flight) is on the inflight list until its completion was reaped or the
- * endpoint was closed; regions are listed under a mutex (register_mr and
+ * endpoint was closed; an RDMA read/write that times out closes the
+ * endpoint before its local buffer goes back to the caller; regions are listed under a mutex (register_mr and
  * deregister_mr may come from another thread; the domain is
  * FI_THREAD_SAFE); the endpoint is closed before its MRs, CQs, EQ, domain
  * and fabric.
@@ -51,6 +52,7 @@
 
 #define OFI_VERSION FI_VERSION(1, 9)
 #define OFI_OP_TIMEOUT_USEC (5ULL * 1000000ULL)
+static uint64_t ofi_op_timeout_usec = OFI_OP_TIMEOUT_USEC; /* tests shorten it */
 #define OFI_CQ_DEPTH 512
 #define OFI_MR_MODES (FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT)
 #define OFI_TRYWAIT_ROUNDS 64
@@ -60,7 +62,7 @@ typedef enum OfiBufKind { OFI_RECV, OFI_SEND, OFI_OP, OFI_REGION } OfiBufKind;
 /* A buffer libfabric knows of: a posted receive, a send in flight, the
  * local side of an RDMA read/write, or memory registered for the peer. */
 typedef struct OfiBuf {
-	struct OfiBuf *next, *prev;
+	SmbdQpBufLink link; /* OFI_RECV, OFI_SEND: the inflight list; OFI_REGION: regions (next only) */
 	OfiBufKind kind;
 	struct fid_mr *mr; /* NULL when the domain needs no local registration */
 	uint8_t *data;     /* owned unless borrowed */
@@ -80,11 +82,13 @@ typedef struct OfiQp {
 	int epfd;
 	uint64_t mr_mode;
 	bool connected;
-	OfiBuf *inflight; /* the process() thread's */
-	pthread_mutex_t lock; /* regions */
-	OfiBuf *regions;
+	SmbdQpBufLink *inflight; /* the process() thread's */
+	pthread_mutex_t lock;    /* regions */
+	SmbdQpBufLink *regions;
 	uint32_t next_key;
 } OfiQp;
+
+static void qp_break(OfiQp *q);
 
 /* What we ask of a provider; NULL on ENOMEM. */
 static struct fi_info *ofi_hints(const char *provider) {
@@ -147,7 +151,7 @@ static int mr_reg(OfiQp *q, void *buf, size_t len, uint64_t access, struct fid_m
 	if (r < 0)
 		return r;
 	if (q->mr_mode & FI_MR_ENDPOINT) {
-		r = fi_mr_bind(*ret, &q->ep->fid, 0);
+		r = q->ep ? fi_mr_bind(*ret, &q->ep->fid, 0) : -ENOTCONN;
 		if (r >= 0)
 			r = fi_mr_enable(*ret);
 		if (r < 0) {
@@ -195,22 +199,15 @@ static int buf_new(OfiQp *q, OfiBufKind kind, void *borrow, const void *src, siz
 
 static void *buf_desc(const OfiBuf *b) { return b->mr ? fi_mr_desc(b->mr) : NULL; }
 
-static void inflight_add(OfiQp *q, OfiBuf *b) {
-	b->prev = NULL;
-	b->next = q->inflight;
-	if (q->inflight)
-		q->inflight->prev = b;
-	q->inflight = b;
-}
+static void inflight_add(OfiQp *q, OfiBuf *b) { smbd_qp_buf_add(&q->inflight, &b->link); }
+static void inflight_remove(OfiQp *q, OfiBuf *b) { smbd_qp_buf_remove(&q->inflight, &b->link); }
 
-static void inflight_remove(OfiQp *q, OfiBuf *b) {
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		q->inflight = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	b->next = b->prev = NULL;
+static void free_list(SmbdQpBufLink **head) {
+	while (*head) {
+		OfiBuf *b = (OfiBuf *)*head;
+		*head = b->link.next;
+		buf_free(b);
+	}
 }
 
 /* ---- completions ---- */
@@ -313,7 +310,7 @@ static int eq_events(OfiQp *q) {
 #define OFI_RETRY(q, call)                                                            \
 	({                                                                            \
 		ssize_t _r;                                                           \
-		uint64_t _deadline = now_mono_usec() + OFI_OP_TIMEOUT_USEC;           \
+		uint64_t _deadline = now_mono_usec() + ofi_op_timeout_usec;           \
 		while ((_r = (call)) == -FI_EAGAIN && now_mono_usec() < _deadline) { \
 			int _e = reap_tx(q);                                          \
 			if (_e < 0) {                                                 \
@@ -327,6 +324,10 @@ static int eq_events(OfiQp *q) {
 /* Hand b to the endpoint: send its len bytes, or receive up to len into
  * it.  On failure b is freed. */
 static int post(OfiQp *q, OfiBuf *b, size_t len) {
+	if (!q->ep) {
+		buf_free(b);
+		return -ENOTCONN;
+	}
 	inflight_add(q, b);
 	int r = b->kind == OFI_SEND ? OFI_RETRY(q, fi_send(q->ep, b->data, len, buf_desc(b), 0, b))
 				    : OFI_RETRY(q, fi_recv(q->ep, b->data, len, buf_desc(b), 0, b));
@@ -374,8 +375,8 @@ static int qp_register_mr(void *qp, void *buf, size_t len, unsigned access, Smbd
 	}
 	b->token = (uint32_t)key;
 	pthread_mutex_lock(&q->lock);
-	b->next = q->regions;
-	q->regions = b;
+	b->link.next = q->regions;
+	q->regions = &b->link;
 	pthread_mutex_unlock(&q->lock);
 	*ret = (SmbdBufferDesc){ .offset = (q->mr_mode & FI_MR_VIRT_ADDR) ? (uintptr_t)buf : 0,
 				 .token = b->token, .length = (uint32_t)len };
@@ -386,10 +387,10 @@ static int qp_deregister_mr(void *qp, uint32_t token) {
 	OfiQp *q = qp;
 	OfiBuf *found = NULL;
 	pthread_mutex_lock(&q->lock);
-	for (OfiBuf **p = &q->regions; *p; p = &(*p)->next)
-		if ((*p)->token == token) {
-			found = *p;
-			*p = found->next;
+	for (SmbdQpBufLink **p = &q->regions; *p; p = &(*p)->next)
+		if (((OfiBuf *)*p)->token == token) {
+			found = (OfiBuf *)*p;
+			*p = found->link.next;
 			break;
 		}
 	pthread_mutex_unlock(&q->lock);
@@ -402,7 +403,7 @@ static int qp_deregister_mr(void *qp, uint32_t token) {
  * (FI_DELIVERY_COMPLETE), as an RC verbs write does once acknowledged. */
 static int rdma_op(OfiQp *q, bool read, void *local, size_t len, uint64_t remote, uint32_t token) {
 	_cleanup_(buf_freep) OfiBuf *b = NULL;
-	int r = buf_new(q, OFI_OP, local, NULL, len, read ? FI_READ : FI_WRITE, &b);
+	int r = q->ep ? buf_new(q, OFI_OP, local, NULL, len, read ? FI_READ : FI_WRITE, &b) : -ENOTCONN;
 	if (r < 0)
 		return r;
 	struct iovec iov = { .iov_base = local, .iov_len = len };
@@ -414,11 +415,13 @@ static int rdma_op(OfiQp *q, bool read, void *local, size_t len, uint64_t remote
 		 : OFI_RETRY(q, fi_writemsg(q->ep, &msg, FI_COMPLETION | FI_DELIVERY_COMPLETE));
 	if (r < 0)
 		return r;
-	uint64_t deadline = now_mono_usec() + OFI_OP_TIMEOUT_USEC;
+	uint64_t deadline = now_mono_usec() + ofi_op_timeout_usec;
 	while (!b->done) {
 		uint64_t now = now_mono_usec();
-		if (now >= deadline)
-			return -ETIMEDOUT; /* b stays posted: the connection is dropped */
+		if (now >= deadline) { /* the operation may still reach local: the endpoint goes first */
+			qp_break(q);
+			return -ETIMEDOUT;
+		}
 		struct fi_cq_entry e[16];
 		ssize_t n = fi_cq_sread(q->tx_cq, e, ELEMENTSOF(e), NULL, (int)((deadline - now + 999) / 1000));
 		if (n == -FI_EAGAIN)
@@ -466,22 +469,32 @@ static const SmbdQpOps ofi_qp_ops = {
 		(p) = NULL;                  \
 	} while (0)
 
+/* Close the endpoint: the provider touches none of our memory after this
+ * (completions it still queued are dropped unread), so what was in flight
+ * is freed.  Every later operation fails with -ENOTCONN. */
+static void qp_break(OfiQp *q) {
+	qp_disconnect(q);
+	if (!q->ep)
+		return;
+	CLOSE_FID(q->ep);
+	struct fid_cq *cqs[] = { q->rx_cq, q->tx_cq };
+	for (size_t i = 0; i < ELEMENTSOF(cqs); i++) {
+		struct fi_cq_msg_entry e[16];
+		struct fi_cq_err_entry err;
+		ssize_t n;
+		while (cqs[i] && ((n = fi_cq_read(cqs[i], e, ELEMENTSOF(e))) > 0 ||
+				  (n == -FI_EAVAIL && fi_cq_readerr(cqs[i], &err, 0) >= 0)))
+			;
+	}
+	free_list(&q->inflight);
+}
+
 static void ofi_qp_destroy(void *qp) {
 	OfiQp *q = qp;
 	if (!q)
 		return;
-	qp_disconnect(q); /* a request never accepted just closes: its handle went to the endpoint */
-	CLOSE_FID(q->ep); /* nothing is in flight past this */
-	while (q->inflight) {
-		OfiBuf *b = q->inflight;
-		inflight_remove(q, b);
-		buf_free(b);
-	}
-	while (q->regions) {
-		OfiBuf *b = q->regions;
-		q->regions = b->next;
-		buf_free(b);
-	}
+	qp_break(q); /* a request never accepted just closes: its handle went to the endpoint */
+	free_list(&q->regions);
 	CLOSE_FID(q->rx_cq);
 	CLOSE_FID(q->tx_cq);
 	CLOSE_FID(q->eq);
@@ -498,6 +511,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OfiQp *, ofi_qp_destroy)
 
 static int ofi_qp_process(void *qp, SmbdConn *c, uint64_t now) {
 	OfiQp *q = qp;
+	if (!q->ep)
+		return smbd_abort(c, -ECONNRESET);
 	struct fid *fids[] = { &q->rx_cq->fid, &q->eq->fid };
 	for (int i = 0; i < OFI_TRYWAIT_ROUNDS; i++) {
 		int r = drain_rx(q, c, now);

@@ -12,8 +12,11 @@
  *
  * No RDMA device exists where this is tested: only the -ENODEV paths ran.
  *
- * Invariants: every buffer handed to the HCA stays registered until its
- * completion was reaped; the QP is destroyed before its CQs, PD and id;
+ * Invariants: every buffer handed to the HCA stays registered (and posted
+ * ones listed in inflight) until its completion was reaped or the QP was
+ * destroyed; an RDMA read/write that times out destroys the QP before its
+ * local buffer goes back to the caller; the QP is destroyed before its
+ * CQs, PD and id;
  * regions (memory registered for the peer) are listed under a mutex, as
  * register_mr/deregister_mr may come from another thread.
  * Must never: hand the HCA unregistered memory; block in process().
@@ -37,13 +40,20 @@
 #define VERBS_MAX_WR 256
 #define VERBS_OP_TIMEOUT_USEC (5ULL * 1000000ULL)
 
+typedef enum VerbsBufKind { VERBS_RECV, VERBS_SEND, VERBS_OP, VERBS_REGION } VerbsBufKind;
+
 /* A buffer registered with the HCA: a posted receive, a send in flight,
- * or memory registered for the peer. */
+ * the local side of an RDMA read/write, or memory registered for the peer.
+ * Told apart by kind, never by a completion's opcode (undefined when the
+ * completion carries an error). */
 typedef struct VerbsBuf {
-	struct VerbsBuf *next;
+	SmbdQpBufLink link; /* VERBS_RECV, VERBS_SEND: inflight; VERBS_REGION: regions (next only) */
+	VerbsBufKind kind;
 	struct ibv_mr *mr;
 	uint8_t *data; /* owned unless borrowed */
 	bool borrowed;
+	bool done; /* VERBS_OP: completed, with err */
+	int err;
 } VerbsBuf;
 
 typedef struct VerbsQp {
@@ -55,10 +65,12 @@ typedef struct VerbsQp {
 	int epfd;
 	bool pending;   /* a connection request neither accepted nor rejected */
 	bool connected; /* accepted or connected, not yet disconnected */
-	pthread_mutex_t lock; /* regions */
-	VerbsBuf *regions;    /* registered for the peer, by rkey */
-	uint64_t op_done;     /* wr_id of the last finished RDMA read/write */
+	SmbdQpBufLink *inflight; /* posted receives and sends: the process() thread's */
+	pthread_mutex_t lock;    /* regions */
+	SmbdQpBufLink *regions;  /* registered for the peer, by rkey */
 } VerbsQp;
+
+static void qp_break(VerbsQp *q);
 
 int rdma_verbs_device_present(void) {
 	int n = 0;
@@ -79,12 +91,21 @@ static void buf_free(VerbsBuf *b) {
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(VerbsBuf *, buf_free)
 
+static void free_list(SmbdQpBufLink **head) {
+	while (*head) {
+		VerbsBuf *b = (VerbsBuf *)*head;
+		*head = b->link.next;
+		buf_free(b);
+	}
+}
+
 /* A buffer of len bytes (copied from src when given, or borrowed when
  * borrow), registered with access. */
-static VerbsBuf *buf_new(VerbsQp *q, void *borrow, const void *src, size_t len, int access) {
+static VerbsBuf *buf_new(VerbsQp *q, VerbsBufKind kind, void *borrow, const void *src, size_t len, int access) {
 	VerbsBuf *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
+	b->kind = kind;
 	b->borrowed = borrow != NULL;
 	b->data = borrow ? borrow : malloc(len ? len : 1);
 	if (b->data && src)
@@ -98,21 +119,48 @@ static VerbsBuf *buf_new(VerbsQp *q, void *borrow, const void *src, size_t len, 
 	return b;
 }
 
-/* Reap send-side completions: free finished sends, note finished RDMA
- * operations.  A failed one fails the connection. */
+/* Reap send-side completions: free finished sends, mark RDMA operations
+ * done.  A failed send fails the connection (-EIO); a failed RDMA
+ * operation is that operation's result. */
 static int reap_sends(VerbsQp *q) {
 	struct ibv_wc wc[16];
-	int n;
+	int n, r = 0;
 	while ((n = ibv_poll_cq(q->send_cq, ELEMENTSOF(wc), wc)) > 0)
 		for (int i = 0; i < n; i++) {
-			if (wc[i].opcode == IBV_WC_SEND)
-				buf_free((VerbsBuf *)(uintptr_t)wc[i].wr_id);
-			else
-				q->op_done = wc[i].wr_id;
-			if (wc[i].status != IBV_WC_SUCCESS)
-				return -EIO;
+			VerbsBuf *b = (VerbsBuf *)(uintptr_t)wc[i].wr_id;
+			bool ok = wc[i].status == IBV_WC_SUCCESS;
+			if (b->kind == VERBS_OP) {
+				b->done = true;
+				b->err = ok ? 0 : -EIO;
+				continue;
+			}
+			smbd_qp_buf_remove(&q->inflight, &b->link);
+			buf_free(b);
+			if (!ok)
+				r = -EIO;
 		}
-	return n < 0 ? -EIO : 0;
+	return n < 0 ? -EIO : r;
+}
+
+/* Post b (taken: freed on failure) on the QP as a send or a receive of
+ * len bytes. */
+static int post(VerbsQp *q, VerbsBuf *b, size_t len) {
+	if (!q->id->qp) {
+		buf_free(b);
+		return -ENOTCONN;
+	}
+	struct ibv_sge sge = { .addr = (uintptr_t)b->data, .length = (uint32_t)len, .lkey = b->mr->lkey };
+	struct ibv_send_wr swr = { .wr_id = (uintptr_t)b, .sg_list = &sge, .num_sge = 1,
+				   .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *sbad;
+	struct ibv_recv_wr rwr = { .wr_id = (uintptr_t)b, .sg_list = &sge, .num_sge = 1 }, *rbad;
+	smbd_qp_buf_add(&q->inflight, &b->link);
+	int r = b->kind == VERBS_SEND ? ibv_post_send(q->id->qp, &swr, &sbad) : ibv_post_recv(q->id->qp, &rwr, &rbad);
+	if (r != 0) {
+		smbd_qp_buf_remove(&q->inflight, &b->link);
+		buf_free(b);
+		return -r;
+	}
+	return 0;
 }
 
 static int qp_post_send(void *qp, const uint8_t *msg, size_t len) {
@@ -120,33 +168,17 @@ static int qp_post_send(void *qp, const uint8_t *msg, size_t len) {
 	int r = reap_sends(q);
 	if (r < 0)
 		return r;
-	VerbsBuf *b = buf_new(q, NULL, msg, len, IBV_ACCESS_LOCAL_WRITE);
-	if (!b)
-		return -ENOMEM;
-	struct ibv_sge sge = { .addr = (uintptr_t)b->data, .length = (uint32_t)len, .lkey = b->mr->lkey };
-	struct ibv_send_wr wr = { .wr_id = (uintptr_t)b, .sg_list = &sge, .num_sge = 1,
-				  .opcode = IBV_WR_SEND, .send_flags = IBV_SEND_SIGNALED }, *bad;
-	r = ibv_post_send(q->id->qp, &wr, &bad);
-	if (r != 0) {
-		buf_free(b);
-		return -r;
-	}
-	return 0;
+	VerbsBuf *b = buf_new(q, VERBS_SEND, NULL, msg, len, IBV_ACCESS_LOCAL_WRITE);
+	return b ? post(q, b, len) : -ENOMEM;
 }
 
 static int qp_post_recv(void *qp, unsigned n, size_t size) {
 	VerbsQp *q = qp;
 	for (unsigned i = 0; i < n; i++) {
-		VerbsBuf *b = buf_new(q, NULL, NULL, size, IBV_ACCESS_LOCAL_WRITE);
-		if (!b)
-			return -ENOMEM;
-		struct ibv_sge sge = { .addr = (uintptr_t)b->data, .length = (uint32_t)size, .lkey = b->mr->lkey };
-		struct ibv_recv_wr wr = { .wr_id = (uintptr_t)b, .sg_list = &sge, .num_sge = 1 }, *bad;
-		int r = ibv_post_recv(q->id->qp, &wr, &bad);
-		if (r != 0) {
-			buf_free(b);
-			return -r;
-		}
+		VerbsBuf *b = buf_new(q, VERBS_RECV, NULL, NULL, size, IBV_ACCESS_LOCAL_WRITE);
+		int r = b ? post(q, b, size) : -ENOMEM;
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -155,12 +187,12 @@ static int qp_register_mr(void *qp, void *buf, size_t len, unsigned access, Smbd
 	VerbsQp *q = qp;
 	int flags = IBV_ACCESS_LOCAL_WRITE | ((access & SMBD_ACCESS_REMOTE_READ) ? IBV_ACCESS_REMOTE_READ : 0) |
 		    ((access & SMBD_ACCESS_REMOTE_WRITE) ? IBV_ACCESS_REMOTE_WRITE : 0);
-	VerbsBuf *b = buf_new(q, buf, NULL, len, flags);
+	VerbsBuf *b = buf_new(q, VERBS_REGION, buf, NULL, len, flags);
 	if (!b)
 		return -errno ? -errno : -ENOMEM;
 	pthread_mutex_lock(&q->lock);
-	b->next = q->regions;
-	q->regions = b;
+	b->link.next = q->regions;
+	q->regions = &b->link;
 	pthread_mutex_unlock(&q->lock);
 	*ret = (SmbdBufferDesc){ .offset = (uintptr_t)buf, .token = b->mr->rkey, .length = (uint32_t)len };
 	return 0;
@@ -170,10 +202,10 @@ static int qp_deregister_mr(void *qp, uint32_t token) {
 	VerbsQp *q = qp;
 	VerbsBuf *found = NULL;
 	pthread_mutex_lock(&q->lock);
-	for (VerbsBuf **p = &q->regions; *p; p = &(*p)->next)
-		if ((*p)->mr->rkey == token) {
-			found = *p;
-			*p = found->next;
+	for (SmbdQpBufLink **p = &q->regions; *p; p = &(*p)->next)
+		if (((VerbsBuf *)*p)->mr->rkey == token) {
+			found = (VerbsBuf *)*p;
+			*p = found->link.next;
 			break;
 		}
 	pthread_mutex_unlock(&q->lock);
@@ -181,10 +213,12 @@ static int qp_deregister_mr(void *qp, uint32_t token) {
 	return found ? 0 : -ENOENT;
 }
 
-/* Post one RDMA read or write and wait for its completion. */
+/* Post one RDMA read or write and wait (bounded) for its completion. */
 static int rdma_op(VerbsQp *q, enum ibv_wr_opcode op, void *local, size_t len, uint64_t remote, uint32_t token) {
+	if (!q->id->qp)
+		return -ENOTCONN;
 	_cleanup_(buf_freep) VerbsBuf *b = NULL;
-	b = buf_new(q, local, NULL, len, IBV_ACCESS_LOCAL_WRITE);
+	b = buf_new(q, VERBS_OP, local, NULL, len, IBV_ACCESS_LOCAL_WRITE);
 	if (!b)
 		return -ENOMEM;
 	struct ibv_sge sge = { .addr = (uintptr_t)local, .length = (uint32_t)len, .lkey = b->mr->lkey };
@@ -195,14 +229,16 @@ static int rdma_op(VerbsQp *q, enum ibv_wr_opcode op, void *local, size_t len, u
 	if (r != 0)
 		return -r;
 	uint64_t deadline = now_mono_usec() + VERBS_OP_TIMEOUT_USEC;
-	while (q->op_done != (uintptr_t)b) {
+	while (!b->done) {
 		r = reap_sends(q);
 		if (r < 0)
 			return r;
-		if (now_mono_usec() > deadline)
+		if (now_mono_usec() > deadline) { /* the HCA may still reach local: the QP goes first */
+			qp_break(q);
 			return -ETIMEDOUT;
+		}
 	}
-	return 0;
+	return b->err;
 }
 
 static int qp_rdma_read(void *qp, void *local, size_t len, uint64_t remote, uint32_t token) {
@@ -232,20 +268,30 @@ static const SmbdQpOps verbs_qp_ops = {
 
 /* ---- the queue pair's life ---- */
 
+/* Destroy the QP: the HCA touches none of our memory after this (queued
+ * completions are dropped unread), so what was posted is freed.  Every
+ * later operation fails with -ENOTCONN. */
+static void qp_break(VerbsQp *q) {
+	qp_disconnect(q);
+	if (!q->id || !q->id->qp)
+		return;
+	rdma_destroy_qp(q->id);
+	struct ibv_cq *cqs[] = { q->send_cq, q->recv_cq };
+	struct ibv_wc wc[16];
+	for (size_t i = 0; i < ELEMENTSOF(cqs); i++)
+		while (ibv_poll_cq(cqs[i], ELEMENTSOF(wc), wc) > 0)
+			;
+	free_list(&q->inflight);
+}
+
 static void verbs_qp_destroy(void *qp) {
 	VerbsQp *q = qp;
 	if (!q)
 		return;
 	if (q->pending)
 		(void)rdma_reject(q->id, NULL, 0);
-	qp_disconnect(q);
-	if (q->id && q->id->qp)
-		rdma_destroy_qp(q->id);
-	while (q->regions) {
-		VerbsBuf *b = q->regions;
-		q->regions = b->next;
-		buf_free(b);
-	}
+	qp_break(q);
+	free_list(&q->regions);
 	if (q->send_cq)
 		ibv_destroy_cq(q->send_cq);
 	if (q->recv_cq)
@@ -284,6 +330,8 @@ static int cm_events(VerbsQp *q) {
 
 static int verbs_qp_process(void *qp, SmbdConn *c, uint64_t now) {
 	VerbsQp *q = qp;
+	if (!q->id->qp)
+		return smbd_abort(c, -ECONNRESET);
 	struct ibv_cq *cq;
 	void *ctx;
 	if (ibv_get_cq_event(q->channel, &cq, &ctx) == 0) {
@@ -295,6 +343,7 @@ static int verbs_qp_process(void *qp, SmbdConn *c, uint64_t now) {
 	while ((n = ibv_poll_cq(q->recv_cq, ELEMENTSOF(wc), wc)) > 0)
 		for (int i = 0; i < n; i++) {
 			_cleanup_(buf_freep) VerbsBuf *b = (VerbsBuf *)(uintptr_t)wc[i].wr_id;
+			smbd_qp_buf_remove(&q->inflight, &b->link);
 			if (wc[i].status != IBV_WC_SUCCESS)
 				return smbd_abort(c, -EIO);
 			(void)smbd_on_recv(c, b->data, wc[i].byte_len, now);

@@ -86,3 +86,28 @@ typedef int (*SmbdListenFn)(const struct sockaddr *addr, socklen_t addrlen, cons
 
 int rdma_verbs_listen(const struct sockaddr *addr, socklen_t addrlen, const char *provider, SmbdListener *ret);
 int rdma_ofi_listen(const struct sockaddr *addr, socklen_t addrlen, const char *provider, SmbdListener *ret);
+
+/* For the stacks: the buffers a queue pair handed to the device or
+ * provider (posted receives, sends in flight), so destroy() can free what
+ * never completed.  A buffer embeds an SmbdQpBufLink as its first member. */
+typedef struct SmbdQpBufLink {
+	struct SmbdQpBufLink *next, *prev;
+} SmbdQpBufLink;
+
+static inline void smbd_qp_buf_add(SmbdQpBufLink **head, SmbdQpBufLink *b) {
+	b->prev = NULL;
+	b->next = *head;
+	if (*head)
+		(*head)->prev = b;
+	*head = b;
+}
+
+static inline void smbd_qp_buf_remove(SmbdQpBufLink **head, SmbdQpBufLink *b) {
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		*head = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	b->next = b->prev = NULL;
+}

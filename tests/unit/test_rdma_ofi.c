@@ -9,7 +9,9 @@
  * buffers the client registered (smbd_rdma_pull/push through buffer
  * descriptors, the client's region registered from another thread than
  * the one reaping its completions, as the client's READ/WRITE path does);
- * a client that goes away is seen by the server as an abort; a request
+ * an RDMA read the client never serves times out and closes the endpoint
+ * before its buffer is given back; a client that goes away is seen by the
+ * server as an abort; a request
  * the server refuses (SMB Direct disabled) is -ECONNREFUSED at the client,
  * as is a port nobody listens on; a missing provider is -ENODEV.
  *
@@ -298,6 +300,41 @@ static void test_rdma_read_write(void **state) {
 	free(got);
 }
 
+static bool client_dropped(const Fixture *f) { return smbd_state(f->side[0].c) == SMBD_DISCONNECTED; }
+
+/* An RDMA read the peer never serves (its side is not progressed here)
+ * times out: the endpoint is closed before the buffer goes back, the
+ * connection is dropped, the client hears of it; nothing is touched after
+ * (ASan).  A provider that progresses on its own would serve it: fine too. */
+static void test_rdma_timeout(void **state) {
+	if (no_tcp)
+		skip();
+	Fixture *f = *state;
+	uint8_t *src = calloc(1, MiB), *got = malloc(MiB);
+	assert_non_null(src);
+	assert_non_null(got);
+	SmbdBufferDesc wd;
+	assert_int_equal(smbd_register(f->side[0].c, src, MiB, SMBD_ACCESS_REMOTE_READ, &wd), 0);
+	ofi_op_timeout_usec = 200000;
+	int r = smbd_rdma_pull(f->side[1].c, &wd, 1, got, MiB);
+	ofi_op_timeout_usec = OFI_OP_TIMEOUT_USEC;
+	free(got);
+	if (r == 0) {
+		free(src);
+		skip(); /* the provider progressed the peer by itself */
+	}
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_int_equal(smbd_state(f->side[1].c), SMBD_DISCONNECTED);
+	assert_null(((OfiQp *)f->side[1].qp.qp)->ep);
+	process(&f->side[1]);
+	assert_true(f->side[1].result < 0);
+	SmbdQp qp = f->side[1].qp;
+	assert_int_equal(qp.ops->post_send(qp.qp, (const uint8_t *)"x", 1), -ENOTCONN);
+	pump(f, client_dropped);
+	assert_int_equal(smbd_deregister(f->side[0].c, &wd), 0);
+	free(src);
+}
+
 static bool server_dropped(const Fixture *f) { return smbd_state(f->side[1].c) == SMBD_DISCONNECTED; }
 
 static void test_peer_disconnect(void **state) {
@@ -365,6 +402,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_negotiate_and_transfer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rdma_read_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rdma_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_disconnect, setup, teardown),
 		cmocka_unit_test(test_refuse_request),
 		cmocka_unit_test(test_no_provider),
