@@ -162,13 +162,13 @@ static int quic_connect(SmbClient *c, struct addrinfo *ai, const SmbConnectOptio
 	return r;
 }
 
-/* SMB Direct (rdma_client.c): the bridge's socket, read and written like
- * TCP; large READ/WRITE use c->rdma to register their buffers. */
 const char *smb_client_rdma_provider(const SmbConnectOptions *o) {
 	const char *p = o && o->rdma_provider ? o->rdma_provider : getenv("SMBREFC_RDMA_PROVIDER");
 	return p && *p ? p : NULL;
 }
 
+/* SMB Direct (rdma_client.c): the bridge's socket, read and written like
+ * TCP; large READ/WRITE use c->rdma to register their buffers. */
 static int rdma_connect(SmbClient *c, struct addrinfo *ai, const SmbConnectOptions *o, int *ret_fd) {
 	const char *provider = smb_client_rdma_provider(o);
 	int r = -EHOSTUNREACH;
