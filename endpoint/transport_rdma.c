@@ -17,7 +17,6 @@
  * Must never: touch a Conn beyond its smbd link (conn.c owns it; the
  * socketpair carries the SMB2 frames); block the loop.
  */
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <sys/socket.h>

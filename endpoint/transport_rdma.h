@@ -1,13 +1,16 @@
 /*
- * transport_rdma.h - SMB Direct server transport: librdmacm/libibverbs
- * bound to the SMB Direct layer (smbdirect.h).
+ * transport_rdma.h - SMB Direct server transport: an RDMA stack
+ * (smbd_qp.h: verbs by default, libfabric with --rdma-provider NAME) bound
+ * to the SMB Direct layer (smbdirect.h).
  *
- * Worker 0 serves every `--listen rdma:ADDR:PORT` (an RDMA CM listener,
- * iWARP port space TCP, default port 5445); each accepted queue pair runs
- * an SmbdConn whose upper-layer messages are bridged to an ordinary Conn
- * through a socketpair (framed as Direct TCP), so the SMB2 machinery is
- * the one TCP uses.  Without an RDMA device the listen address is reported
- * ("no RDMA device") and left out; the other transports keep serving.
+ * Worker 0 serves every `--listen rdma:ADDR:PORT` (verbs: an RDMA CM
+ * listener, iWARP port space TCP, default port 5445; libfabric: a passive
+ * endpoint of the provider); each accepted queue pair runs an SmbdConn
+ * whose upper-layer messages are bridged (smbd_bridge.h) to an ordinary
+ * Conn through a socketpair (framed as Direct TCP), so the SMB2 machinery
+ * is the one TCP uses.  Without an RDMA device (or without the named
+ * provider) the listen address is reported ("no RDMA device") and left
+ * out; the other transports keep serving.
  *
  * Invariants: a connection request while server.transport.rdma.enabled is
  * false is rejected; completions are reaped on the worker's own loop; a

@@ -20,6 +20,7 @@
  * (rdma_verbs.c: QP, CQ, RDMA CM) cannot run here: no HCA, no rxe/siw.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
