@@ -1,7 +1,8 @@
 /*
  * test_transport_rdma.c - endpoint/transport_rdma.c without an RDMA
- * device: the start-up refusal (no device: the address is reported and
- * marked down, nothing else fails), the rdma: listen prefix, and a
+ * device: the start-up refusal (no device, or no such libfabric provider:
+ * the address is reported and marked down, nothing else fails), the
+ * rdma: listen prefix, and a
  * connection as the transport builds it from a stack's queue pair (here
  * the loopback): an SMB2 NEGOTIATE sent by an SMB Direct client reaches the
  * real dispatcher through the bridge (smbd_bridge.c) and socketpair and
@@ -114,6 +115,27 @@ static void test_attach_no_device(void **state) {
 	assert_null(rdma_workers[0]);
 	server.listens = NULL;
 	server.n_listens = 0;
+}
+
+/* --rdma-provider naming a provider libfabric lacks: the same refusal,
+ * saying which provider. */
+static void test_attach_no_provider(void **state) {
+	(void)state;
+	Listen ls = { .text = "rdma:127.0.0.1:5445", .rdma = true, .addr_len = sizeof(struct sockaddr_in) };
+	struct sockaddr_in *a = (struct sockaddr_in *)&ls.addr;
+	a->sin_family = AF_INET;
+	a->sin_port = htons(5445);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	server.listens = &ls;
+	server.n_listens = 1;
+	server.rdma_provider = "no-such-provider";
+	assert_int_equal(transport_rdma_attach(&worker), 0);
+	assert_true(ls.down);
+	assert_int_equal(rdma_workers[0]->n_listeners, 0);
+	transport_rdma_detach(&worker);
+	server.listens = NULL;
+	server.n_listens = 0;
+	server.rdma_provider = NULL;
 }
 
 /* The client's upper layer: the last SMB2 message it got. */
@@ -579,6 +601,7 @@ int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_listen),
 		cmocka_unit_test(test_attach_no_device),
+		cmocka_unit_test(test_attach_no_provider),
 		cmocka_unit_test(test_bridge_negotiate),
 		cmocka_unit_test(test_request_disabled),
 		cmocka_unit_test(test_rdma_read_write),
