@@ -15,13 +15,14 @@
  * announcing more than SMBD_BRIDGE_FRAME_MAX ends the connection before
  * its body is read; once the SmbdConn is disconnected, run only reports.
  * Must never: block; call into the queue pair after destroy; deliver a
- * partial frame.
+ * partial frame; raise SIGPIPE (the owner's process may not ignore it).
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "smbd_bridge.h"
@@ -60,7 +61,7 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
 static int flush_out(SmbdBridge *b) {
 	size_t done = 0;
 	while (done < b->out_len) {
-		ssize_t n = write(b->fd, b->out + done, b->out_len - done);
+		ssize_t n = send(b->fd, b->out + done, b->out_len - done, MSG_NOSIGNAL); /* EPIPE, not SIGPIPE */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

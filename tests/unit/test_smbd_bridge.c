@@ -5,7 +5,8 @@
  * whole and in order, including one written before SMB Direct finished
  * negotiating, a 900 KiB one (fragmented and reassembled) and a burst the
  * socket cannot take at once (buffered until read); a frame header above
- * SMBD_BRIDGE_FRAME_MAX ends the connection; the socket's EOF ends it.
+ * SMBD_BRIDGE_FRAME_MAX ends the connection; the socket's EOF ends it, and
+ * so does a message for an SMB2 side that closed (EPIPE, not SIGPIPE).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -192,11 +193,25 @@ static void test_socket_eof(void **state) {
 	assert_int_equal(smbd_state(smbd_bridge_conn(p->end[SERVER].b)), SMBD_DISCONNECTED);
 }
 
+/* The SMB2 side stopped reading while a message for it arrives: the write fails
+ * (EPIPE, no SIGPIPE killing the process) and the connection ends. */
+static void test_write_to_closed(void **state) {
+	Pair *p = *state;
+	pump(p);
+	assert_int_equal(shutdown(p->end[CLIENT].app, SHUT_RD), 0); /* writes to it fail, reads see no EOF */
+	uint8_t h[4 + 16] = { 0, 0, 0, 16 };
+	assert_int_equal(write(p->end[SERVER].app, h, sizeof(h)), (ssize_t)sizeof(h));
+	pump(p);
+	assert_true(p->end[CLIENT].result < 0);
+	assert_true(smbd_loopback_disconnected(p->lb));
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_frames_both_ways, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_too_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_to_closed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
