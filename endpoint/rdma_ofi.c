@@ -24,10 +24,10 @@
  * Invariants: a buffer handed to libfabric (posted receive, send in
  * flight) is on the inflight list until its completion was reaped or the
  * endpoint was closed; an RDMA read/write that times out closes the
- * endpoint before its local buffer goes back to the caller; regions are listed under a mutex (register_mr and
- * deregister_mr may come from another thread; the domain is
- * FI_THREAD_SAFE); the endpoint is closed before its MRs, CQs, EQ, domain
- * and fabric.
+ * endpoint before its local buffer goes back to the caller; regions are
+ * listed under a mutex (register_mr and deregister_mr may come from
+ * another thread; the domain is FI_THREAD_SAFE); the endpoint is closed
+ * before its MRs, CQs, EQ, domain and fabric.
  * Must never: block in process(); register memory for the peer beyond
  * what register_mr was given.
  */
