@@ -323,9 +323,8 @@ static bool lock_conflict(const Open *o, uint64_t off, uint64_t len, bool write)
 	return fl.l_type != F_UNLCK;
 }
 
-static uint32_t max_io(const Conn *c) {
-	return c->dialect == SMB2_DIALECT_202 ? 65536u : 8u * 1024u * 1024u;
-}
+/* What the NEGOTIATE response offered (negotiate.c). */
+static uint32_t max_io(const Conn *c) { return c->max_io; }
 
 /* The open a READ or WRITE of len bytes at offset goes to: a file opened
  * with the access it needs ([MS-SMB2] 3.3.5.12, 3.3.5.13), no byte-range

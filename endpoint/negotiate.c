@@ -22,8 +22,12 @@
 #include <stdio.h>
 
 #include "server.h"
+#include "smbdirect.h"
 
 #define MAX_IO_MULTI_CREDIT (8u * 1024u * 1024u)
+/* Room for the TRANSFORM, SMB2 and READ response headers (132 bytes),
+ * rounded up to a page. */
+#define SMBD_IO_HEADROOM 4096u
 
 /* Per-dialect properties ([MS-SMB2] 3.3.5.4). */
 static const struct {
@@ -72,6 +76,18 @@ static void negotiate_context(Smb2Buf *b, uint16_t type, const uint8_t *data, ui
 	(*count)++;
 }
 
+/* Over SMB Direct a READ answered without RDMA (small, or on an encrypting
+ * session) and any other response must fit one reassembled message of the
+ * peer: its MaxFragmentedSize ([MS-SMBD] 3.1.1.1; Windows: 1 MiB). */
+static uint32_t smbd_max_io(const Conn *c, uint32_t max_io) {
+	if (!c->smbd)
+		return max_io;
+	SmbdStats st;
+	smbd_stats(c->smbd, &st);
+	uint32_t fit = st.max_fragmented_send > SMBD_IO_HEADROOM ? st.max_fragmented_send - SMBD_IO_HEADROOM : 0;
+	return fit < max_io ? fit : max_io;
+}
+
 /* Write a NEGOTIATE response body for dialect at the end of out, whose
  * SMB2 header starts at hdr_off.  with_contexts: 3.1.1 contexts follow. */
 static int negotiate_body(Conn *c, const Config *cfg, Smb2Buf *out, size_t hdr_off,
@@ -81,7 +97,8 @@ static int negotiate_body(Conn *c, const Config *cfg, Smb2Buf *out, size_t hdr_o
 		c->transport_security = false;
 	Server *srv = c->worker->server;
 	size_t i = dialect_index(dialect);
-	uint32_t max_io = i == SIZE_MAX ? 65536 : dialect_table[i].max_io;
+	uint32_t max_io = smbd_max_io(c, i == SIZE_MAX ? 65536 : dialect_table[i].max_io);
+	c->max_io = max_io;
 	uint32_t caps = i == SIZE_MAX ? 0 : dialect_table[i].caps;
 	if (i != SIZE_MAX && dialect_table[i].cap_encryption &&
 	    (c->client_capabilities & SMB2_GLOBAL_CAP_ENCRYPTION) &&

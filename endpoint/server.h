@@ -262,6 +262,7 @@ struct Conn {
 	/* NEGOTIATE state */
 	bool negotiated;
 	uint16_t dialect;
+	uint32_t max_io; /* MaxRead/Write/TransactSize the NEGOTIATE response offered */
 	uint16_t client_security_mode;
 	uint32_t client_capabilities;
 	uint32_t server_capabilities;
