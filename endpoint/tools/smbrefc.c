@@ -224,11 +224,13 @@ static int run(Context *ctx, size_t cmd, char **args) {
 	ClientRefusal why;
 	r = client_policy_connect(pol, &cp, audit, &ctx->client, NULL, &why);
 	if (r < 0) {
-		if (why.setting)
-			fprintf(stderr, "smbrefc: //%s/%s refused by %s: %s\n", ctx->host, ctx->share, why.setting,
-				why.message);
-		else
-			fprintf(stderr, "smbrefc: //%s/%s: %s\n", ctx->host, ctx->share, why.message);
+		/* the UNC as given: //HOST[:PORT]/SHARE, an IPv6 HOST in brackets */
+		bool v6 = strchr(ctx->host, ':');
+		char port[8] = "";
+		if (ctx->port)
+			snprintf(port, sizeof(port), ":%u", ctx->port);
+		fprintf(stderr, "smbrefc: //%s%s%s%s/%s%s%s: %s\n", v6 ? "[" : "", ctx->host, v6 ? "]" : "", port,
+			ctx->share, why.setting ? " refused by " : "", why.setting ? why.setting : "", why.message);
 		return 1;
 	}
 	if (ctx->verbose)
