@@ -1,6 +1,8 @@
 /*
  * bundle.c - writing, parsing and verifying signed policy bundles (format
- * in bundle.h).
+ * in bundle.h).  Payload hashes through digest.h; base64 and signatures
+ * through OpenSSL, which is why smbpolicyd does not link this file: its
+ * bundle source reaches it through agent/bundle_module.c's shared object.
  *
  * Invariants: the parser reads headers from one table, in its order, each
  * exactly once, and never reads past len (input need not be
@@ -14,6 +16,7 @@
 #include <openssl/evp.h>
 #include <time.h>
 
+#include "digest.h"
 #include "store.h"
 #include "strbuf.h"
 
@@ -68,14 +71,6 @@ int bundle_parse_time(const char *s, uint64_t *ret) {
 
 static void format_time(uint64_t sec, char buf[32]) {
 	format_rfc3339(sec * 1000000ULL, buf, 32);
-}
-
-static int sha256_hex(const void *data, size_t len, char out[65]) {
-	unsigned char md[32];
-	if (!EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL))
-		return -EIO;
-	hex_encode(md, sizeof(md), out);
-	return 0;
 }
 
 static bool is_lower_hex(const char *s, size_t n) {
@@ -216,8 +211,7 @@ static int bundle_parse_full(const char *buf, size_t len, Bundle **ret, size_t *
 	if (!b->payload)
 		return -ENOMEM;
 	char sha[65];
-	if ((r = sha256_hex(b->payload, b->payload_len, sha)) < 0)
-		return r;
+	digest_sha256_hex(b->payload, b->payload_len, sha);
 	pos += b->payload_len;
 	size_t signed_len = pos;
 
@@ -271,9 +265,7 @@ int bundle_sign(Bundle *b, const Key *k, char **ret, size_t *ret_len) {
 	    memchr(b->payload, 0, b->payload_len))
 		return -EINVAL;
 	memcpy(b->key_id, key_id(k), KEY_ID_LEN + 1);
-	int r = sha256_hex(b->payload, b->payload_len, b->payload_sha256);
-	if (r < 0)
-		return r;
+	digest_sha256_hex(b->payload, b->payload_len, b->payload_sha256);
 	char created[32], expires[32];
 	format_time(b->created, created);
 	format_time(b->expires, expires);
@@ -291,7 +283,8 @@ int bundle_sign(Bundle *b, const Key *k, char **ret, size_t *ret_len) {
 		return -ENOMEM;
 	unsigned char sig[64];
 	char b64[SIG_B64_LEN + 1];
-	if ((r = key_sign(k, s.data, s.len, sig)) < 0)
+	int r = key_sign(k, s.data, s.len, sig);
+	if (r < 0)
 		return r;
 	EVP_EncodeBlock((unsigned char *)b64, sig, sizeof(sig));
 	strbuf_printf(&s, "%s%s\n", SIG_PREFIX, b64);

@@ -1,6 +1,8 @@
 /*
  * keys.c - Ed25519 keys through OpenSSL's EVP interface (EVP_PKEY_ED25519,
- * EVP_DigestSign / EVP_DigestVerify in one shot, as Ed25519 requires).
+ * EVP_DigestSign / EVP_DigestVerify in one shot, as Ed25519 requires); key
+ * ids through digest.h.  smbpolicyd does not link this file: its bundle
+ * source reaches it through agent/bundle_module.c's shared object.
  *
  * Invariants: see keys.h; OpenSSL's error queue is cleared after every
  * expected failure (end of a PEM stream), so later callers see no stale
@@ -13,6 +15,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+
+#include "digest.h"
 
 #define KEY_FILE_MAX (1024u * 1024u)
 
@@ -39,11 +43,11 @@ static int key_wrap(EVP_PKEY *pkey, bool private, Key **ret) {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *p = pkey;
 	if (EVP_PKEY_get_id(p) != EVP_PKEY_ED25519)
 		return -EPROTONOSUPPORT;
-	unsigned char raw[32], md[32];
+	unsigned char raw[32], md[DIGEST_SHA256_LEN];
 	size_t n = sizeof(raw);
-	if (EVP_PKEY_get_raw_public_key(p, raw, &n) != 1 || n != sizeof(raw) ||
-	    !EVP_Digest(raw, n, md, NULL, EVP_sha256(), NULL))
+	if (EVP_PKEY_get_raw_public_key(p, raw, &n) != 1 || n != sizeof(raw))
 		return -EIO;
+	digest_sha256(raw, n, md);
 	Key *k = calloc(1, sizeof(Key));
 	if (!k)
 		return -ENOMEM;

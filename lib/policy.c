@@ -15,8 +15,7 @@
  */
 #include "policy.h"
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "strbuf.h"
 #include "xmldoc.h"
 
@@ -101,11 +100,7 @@ static int policy_hash(Policy *p) {
 	int r = policy_to_xml(p, &xml);
 	if (r < 0)
 		return r;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	if (!EVP_Digest(xml, strlen(xml), md, &n, EVP_sha256(), NULL) || n != 32)
-		return -EIO;
-	hex_encode(md, n, p->hash);
+	digest_sha256_hex(xml, strlen(xml), p->hash);
 	return 0;
 }
 
