@@ -1,7 +1,9 @@
 /*
  * source.c - the agent's bundle source (contract in source.h): libcurl
  * transfer (libcurl loaded at run time: source_curl.h), verification
- * through lib/bundle, the cache directory and the backoff schedule.
+ * through lib/bundle and lib/keys (in a module loaded at run time, with
+ * OpenSSL behind it: source_bundle.h), the cache directory and the backoff
+ * schedule.
  *
  * Invariants: the curl handle is kept between polls (connection reuse);
  * every transfer starts from a reset request state (body, ETag, headers);
@@ -14,8 +16,8 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
-#include "bundle.h"
 #include "journal.h"
+#include "source_bundle.h"
 #include "source_curl.h"
 #include "splay.h"
 #include "strbuf.h"
@@ -42,6 +44,7 @@ struct Source {
 	uint64_t backoff_min, backoff_max;
 
 	const CurlApi *api;
+	const BundleApi *bundle;
 	CURL *curl;
 	SourceState state;
 	unsigned failures;
@@ -173,12 +176,19 @@ int source_new(const SourceConfig *cfg, Source **ret) {
 	s->backoff_max = cfg->backoff_max_usec ? cfg->backoff_max_usec : DEFAULT_BACKOFF_MAX_USEC;
 	if (s->backoff_max < s->backoff_min)
 		s->backoff_max = s->backoff_min;
-	const char *why = NULL;
+	const char *why = NULL, *module = NULL;
 	int r = source_curl_load(&s->api, &why);
 	if (r < 0) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = SOURCE_CURL_LIBRARY },
 			    "cannot load %s, which --source needs: %s", SOURCE_CURL_LIBRARY,
 			    why ? why : strerror(-r));
+		return r;
+	}
+	r = source_bundle_load(&s->bundle, &module, &why);
+	if (r < 0) {
+		journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = module },
+			    "cannot load the bundle verifier %s, which --source needs: %s", module,
+			    why ? why : r == -EPROTO ? "built for another smbpolicyd" : strerror(-r));
 		return r;
 	}
 	if (s->api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -346,30 +356,32 @@ static int source_keep(Source *s, const Bundle *b) {
 
 /* Verify s->body and apply the serial and group rules. */
 static int source_check(Source *s, Bundle **ret) {
-	_cleanup_(key_ring_clear) KeyRing ring = {};
-	int r = key_ring_load(s->trusted_keys, &ring);
+	const BundleApi *bu = s->bundle;
+	KeyRing ring = {};
+	int r = bu->key_ring_load(s->trusted_keys, &ring);
 	if (r < 0) {
 		journal_log(JOURNAL_AGENT, LOG_ERR, &(JournalFields){ .path = s->trusted_keys },
 			    "cannot read the trusted keys %s: %s", s->trusted_keys,
 			    r == -EBADMSG ? "no Ed25519 public key in it" : strerror(-r));
 		return r;
 	}
-	_cleanup_(bundle_freep) Bundle *b = NULL;
-	r = bundle_verify(s->body.data ? s->body.data : "", s->body.len, &ring,
-			  now_usec() / 1000000ULL, &b);
+	_cleanup_(source_bundle_freep) Bundle *b = NULL;
+	r = bu->verify(s->body.data ? s->body.data : "", s->body.len, &ring,
+		       now_usec() / 1000000ULL, &b);
+	bu->key_ring_clear(&ring);
 	if (r >= 0 && b->type != BUNDLE_POLICY)
 		r = BUNDLE_E_MALFORMED;
 	if (r >= 0 && s->state.group && !streq(s->state.group, b->group))
 		r = BUNDLE_E_WRONG_GROUP;
 	if (r >= 0)
-		r = bundle_check_serial(b, s->state.serial, s->state.sha256);
+		r = bu->check_serial(b, s->state.serial, s->state.sha256);
 	if (r < 0) {
 		char kept[64] = "no bundle taken from this source yet";
 		if (s->state.serial > 0)
 			snprintf(kept, sizeof(kept), "keeping the last good policy (serial %llu)",
 				 (unsigned long long)s->state.serial);
 		journal_log(JOURNAL_AGENT, LOG_WARNING, &(JournalFields){ .path = s->url },
-			    "refusing the policy bundle from %s: %s; %s", s->url, bundle_strerror(r),
+			    "refusing the policy bundle from %s: %s; %s", s->url, bu->strerror(r),
 			    kept);
 		return r;
 	}
@@ -391,7 +403,7 @@ int source_update(Source *s) {
 	if (s->next_attempt_usec && now_mono_usec() < s->next_attempt_usec)
 		return -EAGAIN;
 	int r = source_transfer(s);
-	_cleanup_(bundle_freep) Bundle *b = NULL;
+	_cleanup_(source_bundle_freep) Bundle *b = NULL;
 	if (r >= 0 && s->status == 304)
 		r = SOURCE_UNCHANGED;
 	else if (r >= 0 && (r = source_check(s, &b)) == 0) {
