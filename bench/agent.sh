@@ -4,8 +4,9 @@
 # no smbd running, so no daemon reload time), and Samba's own validator on
 # the same smb.conf from the same run as the peer's figure.  Idle memory is
 # given as RSS, PSS and private (from /proc/PID/smaps_rollup) for the agent
-# on a local policy and again on a --source bundle (which loads libcurl),
-# beside an idle Samba smbd's measured in the same run.
+# on a local policy and again on a --source bundle (which loads libcurl and
+# the bundle module with libcrypto), beside an idle Samba smbd's measured in
+# the same run.
 #
 # The agent runs on a private dbus-daemon, in its own network namespace (the
 # nftables plugin works there, never on this host), on a scratch root.
@@ -98,6 +99,10 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 sleep 1
 read -r rss_kib pss_kib priv_kib anon_kib < <(mem "$agent")
 crypto_kib=$(lib_rss "$agent" libcrypto)
+# The largest mappings by RSS (file name, else [heap]/[stack]/anonymous).
+largest=$(awk '/^[0-9a-f]+-/ { m = $6 ? $6 : "(anonymous)"; sub(/.*\//, "", m) }
+	/^Rss:/ { s[m] += $2 } END { for (m in s) if (s[m] > 0) print s[m], m }' "/proc/$agent/smaps" |
+	sort -rn | head -n "${LARGEST:-12}" | awk '{ printf "%s%s %.2f", sep, $2, $1 / 1024; sep = ", " }')
 kill "$agent"; wait "$agent" 2>/dev/null || true
 
 # The same agent following a signed bundle over file:// (libcurl loaded).
@@ -112,6 +117,7 @@ start_agent --root "$R" --source "file://$T/www/groups/@bench.bundle" --trusted-
 	--state "$T/src-state/agent.db"
 sleep 1
 read -r src_rss_kib src_pss_kib src_priv_kib src_anon_kib < <(mem "$agent")
+verify_kib=$(lib_rss "$agent" '(/bundle\.so|libcrypto\.so)')
 curl_kib=$(lib_rss "$agent" 'lib(curl|nghttp2|idn2|rtmp|ssh2|psl|ssl|gssapi|krb5|k5crypto|ldap|lber|brotli|gnutls|hogweed|nettle|sasl2|p11-kit|tasn1|unistring|ffi|keyutils)[.-]')
 kill "$agent"; wait "$agent" 2>/dev/null || true
 
@@ -169,11 +175,13 @@ printf '%-58s %6s MiB %10s\n' "idle RSS" "$(mib "$rss_kib")" "<= 10 MiB"
 printf '%-58s %6s MiB\n' "  PSS (shared pages split among their users)" "$(mib "$pss_kib")"
 printf '%-58s %6s MiB\n' "  private (pages no other process maps)" "$(mib "$priv_kib")"
 printf '%-58s %6s MiB\n' "  anonymous (heap, stacks, relocated data)" "$(mib "$anon_kib")"
-printf '%-58s %6s MiB\n' "  of RSS: libcrypto.so.3 (OpenSSL 3, SHA-256 of policies)" "$(mib "$crypto_kib")"
+printf '%-58s %6s MiB\n' "  of RSS: libcrypto.so.3 (none: not linked, lib/digest.c)" "$(mib "$crypto_kib")"
+echo "  largest mappings (MiB): $largest"
 printf '%-58s %6s MiB\n' "idle RSS with --source (file:// bundle; libcurl loaded)" "$(mib "$src_rss_kib")"
 printf '%-58s %s MiB\n' "  PSS / private / anonymous" \
 	"$(mib "$src_pss_kib") / $(mib "$src_priv_kib") / $(mib "$src_anon_kib")"
 printf '%-58s %6s MiB\n' "  of RSS: libcurl and the libraries only it brings" "$(mib "$curl_kib")"
+printf '%-58s %6s MiB\n' "  of RSS: the bundle module (bundle.so) and libcrypto" "$(mib "$verify_kib")"
 if [ -n "$smbd_line" ]; then
 	printf '%-58s %6s MiB\n' "peer: idle Samba smbd (main process) RSS" "$(mib "$smbd_rss")"
 	printf '%-58s %s MiB\n' "  PSS / private / anonymous" \
