@@ -19,10 +19,12 @@ unset SMBPOLICY_MODULE_DIR
 step "smbpolicyd links no crypto library; the CLI links libcrypto"
 ldd "$BIN/smbpolicyd" >"$T/ldd.agent"
 ! grep -q 'libcrypto\.so' "$T/ldd.agent" || fail "smbpolicyd links libcrypto: $(cat "$T/ldd.agent")"
-ldd "$BIN/smbpolicy" | grep -q 'libcrypto\.so' || fail "smbpolicy does not link libcrypto"
+ldd "$BIN/smbpolicy" >"$T/ldd.cli"
+grep -q 'libcrypto\.so' "$T/ldd.cli" || fail "smbpolicy does not link libcrypto"
 
-# mapped PID REGEX: whether a file matching REGEX is mapped in PID.
-mapped() { awk '{ print $6 }' "/proc/$1/maps" | grep -qE "$2"; }
+# mapped PID REGEX: whether a file matching REGEX is mapped in PID (no
+# pipe: with pipefail, grep -q ending early would fail it).
+mapped() { awk -v re="$2" '$6 ~ re { found = 1 } END { exit !found }' "/proc/$1/maps"; }
 # applied: wait up to 20 s for the daemon's first apply (LastApplied set).
 applied() {
 	local i
@@ -39,8 +41,8 @@ start_bus
 make_root "$T/root"
 start_agent --root "$T/root" --policy "$AGENT_POLICY" --interval 0
 applied
-! mapped "$AGENT_PID" 'libcrypto\.so' || fail "libcrypto mapped on a local policy"
-! mapped "$AGENT_PID" '/bundle\.so$' || fail "bundle module mapped on a local policy"
+! mapped "$AGENT_PID" 'libcrypto[.]so' || fail "libcrypto mapped on a local policy"
+! mapped "$AGENT_PID" '/bundle[.]so$' || fail "bundle module mapped on a local policy"
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 
@@ -54,8 +56,8 @@ url=file://$T/www/groups/@paris.bundle
 start_agent --root "$T/root" --source "$url" --trusted-keys "$T/trust" \
 	--state "$T/src/agent.db" --interval 0
 wait_log "accepted policy bundle serial"
-mapped "$AGENT_PID" '/lib/smbpolicy/bundle\.so$' || fail "bundle module not mapped"
-mapped "$AGENT_PID" 'libcrypto\.so' || fail "libcrypto not mapped with --source"
+mapped "$AGENT_PID" '/lib/smbpolicy/bundle[.]so$' || fail "bundle module not mapped"
+mapped "$AGENT_PID" 'libcrypto[.]so' || fail "libcrypto not mapped with --source"
 kill "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 
