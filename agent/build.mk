@@ -13,7 +13,8 @@
 # (agent/bundle_module.c + lib/bundle.c, lib/keys.c and OpenSSL's libcrypto
 # behind them; agent/source_bundle.c loads it, installed as
 # $(PREFIX)/lib/smbpolicy/bundle.so beside plugins/).  smbpolicyd links
-# no crypto library: lib/digest.c hashes policies.
+# no OpenSSL: lib/digest.c hashes policies with libgcrypt, which libsystemd
+# maps anyway.
 AGENT_DAEMON_SRCS := agent/smbpolicyd.c agent/bus.c agent/drift.c agent/collector.c
 AGENT_MODULE_SRCS := agent/bundle_module.c
 AGENT_LIB_SRCS := $(filter-out $(AGENT_DAEMON_SRCS) $(AGENT_MODULE_SRCS),$(wildcard agent/*.c))
@@ -21,7 +22,7 @@ AGENT_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_LIB_SRCS))
 AGENT_DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter $(wildcard agent/*.c),$(AGENT_DAEMON_SRCS)))
 LIBSMBAGENT := $(BUILD)/lib/libsmbagent.a
 SMBPOLICYD := $(BUILD)/bin/smbpolicyd
-AGENT_LIBS = $(call pkglibs,libxml-2.0 sqlite3 libsystemd)
+AGENT_LIBS = $(call pkglibs,libxml-2.0 sqlite3 libgcrypt libsystemd)
 
 AGENT_CPPFLAGS := -Iagent -Iplugins
 $(AGENT_LIB_OBJS) $(AGENT_DAEMON_OBJS) $(BUILD)/obj/cli/cmd_agent.o: CPPFLAGS += $(AGENT_CPPFLAGS)

@@ -2,26 +2,21 @@
  * source_curl.c - dlopen() of libcurl for the bundle source (contract in
  * source_curl.h).
  *
- * Invariants: `loaded` is set only after every symbol resolved; the handle
- * is never closed.  The agent runs on one sd-event thread, so no lock.
+ * Invariants: `loaded` is set only after every symbol resolved (dlsyms.h);
+ * the handle is never closed.  The agent runs on one sd-event thread, so no lock.
  * Must never: hand out a partly filled table.
  */
 #include "source_curl.h"
 
-#include <dlfcn.h>
-#include <errno.h>
 #include <stddef.h>
-#include <string.h>
 
+#include "dlsyms.h"
 #include "util.h"
 
 static CurlApi api;
 static bool loaded;
 
-static const struct {
-	const char *name;
-	size_t offset;
-} curl_symbols[] = {
+static const DlSymbol curl_symbols[] = {
 	{ "curl_global_init", offsetof(CurlApi, global_init) },
 	{ "curl_global_cleanup", offsetof(CurlApi, global_cleanup) },
 	{ "curl_easy_init", offsetof(CurlApi, easy_init) },
@@ -37,25 +32,10 @@ static const struct {
 
 int source_curl_load(const CurlApi **ret, const char **detail) {
 	if (!loaded) {
-		void *h = dlopen(SOURCE_CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-		if (!h) {
-			if (detail)
-				*detail = dlerror();
-			return -ELIBACC;
-		}
-		CurlApi t = {};
-		for (size_t i = 0; i < ELEMENTSOF(curl_symbols); i++) {
-			void *f = dlsym(h, curl_symbols[i].name);
-			if (!f) {
-				if (detail)
-					*detail = dlerror();
-				/* Left mapped: it may be the process's only copy. */
-				return -ELIBACC;
-			}
-			/* POSIX: a void * from dlsym() holds a function pointer. */
-			memcpy((char *)&t + curl_symbols[i].offset, &f, sizeof(f));
-		}
-		api = t;
+		void *h; /* never closed: see source_curl.h */
+		int r = dlsyms_open(SOURCE_CURL_LIBRARY, curl_symbols, ELEMENTSOF(curl_symbols), &api, &h, detail);
+		if (r < 0)
+			return r;
 		loaded = true;
 	}
 	*ret = &api;

@@ -175,7 +175,7 @@ printf '%-58s %6s MiB %10s\n' "idle RSS" "$(mib "$rss_kib")" "<= 10 MiB"
 printf '%-58s %6s MiB\n' "  PSS (shared pages split among their users)" "$(mib "$pss_kib")"
 printf '%-58s %6s MiB\n' "  private (pages no other process maps)" "$(mib "$priv_kib")"
 printf '%-58s %6s MiB\n' "  anonymous (heap, stacks, relocated data)" "$(mib "$anon_kib")"
-printf '%-58s %6s MiB\n' "  of RSS: libcrypto.so.3 (none: not linked, lib/digest.c)" "$(mib "$crypto_kib")"
+printf '%-58s %6s MiB\n' "  of RSS: libcrypto.so.3 (not linked: libgcrypt hashes)" "$(mib "$crypto_kib")"
 echo "  largest mappings (MiB): $largest"
 printf '%-58s %6s MiB\n' "idle RSS with --source (file:// bundle; libcurl loaded)" "$(mib "$src_rss_kib")"
 printf '%-58s %s MiB\n' "  PSS / private / anonymous" \

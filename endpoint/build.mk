@@ -38,7 +38,7 @@ $(SMBREFD): $(BUILD)/obj/$(SMBREFD_MAIN:.c=.o) $(LIBSMBREFD) $(LIBSMBREF) $(BUIL
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -Wl,--as-needed -Wl,--start-group $(SMBREFD_LINK) \
-		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libsystemd) $(SMBREF_LIBS) -lpthread
+		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libgcrypt libsystemd) $(SMBREF_LIBS) -lpthread
 
 STATIC_LIBS += $(LIBSMBREFD) $(LIBSMBREF)
 BINS += $(SMBREFD)

@@ -11,7 +11,7 @@ $(SMBREFC): $(BUILD)/obj/endpoint/tools/smbrefc.o $(LIBSMBREF) $(BUILD)/lib/libs
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -Wl,--as-needed -Wl,--start-group $(SMBREFC_LINK) \
-		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libsystemd) $(SMBREF_LIBS) -lpthread
+		-Wl,--end-group $(call pkglibs,libxml-2.0 sqlite3 libgcrypt libsystemd) $(SMBREF_LIBS) -lpthread
 
 BINS += $(SMBREFC)
 

@@ -17,11 +17,11 @@
 
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include "bundle.h"
+#include "digest.h"
 #include "strbuf.h"
 
 typedef struct IndexRow {
@@ -273,11 +273,8 @@ static int publish_group(RsopCache *cache, int dirfd, const PublishOptions *o, u
 	Bundle b = { .type = BUNDLE_POLICY, .group = (char *)group, .serial = serial,
 		     .created = now, .expires = now + o->lifetime_sec, .payload = xml,
 		     .payload_len = strlen(xml) };
-	unsigned char md[32];
-	char sha[65];
-	if (!EVP_Digest(xml, b.payload_len, md, NULL, EVP_sha256(), NULL))
-		return -EIO;
-	hex_encode(md, sizeof(md), sha);
+	char sha[DIGEST_SHA256_HEX_LEN + 1];
+	digest_sha256_hex(xml, b.payload_len, sha);
 	if (old && same_key && streq(old->sha, sha) && old->expires > now + o->lifetime_sec / 2 &&
 	    file_exists(dirfd, old->file))
 		return index_carry(next, old);

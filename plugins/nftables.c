@@ -1,6 +1,6 @@
 /*
  * nftables.c - the firewall plugin: one table, `inet smbpolicy`, through
- * libnftables.  Its input chain drops the legacy NetBIOS ports (UDP 137,
+ * libnftables (loaded for each nft run only, see nft_open).  Its input chain drops the legacy NetBIOS ports (UDP 137,
  * UDP 138, TCP 139) unless firewall.netbios.legacy, and accepts the port of
  * each enabled server transport (TCP, QUIC over UDP, SMB Direct over TCP).
  * Each rule carries the setting id as its comment, which is how
@@ -15,10 +15,12 @@
  * change the ruleset in dry-run mode; work in another network namespace
  * than ctx->tools.netns (or the caller's).
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 
+#include "dlsyms.h"
 #include "plugin_util.h"
 
 #define NFT_NAME "nftables"
@@ -107,9 +109,64 @@ static void netns_leave(NetnsGuard *g) {
 
 /* ---- libnftables ---- */
 
-static void nft_freep(struct nft_ctx **n) {
-	if (*n)
-		nft_ctx_free(*n);
+/* libnftables is loaded for the length of one nft run and closed again
+ * (dlsyms.h): the agent runs this plugin every cycle but is idle in
+ * between, and libnftables with libnftnl, libmnl, libxtables, libjansson
+ * and GMP is about 1.6 MiB of an idle agent's RSS (issue 5). */
+#define NFT_LIBRARY "libnftables.so.1"
+
+typedef struct NftApi {
+	struct nft_ctx *(*ctx_new)(uint32_t flags);
+	void (*ctx_free)(struct nft_ctx *ctx);
+	int (*ctx_buffer_output)(struct nft_ctx *ctx);
+	int (*ctx_buffer_error)(struct nft_ctx *ctx);
+	const char *(*ctx_get_output_buffer)(struct nft_ctx *ctx);
+	const char *(*ctx_get_error_buffer)(struct nft_ctx *ctx);
+	void (*ctx_set_dry_run)(struct nft_ctx *ctx, bool dry);
+	int (*run_cmd_from_buffer)(struct nft_ctx *nft, const char *buf);
+} NftApi;
+
+static const DlSymbol nft_symbols[] = {
+	{ "nft_ctx_new", offsetof(NftApi, ctx_new) },
+	{ "nft_ctx_free", offsetof(NftApi, ctx_free) },
+	{ "nft_ctx_buffer_output", offsetof(NftApi, ctx_buffer_output) },
+	{ "nft_ctx_buffer_error", offsetof(NftApi, ctx_buffer_error) },
+	{ "nft_ctx_get_output_buffer", offsetof(NftApi, ctx_get_output_buffer) },
+	{ "nft_ctx_get_error_buffer", offsetof(NftApi, ctx_get_error_buffer) },
+	{ "nft_ctx_set_dry_run", offsetof(NftApi, ctx_set_dry_run) },
+	{ "nft_run_cmd_from_buffer", offsetof(NftApi, run_cmd_from_buffer) },
+};
+
+/* One loaded libnftables and one context of it. */
+typedef struct Nft {
+	NftApi api;
+	void *lib;
+	struct nft_ctx *ctx;
+} Nft;
+
+static void nft_close(Nft *n) {
+	if (n->ctx)
+		n->api.ctx_free(n->ctx);
+	if (n->lib)
+		dlclose(n->lib);
+	*n = (Nft){};
+}
+
+static int nft_open(const PluginContext *ctx, Nft *ret) {
+	const char *detail = NULL;
+	*ret = (Nft){};
+	int r = dlsyms_open(NFT_LIBRARY, nft_symbols, ELEMENTSOF(nft_symbols), &ret->api, &ret->lib, &detail);
+	if (r < 0) {
+		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "cannot load %s: %s", NFT_LIBRARY,
+			   detail ? detail : strerror(-r));
+		return r;
+	}
+	ret->ctx = ret->api.ctx_new(NFT_CTX_DEFAULT);
+	if (!ret->ctx) {
+		nft_close(ret);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Run one buffer (dry_run: check only).  *ret_out gets the output. */
@@ -120,25 +177,26 @@ static int nft_run(const PluginContext *ctx, const char *buf, bool dry_run, char
 		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, ctx->tools.netns, "cannot enter: %s", strerror(-r));
 		return r;
 	}
-	_cleanup_(nft_freep) struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft) {
+	_cleanup_(nft_close) Nft nft;
+	r = nft_open(ctx, &nft);
+	if (r < 0) {
 		netns_leave(&g);
-		return -ENOMEM;
+		return r;
 	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	nft_ctx_set_dry_run(nft, dry_run);
-	r = nft_run_cmd_from_buffer(nft, buf);
+	nft.api.ctx_buffer_output(nft.ctx);
+	nft.api.ctx_buffer_error(nft.ctx);
+	nft.api.ctx_set_dry_run(nft.ctx, dry_run);
+	r = nft.api.run_cmd_from_buffer(nft.ctx, buf);
 	netns_leave(&g);
 	if (r != 0) {
-		const char *err = nft_ctx_get_error_buffer(nft);
+		const char *err = nft.api.ctx_get_error_buffer(nft.ctx);
 		if (err && strstr(err, "No such file or directory"))
 			return -ENOENT;
 		plugin_log(ctx, NFT_NAME, PLUGIN_LOG_ERR, NULL, NULL, "nft: %s", err ? err : "failed");
 		return -EBADMSG;
 	}
 	if (ret_out) {
-		const char *out = nft_ctx_get_output_buffer(nft);
+		const char *out = nft.api.ctx_get_output_buffer(nft.ctx);
 		*ret_out = strdup(out ? out : "");
 		if (!*ret_out)
 			return -ENOMEM;
