@@ -1,10 +1,10 @@
 /*
  * test_digest.c - unit tests for lib/digest.c (SHA-256 through
  * libgcrypt): the FIPS 180-4 example vectors (empty, "abc", the 448-bit
- * two-block message, one million 'a'), and byte-for-byte agreement with OpenSSL's EVP_sha256() over every
- * length around the one- and two-block padding edges and over large
- * inputs, so policy hashes, bundle payload hashes and key ids are what
- * they were when OpenSSL computed them.
+ * two-block message, one million 'a'), and byte-for-byte agreement with
+ * OpenSSL's EVP_sha256() over every length around the one- and two-block
+ * padding edges and over large inputs, so policy hashes, bundle payload
+ * hashes and key ids are what they were when OpenSSL computed them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
