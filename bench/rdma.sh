@@ -27,22 +27,12 @@ for t in "$BIN/smbrefd" "$BIN/smbrefc" "$PROXY"; do
 done
 command -v smbclient >/dev/null || { echo "rdma bench: smbclient missing, skipped"; exit 0; }
 
-W=$(mktemp -d /tmp/smbpolicy-bench-rdma.XXXXXX)
-pids=()
-cleanup() {
-	[ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 20000))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_port() { for _ in $(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; }
+# scratch dir $T, free_port, wait_port, start_bg (stopped at exit): the tests' lib.sh
+export TEST_TMP=$(mktemp -d /tmp/smbpolicy-bench-rdma.XXXXXX) SMBPOLICY_BIN=$BIN
+# shellcheck source=/dev/null
+source "$TOP/tests/integration/lib.sh"
+trap 'cleanup_bg; rm -rf "$T"' EXIT
+W=$T
 tport=$(free_port) rport=$(free_port) pport=$(free_port)
 mkdir -p "$W/share"
 printf 'bench:Bench-1\n' >"$W/users"
@@ -61,19 +51,17 @@ cat >"$W/client.xml" <<'XML'
   <setting id="client.dialect.min">3.1.1</setting>
 </policy>
 XML
-"$BIN/smbrefd" --policy "$W/server.xml" --listen "tcp:127.0.0.1:$tport" --listen "rdma:127.0.0.1:$rport" \
-	--rdma-provider tcp --share "share=$W/share" --users "$W/users" >"$W/smbrefd.log" 2>&1 &
-srv=$!
-pids+=("$srv")
+start_bg "$W/smbrefd.log" "$BIN/smbrefd" --policy "$W/server.xml" --listen "tcp:127.0.0.1:$tport" \
+	--listen "rdma:127.0.0.1:$rport" --rdma-provider tcp --share "share=$W/share" --users "$W/users"
+srv=$BG_PID
 for _ in $(seq 1 300); do grep -q "listening on rdma:127.0.0.1:$rport" "$W/smbrefd.log" && break; sleep 0.1; done
 if grep -q "no RDMA device" "$W/smbrefd.log"; then
 	echo "rdma bench: libfabric has no tcp provider, skipped"
 	exit 0
 fi
 grep -q "listening on rdma:127.0.0.1:$rport" "$W/smbrefd.log" || { cat "$W/smbrefd.log"; exit 1; }
-"$PROXY" --proxy "$pport" "$rport" --rdma-provider tcp 2>"$W/proxy.log" &
-pids+=("$!")
-wait_port "$pport"
+start_bg "$W/proxy.log" "$PROXY" --proxy "$pport" "$rport" --rdma-provider tcp
+wait_port "$pport" 30
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$W/share/big.bin"
 cat "$W/share/big.bin" >/dev/null # cached
 
