@@ -12,9 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/endpoint_common.inc"
 . "$(dirname "$0")/rdma_common.inc"
-command -v smbclient >/dev/null || skip "smbclient not installed"
-PROXY=$(dirname "$BIN")/bench/bench_smbdirect
-[ -x "$PROXY" ] || fail "$PROXY not built (make tests-build)"
 
 ep_policy "$T/p.xml" smbd server.signing.required=true server.dialect.min=3.0 \
 	server.encryption.ciphers=aes-128-gcm,aes-256-gcm

@@ -15,9 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/endpoint_common.inc"
 . "$(dirname "$0")/rdma_common.inc"
-command -v smbclient >/dev/null || skip "smbclient not installed"
-PROXY=$(dirname "$BIN")/bench/bench_smbdirect
-[ -x "$PROXY" ] || fail "$PROXY not built (make tests-build)"
 
 step "smbrefd with rdma:127.0.0.1 over libfabric's tcp provider"
 ep_policy "$T/p.xml" ofi server.transport.rdma.enabled=true server.signing.required=true \
