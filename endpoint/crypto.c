@@ -419,6 +419,7 @@ struct Smb3Cipher {
 	const CipherInfo *info;
 	EVP_CIPHER *evp; /* borrowed from cipher_objs */
 	EVP_CIPHER_CTX *ctx;
+	int ctx_dir; /* direction ctx holds the key for: 1 encrypt, 0 decrypt, -1 none yet */
 	uint8_t key[SMB2_CRYPTO_MAX_KEY_SIZE];
 	NonceSeq *nonce;
 };
@@ -432,6 +433,7 @@ static int cipher_alloc(const CipherInfo *ci, EVP_CIPHER *evp, const uint8_t *ke
 	c->info = ci;
 	c->evp = evp;
 	c->ctx = EVP_CIPHER_CTX_new();
+	c->ctx_dir = -1;
 	if (!c->ctx) {
 		free(c);
 		return -ENOMEM;
@@ -492,19 +494,30 @@ static int nonce_next(NonceSeq *seq, uint64_t *ret) {
 }
 
 /* Set up c->ctx for one message with nonce (direction enc). For CCM the
- * total length must be announced before AAD. */
+ * total length must be announced before AAD.  The cipher, nonce length,
+ * CCM tag length and key schedule are set once per direction and kept:
+ * a message only sets its nonce (and the tag it checks), which saves the
+ * AES key expansion and GHASH table of every small message. */
 static int aead_init(Smb3Cipher *c, const uint8_t *nonce, int enc, const uint8_t *tag,
 		     size_t msg_len) {
 	EVP_CIPHER_CTX *ctx = c->ctx;
 	int len;
-	if (!EVP_CipherInit_ex2(ctx, c->evp, NULL, NULL, enc, NULL) ||
-	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)c->info->nonce_len, NULL))
-		return -EIO;
-	if (c->info->ccm || !enc)
-		if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SMB2_CRYPTO_SIGNATURE_SIZE,
-					 (c->info->ccm && enc) ? NULL : (void *)tag))
+	if (c->ctx_dir != enc) {
+		c->ctx_dir = -1;
+		if (!EVP_CipherInit_ex2(ctx, c->evp, NULL, NULL, enc, NULL) ||
+		    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)c->info->nonce_len, NULL))
 			return -EIO;
-	if (!EVP_CipherInit_ex2(ctx, NULL, c->key, nonce, enc, NULL))
+		if (c->info->ccm &&
+		    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SMB2_CRYPTO_SIGNATURE_SIZE, NULL))
+			return -EIO;
+		if (!EVP_CipherInit_ex2(ctx, NULL, c->key, NULL, enc, NULL))
+			return -EIO;
+		c->ctx_dir = enc;
+	}
+	if (!enc && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SMB2_CRYPTO_SIGNATURE_SIZE,
+					 (void *)tag))
+		return -EIO;
+	if (!EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, enc, NULL))
 		return -EIO;
 	if (c->info->ccm && !EVP_CipherUpdate(ctx, NULL, &len, NULL, (int)msg_len))
 		return -EIO;
