@@ -99,39 +99,45 @@ static int fsync_parent(const char *path) {
 	return fsync(dfd) < 0 ? -errno : 0;
 }
 
+static int write_all(int fd, const void *data, size_t len) {
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode) {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO, a terminal: written in place, never renamed
+		 * over (a temp file would replace the device node) */
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		return fd < 0 ? -errno : write_all(fd, data, len);
+	}
 	_cleanup_free_ char *tmp = strdup_printf("%s.smbpolicy-tmp.XXXXXX", path);
 	if (!tmp)
 		return -ENOMEM;
 	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int r = 0;
-	const char *p = data;
-	size_t left = len;
-	while (left > 0) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto fail;
-		}
-		p += n;
-		left -= (size_t)n;
-	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	int r = write_all(fd, data, len);
+	if (r == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0))
 		r = -errno;
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		r = -errno;
-		goto fail;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
 	}
 	return fsync_parent(path);
-fail:
-	unlink(tmp);
-	return r;
 }
 
 int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {

@@ -85,7 +85,9 @@ char *strv_join(char *const *l, const char *sep);
 
 /* Write data to path via temp file in the same directory + fsync + rename +
  * fsync of the directory.  mode applies to the new file.  Either the old or
- * the new content is at path afterwards, never a mix. */
+ * the new content is at path afterwards, never a mix.  A path that exists
+ * and is not a regular file (/dev/null, a FIFO) is written in place: the
+ * node is never replaced; a directory is -EISDIR. */
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode);
 
 /* Read a whole file (at most max bytes, else -EFBIG) into a NUL-terminated

@@ -66,6 +66,26 @@ static void test_atomic_write_failure_leaves_nothing(void **state) {
 	closedir(dir);
 }
 
+/* A device is written in place, never replaced by a regular file (as
+ * root, renaming a temp file over /dev/null would replace the node). */
+static void test_atomic_write_device(void **state) {
+	(void)state;
+	struct stat before, after;
+	assert_int_equal(stat("/dev/null", &before), 0);
+	assert_true(S_ISCHR(before.st_mode));
+	assert_int_equal(write_file_atomic("/dev/null", "discarded", 9, 0600), 0);
+	assert_int_equal(stat("/dev/null", &after), 0);
+	assert_true(S_ISCHR(after.st_mode));
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_mode, before.st_mode);
+	DIR *dir = opendir("/dev");
+	assert_non_null(dir);
+	struct dirent *de;
+	while ((de = readdir(dir)))
+		assert_null(strstr(de->d_name, "smbpolicy-tmp"));
+	closedir(dir);
+}
+
 static void test_parse_int64(void **state) {
 	(void)state;
 	long long v;
@@ -127,6 +147,7 @@ int main(void) {
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_atomic_write_and_read),
 		cmocka_unit_test(test_atomic_write_failure_leaves_nothing),
+		cmocka_unit_test(test_atomic_write_device),
 		cmocka_unit_test(test_parse_int64),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_xml_csv_escape),
