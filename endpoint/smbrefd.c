@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
 #include "server.h"
@@ -533,7 +534,8 @@ static int run(int argc, char **argv) {
 		execv("/proc/self/exe", argv);
 		fprintf(stderr, "smbrefd: restart failed: %s\n", strerror(errno));
 	}
-	if (a.pid_file && started == s.n_workers)
+	struct stat pst; /* only the regular file we wrote: never a device */
+	if (a.pid_file && started == s.n_workers && stat(a.pid_file, &pst) == 0 && S_ISREG(pst.st_mode))
 		(void)unlink(a.pid_file);
 	return r < 0 ? 1 : 0;
 }

@@ -3,7 +3,8 @@
 # port (--listen tcp:ADDR, [v6] too); a SIGHUP that moves the port makes
 # smbrefd restart in place (same pid, pid file still true) on the new port
 # and stop answering on the old one; a reload that keeps the ports keeps
-# running; an explicit --listen port is kept whatever the policy says.
+# running; an explicit --listen port is kept whatever the policy says; a
+# --pid-file that is a device node stays one.
 # Peer: smbclient.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/endpoint_common.inc"
@@ -55,6 +56,15 @@ ep_policy "$T/p.xml" moved2 server.transport.tcp.port="$P1"
 kill -HUP "$EP_PID"
 ep_wait_log 'reloaded ("moved2")'
 ls_on 127.0.0.1 "$PORT" || fail "explicit port $PORT lost after a policy port change"
+
+step "a --pid-file that is a device is written in place and never replaced or removed"
+mknod "$T/null" c 1 3
+start_bg "$T/dev.log" "$BIN/smbrefd" --policy "$T/p.xml" --listen "tcp:127.0.0.1:$P2" --share "share=$EP_SHARE" \
+	--users "$T/users" --pid-file "$T/null"
+wait_port "$P2"
+kill "$BG_PID"; wait "$BG_PID" 2>/dev/null || true
+[ -c "$T/null" ] || fail "smbrefd replaced or removed the device given as --pid-file"
+ls "$T" | grep -q smbpolicy-tmp && fail "a temp file was left beside the pid file"
 
 step "bad listen specs are refused"
 for spec in tcp:127.0.0.1:0 tcp:127.0.0.1:99999 "tcp:[::1" tcp:nohost udp:127.0.0.1; do
