@@ -19,7 +19,6 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "server.h"
