@@ -151,7 +151,12 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
 		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	if ((size_t)st.st_size > max)
 		return -EFBIG;
+	/* At least a page at once: procfs and sysfs files report size 0, and a
+	 * sysctl answers only the first read (a later one at a non-zero offset
+	 * sees end of file), so one-byte steps would return one byte. */
 	size_t cap = (size_t)st.st_size + 1, len = 0;
+	if (cap < 4096)
+		cap = max + 1 < 4096 ? max + 1 : 4096;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;

@@ -86,6 +86,20 @@ static void test_atomic_write_device(void **state) {
 	closedir(dir);
 }
 
+/* procfs reports size 0 and a sysctl answers only the first read: the
+ * whole value must come back, not its first byte. */
+static void test_read_file_sysctl(void **state) {
+	(void)state;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	assert_int_equal(read_file("/proc/sys/net/ipv4/tcp_wmem", 256, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	unsigned long a, b, c;
+	assert_int_equal(sscanf(text, "%lu %lu %lu", &a, &b, &c), 3);
+	assert_true(a <= b && b <= c);
+	assert_int_equal(text[len - 1], '\n');
+}
+
 static void test_parse_int64(void **state) {
 	(void)state;
 	long long v;
@@ -148,6 +162,7 @@ int main(void) {
 		cmocka_unit_test(test_atomic_write_and_read),
 		cmocka_unit_test(test_atomic_write_failure_leaves_nothing),
 		cmocka_unit_test(test_atomic_write_device),
+		cmocka_unit_test(test_read_file_sysctl),
 		cmocka_unit_test(test_parse_int64),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_xml_csv_escape),
