@@ -24,7 +24,7 @@
 #include "server.h"
 #include "smbdirect.h"
 
-#define MAX_IO_MULTI_CREDIT (8u * 1024u * 1024u)
+#define MAX_IO_MULTI_CREDIT SMB2_SERVER_MAX_IO
 /* Room for the TRANSFORM, SMB2 and READ response headers (132 bytes),
  * rounded up to a page. */
 #define SMBD_IO_HEADROOM 4096u

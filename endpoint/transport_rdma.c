@@ -164,7 +164,7 @@ static int rdma_conn_start(Worker *w, RdmaWorker *rw, const SmbdQp *qp, RdmaConn
 	smbd_config_default(&cfg);
 	cfg.receive_credit_max = RDMA_RECEIVE_CREDIT_MAX;
 	cfg.max_send_size = rdma_stacks[w->server->rdma_provider != NULL].max_send_size;
-	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* negotiate.c offers 8 MiB READ/WRITE on any transport */
+	cfg.max_fragmented_size = SMBD_BRIDGE_FRAME_MAX; /* room for any READ/WRITE negotiate.c offers */
 	int r = smbd_bridge_new(qp, sp[1], true, &cfg, now_mono_usec(), &rc->bridge);
 	if (r < 0) {
 		qp->destroy(qp->qp);

@@ -23,26 +23,24 @@
 
 #include "server.h"
 
-/* Send buffer wanted for an accepted socket: a whole 8 MiB READ response
- * (the largest smbrefd offers) is handed to the kernel in one writev, so
- * the worker does not wait for the client to drain the rest (bench/
- * RESULTS.md "Endpoint": +5-10% for a 1 GiB encrypted download on
- * loopback). */
-#define TCP_SNDBUF_WANT (8u * 1024u * 1024u)
+/* Send buffer wanted for an accepted socket: a whole READ response of the
+ * largest size smbrefd offers (SMB2_SERVER_MAX_IO, plus headers) is handed
+ * to the kernel in one writev, so the worker does not wait for the client
+ * to drain the rest (bench/RESULTS.md "Endpoint": +5-10% for 8 MiB READs
+ * on loopback).  Where autotuning already allows that (tcp_wmem's maximum,
+ * 4 MiB by default, against 1 MiB READs) nothing is set. */
+#define TCP_SNDBUF_WANT (SMB2_SERVER_MAX_IO + 65536u)
 
 static pthread_once_t sndbuf_once = PTHREAD_ONCE_INIT;
 static int sndbuf_request; /* SO_SNDBUF argument, 0: leave autotuning on */
 
-/* The last number in a /proc/sys file, or -1.  One read(): sysctl files
- * answer only a read at offset 0 (read_file()'s growing reads see "4"). */
+/* The last number in a /proc/sys file, or -1. */
 static long long sysctl_last(const char *path) {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char text[256];
-	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
-	if (n <= 0)
+	_cleanup_free_ char *text = NULL;
+	size_t n;
+	if (read_file(path, 256, &text, &n) < 0)
 		return -1;
 	char *p = text + n;
-	*p = '\0';
 	while (p > text && (p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t'))
 		*--p = '\0';
 	while (p > text && p[-1] >= '0' && p[-1] <= '9')

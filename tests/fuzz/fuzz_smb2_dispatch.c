@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	if (d) {
 		c->negotiated = true;
 		c->dialect = d;
-		c->max_io = d == SMB2_DIALECT_202 ? 65536u : 8u * 1024u * 1024u; /* as negotiate.c offers */
+		c->max_io = d == SMB2_DIALECT_202 ? 65536u : SMB2_SERVER_MAX_IO; /* as negotiate.c offers */
 		c->cipher = d == SMB2_DIALECT_311 ? SMB2_CRYPTO_CIPHER_AES128_GCM : 0;
 		Session *s = calloc(1, sizeof(*s));
 		Tree *t = calloc(1, sizeof(*t));

@@ -84,7 +84,7 @@ static void make_session(Fixture *f, bool signing) {
 	Conn *c = f->conn;
 	c->negotiated = true;
 	c->dialect = SMB2_DIALECT_311;
-	c->max_io = 8u * 1024u * 1024u; /* what negotiate.c offers */
+	c->max_io = SMB2_SERVER_MAX_IO; /* what negotiate.c offers */
 	Session *s = calloc(1, sizeof(*s));
 	Tree *t = calloc(1, sizeof(*t));
 	*s = (Session) { .conn = c, .id = 1, .state = SESSION_VALID, .user = strdup("unit"),

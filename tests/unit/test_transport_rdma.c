@@ -229,7 +229,7 @@ static void test_bridge_negotiate(void **state) {
 	assert_int_equal(smb2_le16(got.msg + SMB2_HDR_SIZE), 65);
 	assert_int_equal(smb2_le16(got.msg + SMB2_HDR_SIZE + 4), SMB2_DIALECT_302);
 	/* MaxTransact/Read/WriteSize fit the client's MaxFragmentedSize (the
-	 * Windows default, 1 MiB) with room for the headers, not 8 MiB */
+	 * Windows default, 1 MiB) with room for the headers */
 	assert_true(got.len >= SMB2_HDR_SIZE + 40);
 	for (size_t off = 28; off <= 36; off += 4)
 		assert_int_equal(smb2_le32(got.msg + SMB2_HDR_SIZE + off), SMBD_DEFAULT_MAX_FRAGMENTED_SIZE - 4096);
@@ -362,7 +362,7 @@ static uint32_t run_rdma(int peer, const uint8_t *msg, size_t len, uint8_t *body
 static void conn_add_open(Conn *c) {
 	c->negotiated = true;
 	c->dialect = SMB2_DIALECT_302;
-	c->max_io = 8u * 1024u * 1024u; /* what negotiate.c offers over TCP */
+	c->max_io = SMB2_SERVER_MAX_IO; /* what negotiate.c offers over TCP */
 	Session *s = calloc(1, sizeof(*s));
 	Tree *t = calloc(1, sizeof(*t));
 	assert_non_null(s);
