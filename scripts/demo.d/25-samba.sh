@@ -15,7 +15,7 @@ mkdir -p "$root/etc/samba" "$s"/{private,lock,state,cache,log,run} "$DEMO/samba-
 echo "hello from Samba" >"$DEMO/samba-share/hello.txt"
 port=
 for _ in $(seq 1 100); do
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000)) # below the ephemeral ports
 	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then port=$p; break; fi
 done
 [ -n "$port" ] || { echo "no free port" >&2; exit 1; }

@@ -24,7 +24,7 @@ echo; sed -n '1,10p' "$w/groups/@paris@fileservers.bundle"; echo "    ..."; tail
 
 port=
 for _ in $(seq 1 100); do
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000)) # below the ephemeral ports
 	if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then port=$p; break; fi
 done
 cat >"$n/nginx.conf" <<CONF

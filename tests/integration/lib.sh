@@ -28,11 +28,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "skipped: $*"; exit 77; }
 step() { echo "--- $*"; }
 
-# A TCP port nobody listens on (127.0.0.1), from a range tests alone use.
+# A TCP port nobody listens on (127.0.0.1), from a range tests alone use:
+# 20000-31999, below the kernel's ephemeral ports (ip_local_port_range,
+# 32768-60999), so an outgoing connection of another test cannot hold it
+# when the server binds.
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo "$p"; return 0
 		fi
