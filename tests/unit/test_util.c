@@ -32,6 +32,16 @@ static void test_strv(void **state) {
 	assert_int_equal(strv_length(NULL), 0);
 }
 
+/* No write_file_atomic temp file is left in dir. */
+static void assert_no_temp_files(const char *dir) {
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)))
+		assert_null(strstr(de->d_name, "smbpolicy-tmp"));
+	closedir(d);
+}
+
 static void test_atomic_write_and_read(void **state) {
 	(void)state;
 	_cleanup_free_ char *p = strdup_printf("%s/f", tmpdir);
@@ -58,12 +68,7 @@ static void test_atomic_write_failure_leaves_nothing(void **state) {
 	_cleanup_free_ char *d = strdup_printf("%s/adir", tmpdir);
 	assert_int_equal(mkdir(d, 0755), 0);
 	assert_true(write_file_atomic(d, "x", 1, 0644) < 0);
-	DIR *dir = opendir(tmpdir);
-	assert_non_null(dir);
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		assert_null(strstr(de->d_name, "smbpolicy-tmp"));
-	closedir(dir);
+	assert_no_temp_files(tmpdir);
 }
 
 /* A device is written in place, never replaced by a regular file (as
@@ -78,12 +83,7 @@ static void test_atomic_write_device(void **state) {
 	assert_true(S_ISCHR(after.st_mode));
 	assert_int_equal(after.st_ino, before.st_ino);
 	assert_int_equal(after.st_mode, before.st_mode);
-	DIR *dir = opendir("/dev");
-	assert_non_null(dir);
-	struct dirent *de;
-	while ((de = readdir(dir)))
-		assert_null(strstr(de->d_name, "smbpolicy-tmp"));
-	closedir(dir);
+	assert_no_temp_files("/dev");
 }
 
 /* procfs reports size 0 and a sysctl answers only the first read: the
