@@ -124,29 +124,16 @@ kill "$agent"; wait "$agent" 2>/dev/null || true
 # Peer: an idle Samba smbd (no client) on a loopback port.
 smbd_line=""
 if command -v smbd >/dev/null; then
-	port=$(for _ in $(seq 200); do p=$((20000 + RANDOM % 20000))
+	port=$(for _ in $(seq 200); do p=$((20000 + RANDOM % 12000))
 		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; break; }; done)
 	S=$T/smbd
-	mkdir -p "$S"/{priv,lock,state,cache,pid,log}
-	cat >"$S/smb.conf" <<EOF
-[global]
-	server role = standalone server
-	smb ports = $port
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $S/priv
-	lock directory = $S/lock
-	state directory = $S/state
-	cache directory = $S/cache
-	pid directory = $S/pid
-	ncalrpc dir = $S/state/ncalrpc
-	log file = $S/log/log.%m
-	passdb backend = tdbsam:$S/priv/passdb.tdb
-	disable netbios = yes
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
-EOF
+	mkdir -p "$S"/{private,lock,state,cache,run,log}
+	# shellcheck source=/dev/null
+	source "$TOP/tests/integration/samba_lib.bash"
+	{
+		T=$S samba_global "$port" "$S/run"
+		echo "	disable netbios = yes"
+	} >"$S/smb.conf"
 	setsid smbd -s "$S/smb.conf" -F --no-process-group -d 0 >"$S/out" 2>&1 &
 	smbd=$!
 	pids+=("$smbd")

@@ -29,36 +29,25 @@ cleanup() {
 trap cleanup EXIT
 port=
 for _ in $(seq 1 200); do
-	port=$((20000 + RANDOM % 20000))
+	port=$((20000 + RANDOM % 12000))
 	(exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null || break
 done
 mkdir -p "$W"/{share,private,lock,state,cache,run,log}
 chmod 0755 "$W"
-cat >"$W/smb.conf" <<CONF
-[global]
-	server role = standalone server
-	smb ports = $port
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $W/private
-	lock directory = $W/lock
-	state directory = $W/state
-	cache directory = $W/cache
-	pid directory = $W/run
-	ncalrpc dir = $W/run/ncalrpc
-	log file = $W/log/log.%m
-	passdb backend = tdbsam:$W/private/passdb.tdb
+# shellcheck source=/dev/null
+source "$TOP/tests/integration/samba_lib.bash"
+{
+	T=$W samba_global "$port" "$W/run"
+	cat <<CONF
 	server min protocol = SMB3_11
 	server signing = mandatory
 	server smb encrypt = required
 	server smb3 encryption algorithms = AES-128-GCM
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
 [share]
 	path = $W/share
 	read only = yes
 CONF
+} >"$W/smb.conf"
 printf 'Bench-1\nBench-1\n' | smbpasswd -c "$W/smb.conf" -a -s root >/dev/null
 setsid smbd -F --no-process-group --debug-stdout -d 0 -s "$W/smb.conf" >"$W/smbd.log" 2>&1 &
 pid=$!

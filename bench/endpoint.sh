@@ -49,7 +49,7 @@ trap cleanup EXIT
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 20000))
+		p=$((20000 + RANDOM % 12000))
 		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return 0; }
 	done
 	return 1
@@ -77,7 +77,7 @@ pss_kib() {
 }
 HZ=$(getconf CLK_TCK)
 
-mkdir -p "$W/share" "$W/smbd"/{priv,lock,state,cache,pid,log}
+mkdir -p "$W/share" "$W/smbd"/{private,lock,state,cache,run,log}
 head -c $((SIZE_MB * 1024 * 1024)) /dev/zero >"$W/share/big"
 cat "$W/share/big" >/dev/null
 # smbd maps the SMB user to a Unix account: root, so no account is created
@@ -85,22 +85,13 @@ user=root pass=Bench-Passw0rd
 
 # --- Samba smbd
 SMBD_PORT=$(free_port)
-cat >"$W/smbd/smb.conf" <<EOF
-[global]
+# shellcheck source=/dev/null
+source "$TOP/tests/integration/samba_lib.bash"
+{
+	T=$W/smbd samba_global "$SMBD_PORT" "$W/smbd/run"
+	cat <<EOF
 	workgroup = WORKGROUP
 	netbios name = BENCHSMBD
-	smb ports = $SMBD_PORT
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $W/smbd/priv
-	lock directory = $W/smbd/lock
-	state directory = $W/smbd/state
-	cache directory = $W/smbd/cache
-	pid directory = $W/smbd/pid
-	ncalrpc dir = $W/smbd/state/ncalrpc
-	log file = $W/smbd/log/log.%m
-	passdb backend = tdbsam:$W/smbd/priv/passdb.tdb
-	server role = standalone server
 	server signing = mandatory
 	server smb encrypt = required
 	server smb3 encryption algorithms = AES-128-GCM, AES-128-CCM
@@ -109,14 +100,12 @@ cat >"$W/smbd/smb.conf" <<EOF
 	map to guest = Never
 	restrict anonymous = 2
 	disable netbios = yes
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
 	max log size = 1000
 [share]
 	path = $W/share
 	read only = no
 EOF
+} >"$W/smbd/smb.conf"
 chmod 755 "$W" "$W/share"
 printf '%s\n%s\n' "$pass" "$pass" | pdbedit -s "$W/smbd/smb.conf" -a -u "$user" -t >/dev/null
 # its own session: smbd signals its whole process group when it stops,

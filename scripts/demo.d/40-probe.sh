@@ -36,25 +36,12 @@ if command -v smbd >/dev/null; then
 	s=$pr/samba
 	mkdir -p "$s"/{share,private,lock,state,cache,run,log}
 	chmod 0755 "$DEMO" "$pr" "$s"
-	cat >"$s/smb.conf" <<CONF
-[global]
-	server role = standalone server
-	smb ports = $sp
-	interfaces = lo
-	bind interfaces only = yes
-	private dir = $s/private
-	lock directory = $s/lock
-	state directory = $s/state
-	cache directory = $s/cache
-	pid directory = $s/run
-	ncalrpc dir = $s/run/ncalrpc
-	log file = $s/log/log.%m
-	passdb backend = tdbsam:$s/private/passdb.tdb
-	load printers = no
-	printcap name = /dev/null
-	disable spoolss = yes
+	# shellcheck source=/dev/null
+	source "$TOP/tests/integration/samba_lib.bash"
+	{
+		T=$s samba_global "$sp" "$s/run"
+		cat <<CONF
 	# weak on purpose
-	server min protocol = SMB2_02
 	server signing = auto
 	server smb encrypt = off
 	map to guest = Bad User
@@ -62,6 +49,7 @@ if command -v smbd >/dev/null; then
 	path = $s/share
 	read only = yes
 CONF
+	} >"$s/smb.conf"
 	printf 'Demo-Passw0rd\nDemo-Passw0rd\n' | smbpasswd -c "$s/smb.conf" -a -s root >/dev/null
 	setsid smbd -F --no-process-group --debug-stdout -d 0 -s "$s/smb.conf" >"$s/smbd.log" 2>&1 &
 	echo $! >>"$DEMO/pids"
