@@ -13,17 +13,9 @@
 #include <cmocka.h>
 
 #include "../../endpoint/client_policy.c"
+#include "test_common.h"
 
-static char *write_policy(const char *body) {
-	char *path = strdup("/tmp/test_client_policy.XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	_cleanup_free_ char *doc = strdup_printf(
-		"<?xml version=\"1.0\"?>\n<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"t\">\n%s</policy>\n", body);
-	assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
-	close(fd);
-	return path;
-}
+static char *write_policy(const char *body) { return test_write_policy("client-policy", body); }
 
 static void test_defaults(void **state) {
 	(void)state;

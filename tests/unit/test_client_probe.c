@@ -13,17 +13,9 @@
 #include <cmocka.h>
 
 #include "../../endpoint/probe.c"
+#include "test_common.h"
 
-static char *write_policy(const char *body) {
-	char *path = strdup("/tmp/test_client_probe.XXXXXX");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	_cleanup_free_ char *doc = strdup_printf(
-		"<?xml version=\"1.0\"?>\n<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"t\">\n%s</policy>\n", body);
-	assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
-	close(fd);
-	return path;
-}
+static char *write_policy(const char *body) { return test_write_policy("client-probe", body); }
 
 /* A server as the catalog defaults want it. */
 static ProbeResult default_server(void) {

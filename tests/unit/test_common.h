@@ -1,7 +1,8 @@
 /*
  * test_common.h - fixtures that several unit tests share: a scratch
- * directory under /tmp (made, then removed with everything in it) and hex
- * test vectors (decode, compare).  Header-only (static inline); include it
+ * directory under /tmp (made, then removed with everything in it), a
+ * policy document in a scratch file, and hex test vectors (decode,
+ * compare).  Header-only (static inline); include it
  * after <cmocka.h> and the code under test.  Not a test itself.
  *
  * Invariants: a scratch directory is always /tmp/test-NAME.XXXXXX, so a
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -46,6 +48,20 @@ static inline int test_rm_rf(const char *dir) {
 		(void)state;                                                          \
 		return test_rm_rf(dir);                                               \
 	}
+
+/* A policy document holding the <setting> lines of body, written to a new
+ * /tmp/test-NAME.XXXXXX; its path (the caller unlinks and frees it). */
+static inline char *test_write_policy(const char *name, const char *body) {
+	char *path = strdup_printf("/tmp/test-%s.XXXXXX", name);
+	assert_non_null(path);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	_cleanup_free_ char *doc = strdup_printf(
+		"<?xml version=\"1.0\"?>\n<policy xmlns=\"urn:smbpolicy:policy:1\" name=\"t\">\n%s</policy>\n", body);
+	assert_int_equal(write(fd, doc, strlen(doc)), (ssize_t)strlen(doc));
+	close(fd);
+	return path;
+}
 
 /* Decode a hex string into out (at most max bytes, asserted); its length. */
 static inline size_t test_unhex(const char *hex, uint8_t *out, size_t max) {
