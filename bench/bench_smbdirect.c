@@ -315,24 +315,34 @@ static int count_deliver(void *userdata, const uint8_t *msg, size_t len) {
 
 static double mbps(size_t bytes, uint64_t usec) { return usec ? (double)bytes / (double)usec : 0; }
 
-/* total bytes as 1 MiB messages through fragmentation at send_size. */
-static int bench_sends(size_t total, uint32_t send_size, const uint8_t *buf) {
+/* A negotiated pair over the loopback: c[1] the server, c[0] the client;
+ * send_size 0: the Windows defaults. */
+static int pair_new(uint32_t send_size, SmbdLoopback **ret_lb, SmbdConn *c[2]) {
 	SmbdLoopback *lb;
-	SmbdConn *c[2] = {};
 	if (smbd_loopback_new(&lb) < 0)
 		return -ENOMEM;
 	for (unsigned i = 0; i < 2; i++) {
 		unsigned end = i ^ 1; /* the server first */
 		SmbdConfig cfg;
 		smbd_config_default(&cfg);
-		cfg.max_send_size = send_size;
-		cfg.max_receive_size = send_size;
+		if (send_size)
+			cfg.max_send_size = cfg.max_receive_size = send_size;
 		cfg.deliver = count_deliver;
 		if (smbd_conn_new(&cfg, &smbd_loopback_ops, smbd_loopback_end(lb, end), end == 1, 0, &c[end]) < 0)
 			return -ENOMEM;
 		smbd_loopback_attach(lb, end, c[end]);
 	}
 	smbd_loopback_run(lb, 0);
+	*ret_lb = lb;
+	return 0;
+}
+
+/* total bytes as 1 MiB messages through fragmentation at send_size. */
+static int bench_sends(size_t total, uint32_t send_size, const uint8_t *buf) {
+	SmbdLoopback *lb;
+	SmbdConn *c[2] = {};
+	if (pair_new(send_size, &lb, c) < 0)
+		return -ENOMEM;
 	bench_bytes = 0;
 	uint64_t t0 = now_mono_usec();
 	for (size_t off = 0; off < total; off += 1u << 20) {
@@ -354,18 +364,8 @@ static int bench_sends(size_t total, uint32_t send_size, const uint8_t *buf) {
 static int bench_rdma(size_t total, uint8_t *src, uint8_t *dst) {
 	SmbdLoopback *lb;
 	SmbdConn *c[2] = {};
-	if (smbd_loopback_new(&lb) < 0)
+	if (pair_new(0, &lb, c) < 0)
 		return -ENOMEM;
-	for (unsigned i = 0; i < 2; i++) {
-		unsigned end = i ^ 1; /* the server first */
-		SmbdConfig cfg;
-		smbd_config_default(&cfg);
-		cfg.deliver = count_deliver;
-		if (smbd_conn_new(&cfg, &smbd_loopback_ops, smbd_loopback_end(lb, end), end == 1, 0, &c[end]) < 0)
-			return -ENOMEM;
-		smbd_loopback_attach(lb, end, c[end]);
-	}
-	smbd_loopback_run(lb, 0);
 	uint64_t t0 = now_mono_usec();
 	for (size_t off = 0; off < total; off += 1u << 20) {
 		SmbdBufferDesc d;
